@@ -1,0 +1,35 @@
+# The two commands of the README: `make demo` and `make test`. Everything else is a step of those.
+SHELL := /bin/bash
+PORT ?= 8080
+CACHE := $(HOME)/.cache/localrec
+NATIVE := CARGO_TARGET_DIR=$(CACHE)/target cargo
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: demo test bootstrap pkg test-native test-wasm test-browser serve bench beauty demo-model fmt
+
+## Build the npm package and serve the demo storefront on http://127.0.0.1:$(PORT)
+demo: bootstrap pkg serve
+
+## Every test: native (unit, model properties, trainer CLI), wasm in Chromium, browser end to end
+test: bootstrap test-native pkg test-wasm test-browser
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+pkg:
+	@scripts/build-pkg.sh
+
+test-native:
+	$(NATIVE) test --release --features train
+
+test-wasm:
+	@scripts/test-wasm.sh
+
+test-browser:
+	node --test tests/browser/
+
+serve:
+	PORT=$(PORT) node scripts/serve.mjs
+
+fmt:
+	cargo fmt

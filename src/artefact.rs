@@ -1,0 +1,506 @@
+//! The `model.lrec` weights file: everything the browser needs, checked before use.
+//!
+//! Layout (all integers little-endian):
+//!
+//! | bytes        | content                                                        |
+//! |--------------|----------------------------------------------------------------|
+//! | 8            | magic `\x89LREC\r\n\x1a`                                       |
+//! | 4            | format version ([`FORMAT_VERSION`])                            |
+//! | 8            | header length `H`                                              |
+//! | `H`          | header, UTF-8 JSON ([`Header`])                                |
+//! | 8            | payload length `P`                                             |
+//! | `P`          | payload: tensors at the offsets the header gives               |
+//! | 32           | SHA-256 of every byte before it                                |
+//!
+//! Matrices (embedding tables and linear weights) are stored as per-row symmetric int8 with f32
+//! scales; vectors (biases, LayerNorm) as f32.
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Result};
+use crate::model::{SeqRecConfig, WeightTensor, Weights};
+use crate::quant::QuantizedMatrix;
+
+/// First bytes of every weights file.
+pub const MAGIC: [u8; 8] = *b"\x89LREC\r\n\x1a";
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+const DIGEST_LEN: usize = 32;
+const MIN_LEN: usize = 8 + 4 + 8 + 8 + DIGEST_LEN;
+
+/// Item metadata used by filters and offers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ItemMeta {
+    #[serde(default)]
+    pub title: String,
+    #[serde(default)]
+    pub category: String,
+    #[serde(default)]
+    pub brand: String,
+    #[serde(default)]
+    pub price: Option<f32>,
+    #[serde(default = "yes")]
+    pub in_stock: bool,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// How one tensor is stored in the payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TensorEntry {
+    pub name: String,
+    pub shape: Vec<usize>,
+    /// `"i8"` (per-row int8 + f32 scales) or `"f32"`.
+    pub dtype: String,
+    /// Byte offset of the values in the payload; for `i8`, the f32 scales follow the values.
+    pub offset: usize,
+    /// Bytes used, scales included.
+    pub bytes: usize,
+}
+
+/// The JSON header: what `localrec inspect` prints.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Header {
+    pub config: SeqRecConfig,
+    /// Shop item ids; `items[i]` is embedding row `i + 1`.
+    pub items: Vec<String>,
+    /// Training-set interaction counts per item (same order as `items`): the cold-start ranking.
+    pub popularity: Vec<u32>,
+    /// Attribute ids per item (same order as `items`), when the model reads attributes.
+    #[serde(default)]
+    pub attributes: Vec<Vec<u32>>,
+    /// Catalogue metadata per item (same order as `items`), when the trainer had a catalogue.
+    #[serde(default)]
+    pub catalog: Option<Vec<ItemMeta>>,
+    pub tensors: Vec<TensorEntry>,
+    /// Free-form provenance: trainer version, data, seed, metrics.
+    #[serde(default)]
+    pub provenance: serde_json::Value,
+}
+
+/// A loaded, verified weights file.
+#[derive(Debug, Clone)]
+pub struct Artefact {
+    pub header: Header,
+    /// Dequantised weights, ready to build the model.
+    pub weights: Weights,
+    /// Hex SHA-256 of the file (the trailer).
+    pub sha256: String,
+    /// File size in bytes.
+    pub size: usize,
+}
+
+/// What goes into a new weights file.
+pub struct ArtefactParts<'a> {
+    pub config: &'a SeqRecConfig,
+    pub items: &'a [String],
+    pub popularity: &'a [u32],
+    pub attributes: &'a [Vec<u32>],
+    pub catalog: Option<&'a [ItemMeta]>,
+    pub weights: &'a Weights,
+    pub provenance: serde_json::Value,
+    /// Store matrices as int8 (shipping) or f32 (training checkpoints).
+    pub quantize: bool,
+}
+
+/// Serialises a model. Matrices are quantised to int8 here.
+pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
+    let mut payload = Vec::new();
+    let mut tensors = Vec::new();
+    for (name, shape) in parts.config.param_shapes() {
+        let w = parts
+            .weights
+            .get(&name)
+            .ok_or_else(|| Error::InvalidArgument(format!("weights lack tensor {name}")))?;
+        if w.shape != shape {
+            return Err(Error::InvalidArgument(format!(
+                "tensor {name} has shape {:?}, expected {shape:?}",
+                w.shape
+            )));
+        }
+        let offset = payload.len();
+        let dtype = if shape.len() == 2 && parts.quantize {
+            let q = QuantizedMatrix::quantize(&w.values, shape[0], shape[1]);
+            payload.extend(q.data.iter().map(|&v| v as u8));
+            payload.resize(payload.len().next_multiple_of(4), 0);
+            payload.extend(q.scales.iter().flat_map(|s| s.to_le_bytes()));
+            "i8"
+        } else {
+            payload.extend(w.values.iter().flat_map(|v| v.to_le_bytes()));
+            "f32"
+        };
+        tensors.push(TensorEntry {
+            name,
+            shape,
+            dtype: dtype.into(),
+            offset,
+            bytes: payload.len() - offset,
+        });
+    }
+    let header = Header {
+        config: parts.config.clone(),
+        items: parts.items.to_vec(),
+        popularity: parts.popularity.to_vec(),
+        attributes: parts.attributes.to_vec(),
+        catalog: parts.catalog.map(<[ItemMeta]>::to_vec),
+        tensors,
+        provenance: parts.provenance.clone(),
+    };
+    validate_header(&header, payload.len())?;
+    let header = serde_json::to_vec(&header).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    let mut out = Vec::with_capacity(MIN_LEN + header.len() + payload.len());
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(&header);
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(&payload);
+    let digest = Sha256::digest(&out);
+    out.extend_from_slice(&digest);
+    Ok(out)
+}
+
+fn corrupt(msg: impl Into<String>) -> Error {
+    Error::ModelCorrupt(msg.into())
+}
+
+fn read_u64(bytes: &[u8], at: usize) -> Result<usize> {
+    let raw: [u8; 8] = bytes
+        .get(at..at + 8)
+        .and_then(|s| s.try_into().ok())
+        .ok_or_else(|| {
+            corrupt(format!(
+                "file is truncated at byte {at} ({} bytes in all)",
+                bytes.len()
+            ))
+        })?;
+    usize::try_from(u64::from_le_bytes(raw)).map_err(|_| corrupt("length field out of range"))
+}
+
+/// Checks magic, version, lengths and checksum, then returns the parsed header and payload slice.
+pub fn read_header(bytes: &[u8]) -> Result<(Header, &[u8], String)> {
+    if bytes.len() < 12 || bytes[..8] != MAGIC {
+        if bytes.len() >= 8 && bytes[..8] != MAGIC {
+            return Err(corrupt("not a localrec model file (bad magic bytes)"));
+        }
+        return Err(corrupt(format!(
+            "file is truncated: {} bytes, a model file has at least {MIN_LEN}",
+            bytes.len()
+        )));
+    }
+    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+    if version != FORMAT_VERSION {
+        return Err(Error::ModelVersion {
+            found: version,
+            expected: FORMAT_VERSION,
+        });
+    }
+    if bytes.len() < MIN_LEN {
+        return Err(corrupt(format!(
+            "file is truncated: {} bytes, a model file has at least {MIN_LEN}",
+            bytes.len()
+        )));
+    }
+    let header_len = read_u64(bytes, 12)?;
+    let header_end = 20usize
+        .checked_add(header_len)
+        .ok_or_else(|| corrupt("header length out of range"))?;
+    let payload_len = read_u64(bytes, header_end)?;
+    let payload_start = header_end + 8;
+    let expected = payload_start
+        .checked_add(payload_len)
+        .and_then(|n| n.checked_add(DIGEST_LEN))
+        .ok_or_else(|| corrupt("payload length out of range"))?;
+    if bytes.len() != expected {
+        return Err(corrupt(format!(
+            "file is {} bytes but its length fields say {expected}: truncated or padded",
+            bytes.len()
+        )));
+    }
+    let body = &bytes[..expected - DIGEST_LEN];
+    let digest = Sha256::digest(body);
+    if digest.as_slice() != &bytes[expected - DIGEST_LEN..] {
+        return Err(corrupt(
+            "SHA-256 checksum mismatch: the file was modified or damaged",
+        ));
+    }
+    let header: Header = serde_json::from_slice(&bytes[20..header_end])
+        .map_err(|e| corrupt(format!("header is not valid JSON for this version: {e}")))?;
+    let payload = &bytes[payload_start..payload_start + payload_len];
+    validate_header(&header, payload.len())?;
+    Ok((header, payload, hex(digest.as_slice())))
+}
+
+impl Artefact {
+    /// Attribute ids by embedding row (row 0, padding, has none).
+    pub fn item_attrs(&self) -> Vec<Vec<u32>> {
+        if self.header.attributes.is_empty() {
+            return Vec::new();
+        }
+        std::iter::once(Vec::new())
+            .chain(self.header.attributes.iter().cloned())
+            .collect()
+    }
+
+    /// Popularity by embedding row (row 0 is 0).
+    pub fn popularity_rows(&self) -> Vec<u32> {
+        std::iter::once(0)
+            .chain(self.header.popularity.iter().copied())
+            .collect()
+    }
+
+    /// Builds the model on `device` from the verified weights.
+    pub fn model(&self, device: &burn::prelude::Device) -> Result<crate::model::SeqRec> {
+        self.header.config.init_with(device, &self.weights)
+    }
+}
+
+/// Parses and verifies a weights file and dequantises its tensors.
+pub fn read(bytes: &[u8]) -> Result<Artefact> {
+    let (header, payload, sha256) = read_header(bytes)?;
+    let mut weights = Weights::new();
+    for t in &header.tensors {
+        let data = &payload[t.offset..t.offset + t.bytes];
+        let values = if t.dtype == "i8" {
+            let (rows, cols) = (t.shape[0], t.shape[1]);
+            let scales_at = (rows * cols).next_multiple_of(4);
+            let q = QuantizedMatrix {
+                rows,
+                cols,
+                data: data[..rows * cols].iter().map(|&b| b as i8).collect(),
+                scales: f32s(&data[scales_at..]),
+            };
+            if q.scales.iter().any(|s| !s.is_finite() || *s <= 0.0) {
+                return Err(corrupt(format!("tensor {} has an invalid scale", t.name)));
+            }
+            q.dequantize()
+        } else {
+            f32s(data)
+        };
+        if values.iter().any(|v| !v.is_finite()) {
+            return Err(corrupt(format!(
+                "tensor {} holds NaN or infinite values",
+                t.name
+            )));
+        }
+        weights.insert(
+            t.name.clone(),
+            WeightTensor {
+                shape: t.shape.clone(),
+                values,
+            },
+        );
+    }
+    Ok(Artefact {
+        header,
+        weights,
+        sha256,
+        size: bytes.len(),
+    })
+}
+
+fn f32s(bytes: &[u8]) -> Vec<f32> {
+    bytes
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect()
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The header must agree with itself and with the architecture: tensor names and shapes exactly
+/// as the config asks, every tensor inside the payload, per-item tables the size of the vocabulary.
+fn validate_header(h: &Header, payload_len: usize) -> Result<()> {
+    let c = &h.config;
+    c.validate()
+        .map_err(|e| corrupt(format!("bad config: {e}")))?;
+    if h.items.len() != c.n_items {
+        return Err(corrupt(format!(
+            "config says {} items, vocabulary has {}",
+            c.n_items,
+            h.items.len()
+        )));
+    }
+    if h.popularity.len() != c.n_items {
+        return Err(corrupt(format!(
+            "popularity has {} entries for {} items",
+            h.popularity.len(),
+            c.n_items
+        )));
+    }
+    if c.n_attributes > 0 && h.attributes.len() != c.n_items {
+        return Err(corrupt(format!(
+            "attributes cover {} of {} items",
+            h.attributes.len(),
+            c.n_items
+        )));
+    }
+    if h.attributes
+        .iter()
+        .flatten()
+        .any(|&a| a == 0 || a as usize > c.n_attributes)
+    {
+        return Err(corrupt("an attribute id is out of range"));
+    }
+    if let Some(cat) = &h.catalog {
+        if cat.len() != c.n_items {
+            return Err(corrupt(format!(
+                "catalogue covers {} of {} items",
+                cat.len(),
+                c.n_items
+            )));
+        }
+    }
+    let expected = c.param_shapes();
+    if expected.len() != h.tensors.len() {
+        return Err(corrupt(format!(
+            "{} tensors stored, the config needs {}",
+            h.tensors.len(),
+            expected.len()
+        )));
+    }
+    for ((name, shape), t) in expected.iter().zip(&h.tensors) {
+        if &t.name != name || &t.shape != shape {
+            return Err(corrupt(format!(
+                "tensor {} {:?} does not match the config's {name} {shape:?}",
+                t.name, t.shape
+            )));
+        }
+        let n: usize = shape.iter().product();
+        let need = match (t.dtype.as_str(), shape.len()) {
+            ("i8", 2) => n.next_multiple_of(4) + 4 * shape[0],
+            ("f32", _) => 4 * n,
+            (d, _) => {
+                return Err(corrupt(format!(
+                    "tensor {name} has unsupported dtype {d:?}"
+                )));
+            }
+        };
+        if t.bytes != need
+            || t.offset
+                .checked_add(t.bytes)
+                .is_none_or(|end| end > payload_len)
+        {
+            return Err(corrupt(format!(
+                "tensor {name} lies outside the payload or has the wrong size"
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny() -> (SeqRecConfig, Vec<String>, Weights) {
+        let config = SeqRecConfig::new(3)
+            .with_d_model(4)
+            .with_layers(1)
+            .with_max_len(5);
+        let items = vec!["a".to_string(), "b".into(), "c".into()];
+        let mut weights = Weights::new();
+        for (i, (name, shape)) in config.param_shapes().into_iter().enumerate() {
+            let n: usize = shape.iter().product();
+            let values = (0..n)
+                .map(|j| ((i * 31 + j * 7) % 17) as f32 / 8.0 - 1.0)
+                .collect();
+            weights.insert(name, WeightTensor { shape, values });
+        }
+        (config, items, weights)
+    }
+
+    fn bytes() -> Vec<u8> {
+        let (config, items, weights) = tiny();
+        write(&ArtefactParts {
+            config: &config,
+            items: &items,
+            popularity: &[5, 3, 1],
+            attributes: &[],
+            catalog: None,
+            weights: &weights,
+            provenance: serde_json::json!({"seed": 1}),
+            quantize: true,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn round_trip_within_int8_error() {
+        let (_, items, weights) = tiny();
+        let a = read(&bytes()).unwrap();
+        assert_eq!(a.header.items, items);
+        assert_eq!(a.header.popularity, vec![5, 3, 1]);
+        assert_eq!(a.sha256.len(), 64);
+        for (name, w) in &weights {
+            let got = &a.weights[name];
+            assert_eq!(got.shape, w.shape);
+            let max = w.values.iter().fold(0f32, |m, v| m.max(v.abs()));
+            for (x, y) in w.values.iter().zip(&got.values) {
+                if w.shape.len() == 1 {
+                    assert_eq!(x, y, "{name}: vectors are stored exactly");
+                } else {
+                    assert!((x - y).abs() <= max / 254.0 + 1e-6, "{name}: {x} vs {y}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn rejects_every_truncation() {
+        let b = bytes();
+        for cut in [0, 4, 11, 12, 30, b.len() / 2, b.len() - 33, b.len() - 1] {
+            let err = read(&b[..cut]).unwrap_err();
+            assert_eq!(err.code(), "MODEL_CORRUPT", "cut at {cut}: {err}");
+        }
+    }
+
+    #[test]
+    fn rejects_tampering_anywhere() {
+        let b = bytes();
+        for at in [25, b.len() / 2, b.len() - 40, b.len() - 1] {
+            let mut t = b.clone();
+            t[at] ^= 0x40;
+            let err = read(&t).unwrap_err();
+            assert_eq!(err.code(), "MODEL_CORRUPT", "flip at {at}: {err}");
+        }
+        let mut t = b.clone();
+        t[0] = b'X';
+        assert!(read(&t).unwrap_err().to_string().contains("magic"));
+    }
+
+    #[test]
+    fn rejects_other_versions() {
+        let mut b = bytes();
+        b[8..12].copy_from_slice(&2u32.to_le_bytes());
+        match read(&b).unwrap_err() {
+            Error::ModelVersion {
+                found: 2,
+                expected: 1,
+            } => {}
+            e => panic!("wrong error {e}"),
+        }
+    }
+
+    #[test]
+    fn rejects_shape_mismatch_even_with_valid_checksum() {
+        let (config, items, mut weights) = tiny();
+        weights.get_mut("item_emb").unwrap().shape = vec![3, 4];
+        let parts = ArtefactParts {
+            config: &config,
+            items: &items,
+            popularity: &[1, 1, 1],
+            attributes: &[],
+            catalog: None,
+            weights: &weights,
+            provenance: serde_json::Value::Null,
+            quantize: true,
+        };
+        assert!(write(&parts).is_err());
+    }
+}

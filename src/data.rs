@@ -1,0 +1,616 @@
+//! Reading a shop's logs: `seq` files, `events` CSV/JSONL, catalogues and attribute maps.
+//!
+//! Bad input never passes silently: every malformed line stops the read with `file:line: reason`,
+//! unless the caller asks to skip bad lines, in which case each one is counted and the first few
+//! are kept as examples.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::artefact::ItemMeta;
+use crate::error::{Error, Result};
+use crate::event::EventKind;
+
+/// Input layouts understood by the trainer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// One line per user: `user item item ...` in time order.
+    Seq,
+    /// CSV or JSONL with `user_id, timestamp, event, item_id, query`.
+    Events,
+}
+
+/// One logged event.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogEvent {
+    pub timestamp: f64,
+    pub kind: EventKind,
+    /// The item (None for a search without one).
+    pub item: Option<String>,
+    /// The search text ("" unless a search).
+    pub query: String,
+}
+
+/// One user's events, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UserLog {
+    pub user: String,
+    pub events: Vec<LogEvent>,
+}
+
+/// Lines dropped under `--skip-bad-lines`.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Skipped {
+    pub count: usize,
+    /// The first few, as `file:line: reason`.
+    pub examples: Vec<String>,
+}
+
+/// A parsed log.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    pub users: Vec<UserLog>,
+    pub skipped: Skipped,
+    /// Data lines read (header excluded).
+    pub lines: usize,
+}
+
+const MAX_EXAMPLES: usize = 5;
+
+struct Reader {
+    path: PathBuf,
+    skip_bad: bool,
+    skipped: Skipped,
+}
+
+impl Reader {
+    /// Either records a bad line (skip mode) or turns it into the error that stops the read.
+    fn bad(&mut self, line: usize, reason: String) -> Result<()> {
+        let err = Error::input(&self.path, line, reason);
+        if !self.skip_bad {
+            return Err(err);
+        }
+        self.skipped.count += 1;
+        if self.skipped.examples.len() < MAX_EXAMPLES {
+            self.skipped.examples.push(err.to_string());
+        }
+        Ok(())
+    }
+}
+
+fn read_bytes(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(|e| Error::io(path, e))
+}
+
+/// Reads a log in the given format.
+pub fn load(path: &Path, format: Format, skip_bad: bool) -> Result<Dataset> {
+    let bytes = read_bytes(path)?;
+    let mut r = Reader {
+        path: path.to_owned(),
+        skip_bad,
+        skipped: Skipped::default(),
+    };
+    let mut ds = match format {
+        Format::Seq => parse_seq(&bytes, &mut r)?,
+        Format::Events if is_jsonl(path) => parse_jsonl(&bytes, &mut r)?,
+        Format::Events => parse_csv(&bytes, &mut r)?,
+    };
+    ds.skipped = r.skipped;
+    if ds.users.is_empty() {
+        return Err(Error::input(path, 0, "no usable events in the file"));
+    }
+    Ok(ds)
+}
+
+fn is_jsonl(path: &Path) -> bool {
+    matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("jsonl" | "ndjson" | "json")
+    )
+}
+
+fn parse_seq(bytes: &[u8], r: &mut Reader) -> Result<Dataset> {
+    let mut ds = Dataset::default();
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = i + 1;
+        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        ds.lines += 1;
+        let Ok(text) = std::str::from_utf8(raw) else {
+            r.bad(line, "line is not valid UTF-8".into())?;
+            continue;
+        };
+        let mut fields = text.split_whitespace();
+        let Some(user) = fields.next() else { continue };
+        let items: Vec<&str> = fields.collect();
+        if items.is_empty() {
+            r.bad(
+                line,
+                format!("user {user:?} has no items (expected `user item item ...`)"),
+            )?;
+            continue;
+        }
+        if let Some(&first) = seen.get(user) {
+            r.bad(
+                line,
+                format!("user {user:?} already appeared on line {first}"),
+            )?;
+            continue;
+        }
+        seen.insert(user.to_owned(), line);
+        let events = items
+            .iter()
+            .enumerate()
+            .map(|(t, item)| LogEvent {
+                timestamp: t as f64,
+                kind: EventKind::Purchase,
+                item: Some((*item).to_owned()),
+                query: String::new(),
+            })
+            .collect();
+        ds.users.push(UserLog {
+            user: user.to_owned(),
+            events,
+        });
+    }
+    Ok(ds)
+}
+
+/// One row of an event log, before validation.
+#[derive(Debug, Deserialize)]
+struct RawRow {
+    user_id: Option<serde_json::Value>,
+    timestamp: Option<serde_json::Value>,
+    event: Option<String>,
+    item_id: Option<serde_json::Value>,
+    query: Option<String>,
+}
+
+fn value_text(v: &Option<serde_json::Value>) -> Option<String> {
+    match v {
+        Some(serde_json::Value::String(s)) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        _ => None,
+    }
+}
+
+/// Validates one row; `Err(reason)` for a bad line.
+fn row_to_event(row: &RawRow) -> std::result::Result<(String, LogEvent), String> {
+    let user = value_text(&row.user_id).ok_or("missing user_id")?;
+    let ts_text = value_text(&row.timestamp).ok_or("missing timestamp")?;
+    let timestamp: f64 = ts_text
+        .parse()
+        .ok()
+        .filter(|t: &f64| t.is_finite())
+        .ok_or_else(|| {
+            format!("timestamp {ts_text:?} is not a number (unix seconds or milliseconds)")
+        })?;
+    let kind = EventKind::parse(row.event.as_deref().unwrap_or("")).map_err(|e| match e {
+        Error::BadEvent(m) => m,
+        other => other.to_string(),
+    })?;
+    let item = value_text(&row.item_id);
+    let query = row.query.as_deref().unwrap_or("").trim().to_owned();
+    match kind {
+        EventKind::Search if query.is_empty() => return Err("search event without a query".into()),
+        EventKind::Search => {}
+        _ if item.is_none() => return Err(format!("{} event without an item_id", kind.as_str())),
+        _ => {}
+    }
+    Ok((
+        user,
+        LogEvent {
+            timestamp,
+            kind,
+            item,
+            query,
+        },
+    ))
+}
+
+/// Collects rows into per-user logs, ordered by timestamp (stable for ties), users by first appearance.
+#[derive(Default)]
+struct Grouper {
+    order: Vec<String>,
+    by_user: HashMap<String, Vec<LogEvent>>,
+}
+
+impl Grouper {
+    fn push(&mut self, user: String, event: LogEvent) {
+        if !self.by_user.contains_key(&user) {
+            self.order.push(user.clone());
+        }
+        self.by_user.entry(user).or_default().push(event);
+    }
+
+    fn finish(mut self, lines: usize) -> Dataset {
+        let users = self
+            .order
+            .into_iter()
+            .map(|user| {
+                let mut events = self.by_user.remove(&user).unwrap_or_default();
+                events.sort_by(|a, b| a.timestamp.total_cmp(&b.timestamp));
+                UserLog { user, events }
+            })
+            .collect();
+        Dataset {
+            users,
+            skipped: Skipped::default(),
+            lines,
+        }
+    }
+}
+
+const COLUMNS: [&str; 5] = ["user_id", "timestamp", "event", "item_id", "query"];
+
+fn parse_csv(bytes: &[u8], r: &mut Reader) -> Result<Dataset> {
+    let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
+    let headers = reader
+        .byte_headers()
+        .map_err(|e| Error::input(&r.path, 1, format!("cannot read the header: {e}")))?
+        .clone();
+    let headers: Vec<String> = headers
+        .iter()
+        .map(|h| String::from_utf8_lossy(h).trim().to_owned())
+        .collect();
+    let col = |name: &str| headers.iter().position(|h| h == name);
+    for required in &COLUMNS[..3] {
+        if col(required).is_none() {
+            return Err(Error::input(
+                &r.path,
+                1,
+                format!("missing column {required:?} (header: {headers:?})"),
+            ));
+        }
+    }
+    if col("item_id").is_none() && col("query").is_none() {
+        return Err(Error::input(
+            &r.path,
+            1,
+            "missing columns \"item_id\" and \"query\"",
+        ));
+    }
+    let idx: Vec<Option<usize>> = COLUMNS.iter().map(|c| col(c)).collect();
+    let mut g = Grouper::default();
+    let mut lines = 0;
+    let mut record = csv::ByteRecord::new();
+    loop {
+        let line = reader.position().line() as usize;
+        match reader.read_byte_record(&mut record) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => {
+                lines += 1;
+                r.bad(line.max(2), format!("malformed CSV: {e}"))?;
+                continue;
+            }
+        }
+        let line = record.position().map(|p| p.line() as usize).unwrap_or(line);
+        lines += 1;
+        if record.len() != headers.len() {
+            r.bad(
+                line,
+                format!("{} fields, the header has {}", record.len(), headers.len()),
+            )?;
+            continue;
+        }
+        let mut text = Vec::with_capacity(5);
+        let mut utf8_ok = true;
+        for i in &idx {
+            let field = i.and_then(|i| record.get(i)).unwrap_or(b"");
+            match std::str::from_utf8(field) {
+                Ok(s) => text.push(s.to_owned()),
+                Err(_) => utf8_ok = false,
+            }
+        }
+        if !utf8_ok {
+            r.bad(line, "field is not valid UTF-8".into())?;
+            continue;
+        }
+        let s = |i: usize| Some(serde_json::Value::String(text[i].clone()));
+        let row = RawRow {
+            user_id: s(0),
+            timestamp: s(1),
+            event: Some(text[2].clone()),
+            item_id: s(3),
+            query: Some(text[4].clone()),
+        };
+        match row_to_event(&row) {
+            Ok((user, ev)) => g.push(user, ev),
+            Err(reason) => r.bad(line, reason)?,
+        }
+    }
+    Ok(g.finish(lines))
+}
+
+fn parse_jsonl(bytes: &[u8], r: &mut Reader) -> Result<Dataset> {
+    let mut g = Grouper::default();
+    let mut lines = 0;
+    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = i + 1;
+        if raw.iter().all(u8::is_ascii_whitespace) {
+            continue;
+        }
+        lines += 1;
+        if std::str::from_utf8(raw).is_err() {
+            r.bad(line, "line is not valid UTF-8".into())?;
+            continue;
+        }
+        let row: RawRow = match serde_json::from_slice(raw) {
+            Ok(row) => row,
+            Err(e) => {
+                r.bad(
+                    line,
+                    format!("not a JSON object with user_id, timestamp, event: {e}"),
+                )?;
+                continue;
+            }
+        };
+        match row_to_event(&row) {
+            Ok((user, ev)) => g.push(user, ev),
+            Err(reason) => r.bad(line, reason)?,
+        }
+    }
+    Ok(g.finish(lines))
+}
+
+/// One catalogue entry as read from JSON or CSV.
+#[derive(Debug, Clone, Deserialize)]
+struct CatalogRow {
+    item_id: serde_json::Value,
+    #[serde(default)]
+    title: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    brand: String,
+    #[serde(default)]
+    price: Option<f32>,
+    #[serde(default)]
+    in_stock: Option<serde_json::Value>,
+}
+
+fn truthy(v: &Option<serde_json::Value>) -> std::result::Result<bool, String> {
+    match v {
+        None | Some(serde_json::Value::Null) => Ok(true),
+        Some(serde_json::Value::Bool(b)) => Ok(*b),
+        Some(serde_json::Value::Number(n)) => Ok(n.as_f64() != Some(0.0)),
+        Some(serde_json::Value::String(s)) => match s.trim().to_lowercase().as_str() {
+            "" | "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            other => Err(format!("in_stock {other:?} is not true/false")),
+        },
+        Some(other) => Err(format!("in_stock {other} is not true/false")),
+    }
+}
+
+/// Reads a catalogue (`.json` array of objects, or CSV with a header) keyed by item id.
+pub fn load_catalog(path: &Path) -> Result<HashMap<String, ItemMeta>> {
+    let bytes = read_bytes(path)?;
+    let rows: Vec<(usize, CatalogRow)> = if path.extension().is_some_and(|e| e == "json") {
+        let rows: Vec<CatalogRow> = serde_json::from_slice(&bytes).map_err(|e| {
+            Error::input(
+                path,
+                e.line(),
+                format!("not a JSON array of catalogue items: {e}"),
+            )
+        })?;
+        rows.into_iter().map(|r| (0, r)).collect()
+    } else {
+        let mut reader = csv::Reader::from_reader(bytes.as_slice());
+        let mut rows = Vec::new();
+        for rec in reader.deserialize::<HashMap<String, String>>() {
+            let rec = rec.map_err(|e| {
+                let line = e.position().map(|p| p.line() as usize).unwrap_or(0);
+                Error::input(path, line, e.to_string())
+            })?;
+            let line = rows.len() + 2;
+            let get = |k: &str| rec.get(k).cloned().unwrap_or_default();
+            let price = match get("price").trim() {
+                "" => None,
+                p => Some(p.parse::<f32>().map_err(|_| {
+                    Error::input(path, line, format!("price {p:?} is not a number"))
+                })?),
+            };
+            let item = get("item_id");
+            rows.push((
+                line,
+                CatalogRow {
+                    item_id: serde_json::Value::String(item),
+                    title: get("title"),
+                    category: get("category"),
+                    brand: get("brand"),
+                    price,
+                    in_stock: rec
+                        .get("in_stock")
+                        .map(|s| serde_json::Value::String(s.clone())),
+                },
+            ));
+        }
+        rows
+    };
+    let mut out = HashMap::with_capacity(rows.len());
+    for (i, (line, row)) in rows.into_iter().enumerate() {
+        let line = if line == 0 { i + 1 } else { line };
+        let id = value_text(&Some(row.item_id.clone()))
+            .ok_or_else(|| Error::input(path, line, "catalogue entry without item_id"))?;
+        let in_stock = truthy(&row.in_stock).map_err(|m| Error::input(path, line, m))?;
+        if row.price.is_some_and(|p| !p.is_finite() || p < 0.0) {
+            return Err(Error::input(
+                path,
+                line,
+                format!("item {id:?} has a negative or invalid price"),
+            ));
+        }
+        let meta = ItemMeta {
+            title: row.title,
+            category: row.category,
+            brand: row.brand,
+            price: row.price,
+            in_stock,
+        };
+        if out.insert(id.clone(), meta).is_some() {
+            return Err(Error::input(
+                path,
+                line,
+                format!("item {id:?} is listed twice"),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads an attribute map `{"item": [attr, ...]}` (the Beauty `item2attributes` layout).
+pub fn load_attributes(path: &Path) -> Result<HashMap<String, Vec<u32>>> {
+    let bytes = read_bytes(path)?;
+    serde_json::from_slice(&bytes).map_err(|e| {
+        Error::input(
+            path,
+            e.line(),
+            format!("expected {{\"item\": [attribute ids]}}: {e}"),
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &tempfile::TempDir, name: &str, body: &[u8]) -> PathBuf {
+        let p = dir.path().join(name);
+        std::fs::write(&p, body).unwrap();
+        p
+    }
+
+    #[test]
+    fn seq_reads_users_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "s.txt", b"1 10 11 12\n2 11 13\n\n");
+        let ds = load(&p, Format::Seq, false).unwrap();
+        assert_eq!(ds.users.len(), 2);
+        assert_eq!(ds.users[0].events.len(), 3);
+        assert_eq!(ds.users[1].events[1].item.as_deref(), Some("13"));
+    }
+
+    #[test]
+    fn seq_errors_name_file_and_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(&dir, "s.txt", b"1 10 11\n2\n3 4\n");
+        let err = load(&p, Format::Seq, false).unwrap_err().to_string();
+        assert!(
+            err.ends_with("s.txt:2: user \"2\" has no items (expected `user item item ...`)"),
+            "{err}"
+        );
+        let p = write(&dir, "u.txt", b"1 10 11\n2 \xff\xfe\n");
+        let err = load(&p, Format::Seq, false).unwrap_err().to_string();
+        assert!(err.contains("u.txt:2: line is not valid UTF-8"), "{err}");
+        let ds = load(&p, Format::Seq, true).unwrap();
+        assert_eq!(ds.skipped.count, 1);
+        assert_eq!(ds.users.len(), 1);
+        assert!(ds.skipped.examples[0].contains("u.txt:2"));
+    }
+
+    #[test]
+    fn csv_events_sorted_and_validated() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = b"user_id,timestamp,event,item_id,query\n\
+            u1,20,view,a,\n\
+            u1,10,search,,trail shoes\n\
+            u2,5,purchase,b,\n\
+            u1,30,cart,a,\n";
+        let p = write(&dir, "e.csv", body);
+        let ds = load(&p, Format::Events, false).unwrap();
+        assert_eq!(ds.lines, 4);
+        let u1 = &ds.users[0];
+        assert_eq!(u1.user, "u1");
+        let kinds: Vec<_> = u1.events.iter().map(|e| e.kind).collect();
+        assert_eq!(
+            kinds,
+            vec![EventKind::Search, EventKind::View, EventKind::Cart]
+        );
+        assert_eq!(u1.events[0].query, "trail shoes");
+        assert_eq!(u1.events[0].item, None);
+    }
+
+    #[test]
+    fn csv_rejects_bad_rows_with_line_numbers() {
+        let dir = tempfile::tempdir().unwrap();
+        let cases: [(&[u8], &str); 5] = [
+            (
+                b"user_id,timestamp,event,item_id,query\nu1,1,click,a,\n",
+                "e.csv:2: unknown event type \"click\"",
+            ),
+            (
+                b"user_id,timestamp,event,item_id,query\nu1,1,view,a,\nu1,x,view,a,\n",
+                "e.csv:3: timestamp \"x\"",
+            ),
+            (
+                b"user_id,timestamp,event,item_id,query\nu1,1,search,,\n",
+                "e.csv:2: search event without a query",
+            ),
+            (
+                b"user_id,timestamp,event,item_id,query\nu1,1,view,,\n",
+                "e.csv:2: view event without an item_id",
+            ),
+            (
+                b"user_id,event,item_id\nu1,view,a\n",
+                "e.csv:1: missing column \"timestamp\"",
+            ),
+        ];
+        for (body, expected) in cases {
+            let p = write(&dir, "e.csv", body);
+            let err = load(&p, Format::Events, false).unwrap_err().to_string();
+            assert!(err.contains(expected), "{err} should contain {expected}");
+        }
+        let p = write(
+            &dir,
+            "e.csv",
+            b"user_id,timestamp,event,item_id,query\nu1,1,view,a,\nu1,2,click,a,\nu1,3,view,b,\n",
+        );
+        let ds = load(&p, Format::Events, true).unwrap();
+        assert_eq!(ds.skipped.count, 1);
+        assert_eq!(ds.users[0].events.len(), 2);
+    }
+
+    #[test]
+    fn jsonl_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            &dir,
+            "e.jsonl",
+            br#"{"user_id": "u1", "timestamp": 2, "event": "view", "item_id": 7}
+{"user_id": "u1", "timestamp": 1, "event": "search", "query": "socks"}
+not json
+"#,
+        );
+        let err = load(&p, Format::Events, false).unwrap_err().to_string();
+        assert!(err.contains("e.jsonl:3:"), "{err}");
+        let ds = load(&p, Format::Events, true).unwrap();
+        assert_eq!(ds.users[0].events[1].item.as_deref(), Some("7"));
+    }
+
+    #[test]
+    fn catalog_json_and_csv() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = write(
+            &dir,
+            "c.json",
+            br#"[{"item_id": "a", "title": "A", "category": "x/y", "brand": "B", "price": 9.5, "in_stock": false}]"#,
+        );
+        let c = load_catalog(&p).unwrap();
+        assert_eq!(c["a"].price, Some(9.5));
+        assert!(!c["a"].in_stock);
+        let p = write(
+            &dir,
+            "c.csv",
+            b"item_id,title,category,brand,price,in_stock\na,A,x,B,3,true\nb,B,x,B,oops,true\n",
+        );
+        let err = load_catalog(&p).unwrap_err().to_string();
+        assert!(err.contains("c.csv:3: price \"oops\""), "{err}");
+    }
+}

@@ -1,0 +1,41 @@
+//! localrec: on-device personalisation for web shops.
+//!
+//! A compact sequence Transformer ([`model::SeqRec`]) reads a shopper's own events and ranks the
+//! catalogue. The same model code runs in the native trainer (feature `train`) and, compiled to
+//! WebAssembly, in the shopper's browser (module `web`).
+
+pub mod artefact;
+pub mod engine;
+pub mod error;
+pub mod event;
+pub mod metrics;
+pub mod model;
+pub mod quant;
+pub mod rank;
+#[cfg(feature = "train")]
+pub mod report;
+pub mod vocab;
+
+#[cfg(feature = "train")]
+pub mod data;
+#[cfg(feature = "train")]
+pub mod synth;
+#[cfg(feature = "train")]
+pub mod train;
+
+#[cfg(target_arch = "wasm32")]
+pub mod web;
+
+pub use error::{Error, Result};
+
+/// The crate version, as reported to JS.
+pub fn version() -> &'static str {
+    env!("CARGO_PKG_VERSION")
+}
+
+/// The CPU device. The design names burn-ndarray for the CPU path; burn 0.22 marks it deprecated
+/// in favour of burn-flex, so this is the one place that chooses it.
+#[allow(deprecated)]
+pub fn cpu_device() -> burn::prelude::Device {
+    burn::prelude::Device::ndarray()
+}

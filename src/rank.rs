@@ -1,0 +1,92 @@
+//! Top-k selection on plain slices, with exclusions: the host side of every ranking.
+
+use std::cmp::Ordering;
+use std::collections::BinaryHeap;
+
+#[derive(PartialEq)]
+struct Entry {
+    score: f32,
+    row: usize,
+}
+
+impl Eq for Entry {}
+
+impl Ord for Entry {
+    // "Greater" = better: higher score, then lower row. The heap keeps the worst on top via Reverse.
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.score
+            .total_cmp(&other.score)
+            .then_with(|| other.row.cmp(&self.row))
+    }
+}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+/// The `k` best rows of `scores` (row 0, padding, is never returned) for which `keep(row)` holds,
+/// best first; ties go to the lower row. NaN scores are never returned.
+pub fn top_k(scores: &[f32], k: usize, mut keep: impl FnMut(usize) -> bool) -> Vec<(usize, f32)> {
+    if k == 0 {
+        return Vec::new();
+    }
+    let mut heap: BinaryHeap<std::cmp::Reverse<Entry>> = BinaryHeap::with_capacity(k + 1);
+    for (row, &score) in scores.iter().enumerate().skip(1) {
+        if score.is_nan() {
+            continue;
+        }
+        if heap.len() == k {
+            if let Some(worst) = heap.peek() {
+                let candidate = Entry { score, row };
+                if candidate <= worst.0 {
+                    continue;
+                }
+            }
+        }
+        if !keep(row) {
+            continue;
+        }
+        heap.push(std::cmp::Reverse(Entry { score, row }));
+        if heap.len() > k {
+            heap.pop();
+        }
+    }
+    let mut out: Vec<(usize, f32)> = heap.into_iter().map(|e| (e.0.row, e.0.score)).collect();
+    out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn best_first_with_ties_by_row_and_exclusions() {
+        let scores = [100.0, 0.1, 0.5, 0.5, 0.9, f32::NAN, 0.2];
+        assert_eq!(
+            top_k(&scores, 3, |_| true),
+            vec![(4, 0.9), (2, 0.5), (3, 0.5)]
+        );
+        assert_eq!(
+            top_k(&scores, 2, |r| r != 4 && r != 2),
+            vec![(3, 0.5), (6, 0.2)]
+        );
+        assert_eq!(top_k(&scores, 0, |_| true), vec![]);
+        let all = top_k(&scores, 10, |_| true);
+        assert_eq!(all.len(), 5, "padding row and NaN are never returned");
+    }
+
+    #[test]
+    fn matches_full_sort() {
+        let scores: Vec<f32> = (0..1000).map(|i| ((i * 7919) % 1009) as f32).collect();
+        let mut rows: Vec<usize> = (1..1000).filter(|r| r % 3 != 0).collect();
+        rows.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+        let got: Vec<usize> = top_k(&scores, 25, |r| r % 3 != 0)
+            .into_iter()
+            .map(|e| e.0)
+            .collect();
+        assert_eq!(got, rows[..25]);
+    }
+}

@@ -1,0 +1,619 @@
+//! Training and honest evaluation (feature `train`).
+//!
+//! Protocol (the Beauty benchmark's, applied to any log): for each user the last *target* event
+//! (a purchase, or any item event when the log has no purchases) is the test target and the one
+//! before it the validation target. Training reads only events before the validation target.
+//! Evaluation ranks the full catalogue, excludes items already in the input history, and reports
+//! a popularity baseline computed in the same run.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::artefact::ItemMeta;
+use crate::data::{Dataset, UserLog};
+use crate::error::{Error, Result};
+use crate::event::{EventKind, query_buckets};
+use crate::metrics::{RankingMetrics, rank_of};
+use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step};
+use crate::rank::top_k;
+use crate::vocab::Vocab;
+
+/// Optimisation settings (the model's own live in [`SeqRecConfig`]).
+#[derive(Debug, Clone, Serialize)]
+pub struct TrainOptions {
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub learning_rate: f64,
+    /// Sampled-softmax negatives per batch; 0 means full cross-entropy over the catalogue.
+    pub negatives: usize,
+    /// Stop after this many epochs without a better validation NDCG@10.
+    pub patience: usize,
+    pub seed: u64,
+    /// Wall-clock budget for the training loop.
+    pub time_limit: Option<Duration>,
+    /// Show progress bars.
+    pub progress: bool,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        Self {
+            epochs: 200,
+            batch_size: 128,
+            learning_rate: 1e-3,
+            negatives: 256,
+            patience: 10,
+            seed: 42,
+            time_limit: None,
+            progress: true,
+        }
+    }
+}
+
+/// A user's events as model inputs, with the leave-one-out split points.
+#[derive(Debug, Clone)]
+pub struct PreparedUser {
+    pub steps: Vec<Step>,
+    /// Index in `steps` of the validation and test targets, if the user has two target events.
+    pub split: Option<(usize, usize)>,
+}
+
+impl PreparedUser {
+    /// Events the model may train on.
+    pub fn train_steps(&self) -> &[Step] {
+        match self.split {
+            Some((valid, _)) => &self.steps[..valid],
+            None => &self.steps,
+        }
+    }
+}
+
+/// A dataset mapped onto embedding rows.
+#[derive(Debug, Clone)]
+pub struct Prepared {
+    pub vocab: Vocab,
+    pub users: Vec<PreparedUser>,
+    /// Item counts in the training events, by row (row 0 unused).
+    pub popularity: Vec<u32>,
+    /// Attribute ids per row (row 0 empty); empty when no attributes were given.
+    pub item_attrs: Vec<Vec<u32>>,
+    pub n_attributes: usize,
+    /// Catalogue metadata per row (row 0 default), when given.
+    pub catalog: Option<Vec<ItemMeta>>,
+    /// Which event kinds count as targets.
+    pub target_kinds: Vec<EventKind>,
+    pub stats: DataStats,
+}
+
+/// Numbers about the data, for the report.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DataStats {
+    pub users: usize,
+    pub evaluated_users: usize,
+    pub items: usize,
+    pub events: usize,
+    pub searches: usize,
+    pub target: String,
+    pub skipped_lines: usize,
+    pub unknown_items: usize,
+}
+
+/// Options for [`prepare`].
+pub struct PrepareOptions<'a> {
+    pub query_buckets: usize,
+    pub max_query_tokens: usize,
+    pub attributes: Option<&'a HashMap<String, Vec<u32>>>,
+    pub catalog: Option<&'a HashMap<String, ItemMeta>>,
+    /// A fixed vocabulary (evaluation of a trained model); unknown items are then dropped and counted.
+    pub vocab: Option<&'a Vocab>,
+    /// Drop search events and event types (the item-only ablation).
+    pub items_only: bool,
+}
+
+/// Maps raw logs to rows, finds split points and counts training popularity.
+pub fn prepare(ds: &Dataset, opts: &PrepareOptions<'_>) -> Result<Prepared> {
+    let has_purchases = ds
+        .users
+        .iter()
+        .flat_map(|u| &u.events)
+        .any(|e| e.kind == EventKind::Purchase);
+    let target_kinds = if has_purchases {
+        vec![EventKind::Purchase]
+    } else {
+        vec![EventKind::View, EventKind::Cart]
+    };
+    let mut vocab = match opts.vocab {
+        Some(v) => v.clone(),
+        None => {
+            let mut v = Vocab::default();
+            if let Some(cat) = opts.catalog {
+                let mut ids: Vec<&String> = cat.keys().collect();
+                ids.sort();
+                for id in ids {
+                    v.intern(id);
+                }
+            }
+            v
+        }
+    };
+    let fixed = opts.vocab.is_some();
+    let mut stats = DataStats {
+        skipped_lines: ds.skipped.count,
+        ..DataStats::default()
+    };
+    let mut users = Vec::with_capacity(ds.users.len());
+    for UserLog { events, .. } in &ds.users {
+        let mut steps = Vec::with_capacity(events.len());
+        let mut kinds = Vec::with_capacity(events.len());
+        for e in events {
+            if opts.items_only && e.kind == EventKind::Search {
+                continue;
+            }
+            let item = match &e.item {
+                Some(id) if fixed => match vocab.get(id) {
+                    Some(row) => row.0,
+                    None => {
+                        stats.unknown_items += 1;
+                        continue;
+                    }
+                },
+                Some(id) => vocab.intern(id).0,
+                None => 0,
+            };
+            let query = if e.kind == EventKind::Search {
+                stats.searches += 1;
+                query_buckets(&e.query, opts.query_buckets, opts.max_query_tokens)
+            } else {
+                Vec::new()
+            };
+            let kind = if opts.items_only {
+                EventKind::Purchase.row()
+            } else {
+                e.kind.row()
+            };
+            steps.push(Step { item, kind, query });
+            kinds.push(e.kind);
+        }
+        stats.events += steps.len();
+        let targets: Vec<usize> = (0..steps.len())
+            .filter(|&i| steps[i].item != 0 && target_kinds.contains(&kinds[i]))
+            .collect();
+        let split = match targets.as_slice() {
+            [.., v, t] if *v > 0 => Some((*v, *t)),
+            _ => None,
+        };
+        if split.is_some() {
+            stats.evaluated_users += 1;
+        }
+        users.push(PreparedUser { steps, split });
+    }
+    let n = vocab.len();
+    let mut popularity = vec![0u32; n + 1];
+    for u in &users {
+        for s in u.train_steps() {
+            if s.item != 0 {
+                popularity[s.item as usize] += 1;
+            }
+        }
+    }
+    let (item_attrs, n_attributes) = match opts.attributes {
+        Some(map) => {
+            let mut rows = vec![Vec::new(); n + 1];
+            let mut max_attr = 0;
+            for (row, id) in vocab.ids().iter().enumerate() {
+                if let Some(a) = map.get(id) {
+                    rows[row + 1] = a.iter().map(|&x| x + 1).collect(); // 0 stays padding
+                    max_attr = max_attr.max(a.iter().copied().max().unwrap_or(0) + 1);
+                }
+            }
+            (rows, max_attr as usize)
+        }
+        None => (Vec::new(), 0),
+    };
+    let catalog = opts.catalog.map(|cat| {
+        let mut rows = vec![ItemMeta::default_meta(); n + 1];
+        for (row, id) in vocab.ids().iter().enumerate() {
+            if let Some(m) = cat.get(id) {
+                rows[row + 1] = m.clone();
+            }
+        }
+        rows
+    });
+    stats.users = users.len();
+    stats.items = n;
+    stats.target = target_kinds
+        .iter()
+        .map(|k| k.as_str())
+        .collect::<Vec<_>>()
+        .join("+");
+    if n == 0 {
+        return Err(Error::InvalidArgument("the data has no items".into()));
+    }
+    Ok(Prepared {
+        vocab,
+        users,
+        popularity,
+        item_attrs,
+        n_attributes,
+        catalog,
+        target_kinds,
+        stats,
+    })
+}
+
+impl ItemMeta {
+    fn default_meta() -> Self {
+        ItemMeta {
+            title: String::new(),
+            category: String::new(),
+            brand: String::new(),
+            price: None,
+            in_stock: true,
+        }
+    }
+}
+
+/// Which split to evaluate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    Valid,
+    Test,
+}
+
+/// One ranking question: the input history and the item that came next.
+pub struct EvalCase<'a> {
+    pub input: &'a [Step],
+    pub target: u32,
+}
+
+/// The evaluation cases of a split.
+pub fn cases(p: &Prepared, split: Split) -> Vec<EvalCase<'_>> {
+    p.users
+        .iter()
+        .filter_map(|u| {
+            let (v, t) = u.split?;
+            let at = if split == Split::Valid { v } else { t };
+            Some(EvalCase {
+                input: &u.steps[..at],
+                target: u.steps[at].item,
+            })
+        })
+        .collect()
+}
+
+/// Full-ranking metrics and, if asked, each user's top-10.
+pub struct EvalResult {
+    pub metrics: RankingMetrics,
+    pub top10: Vec<Vec<u32>>,
+}
+
+/// Scores every item for each case with `score_batch` and ranks the target, excluding the
+/// items of the input history.
+fn rank_cases(
+    cases: &[EvalCase<'_>],
+    n_rows: usize,
+    batch: usize,
+    keep_top: bool,
+    mut score_batch: impl FnMut(&[EvalCase<'_>]) -> Result<Vec<f32>>,
+) -> Result<EvalResult> {
+    let mut metrics = RankingMetrics::new(10);
+    let mut top10 = Vec::new();
+    let mut excluded = vec![false; n_rows];
+    for chunk in cases.chunks(batch.max(1)) {
+        let scores = score_batch(chunk)?;
+        for (case, row) in chunk.iter().zip(scores.chunks_exact(n_rows)) {
+            for s in case.input {
+                excluded[s.item as usize] = true;
+            }
+            excluded[0] = true;
+            metrics.add(rank_of(row, case.target as usize, &excluded));
+            if keep_top {
+                let best = top_k(row, 10, |r| !excluded[r] || r == case.target as usize);
+                top10.push(best.into_iter().map(|(r, _)| r as u32).collect());
+            }
+            for s in case.input {
+                excluded[s.item as usize] = false;
+            }
+        }
+    }
+    Ok(EvalResult { metrics, top10 })
+}
+
+/// Evaluates a model with full ranking.
+pub fn evaluate(
+    model: &SeqRec,
+    config: &SeqRecConfig,
+    item_attrs: &[Vec<u32>],
+    cases: &[EvalCase<'_>],
+    keep_top: bool,
+) -> Result<EvalResult> {
+    let n_rows = config.n_items + 1;
+    rank_cases(cases, n_rows, 256, keep_top, |chunk| {
+        let histories: Vec<&[Step]> = chunk.iter().map(|c| c.input).collect();
+        let batch = SeqBatch::new(config, &histories, item_attrs);
+        let scores = model.score_items(model.user_state(&batch));
+        scores
+            .try_into_data()
+            .map_err(|e| Error::Compute(format!("{e:?}")))?
+            .try_to_vec::<f32>()
+            .map_err(|e| Error::Compute(format!("{e:?}")))
+    })
+}
+
+/// The popularity baseline with the same exclusions.
+pub fn evaluate_popularity(popularity: &[u32], cases: &[EvalCase<'_>]) -> Result<EvalResult> {
+    let scores: Vec<f32> = popularity.iter().map(|&c| c as f32).collect();
+    let n_rows = scores.len();
+    rank_cases(cases, n_rows, 256, false, |chunk| {
+        Ok(chunk.iter().flat_map(|_| scores.iter().copied()).collect())
+    })
+}
+
+/// Metrics of one evaluation, as reported.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Scores {
+    #[serde(rename = "hr@10")]
+    pub hr10: f64,
+    #[serde(rename = "ndcg@10")]
+    pub ndcg10: f64,
+}
+
+impl From<&RankingMetrics> for Scores {
+    fn from(m: &RankingMetrics) -> Self {
+        Scores {
+            hr10: m.hr(),
+            ndcg10: m.ndcg(),
+        }
+    }
+}
+
+/// One epoch of the training curve.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub loss: f64,
+    pub seconds: f64,
+    pub sequences_per_second: f64,
+    pub valid: Scores,
+}
+
+/// Everything the training loop learned.
+pub struct Trained {
+    pub model: SeqRec,
+    pub best_epoch: usize,
+    pub curve: Vec<EpochLog>,
+    pub train_seconds: f64,
+    pub sequences_per_second: f64,
+    pub stopped: String,
+}
+
+/// Training state that can be resumed.
+pub struct Resume {
+    pub model: SeqRec,
+    pub curve: Vec<EpochLog>,
+    pub best_epoch: usize,
+    pub best_model: SeqRec,
+}
+
+/// One training example: a history and, per position, the next item (0 = none).
+fn example(steps: &[Step], max_len: usize) -> Option<(&[Step], Vec<u32>)> {
+    if steps.len() < 2 {
+        return None;
+    }
+    let input = &steps[..steps.len() - 1];
+    let targets: Vec<u32> = steps[1..].iter().map(|s| s.item).collect();
+    if targets.iter().all(|&t| t == 0) {
+        return None;
+    }
+    let start = input.len().saturating_sub(max_len);
+    Some((&input[start..], targets[start..].to_vec()))
+}
+
+/// Trains with Adam and early stopping on validation NDCG@10. `on_epoch` sees every epoch and the
+/// current best model (for checkpoints).
+pub fn train(
+    config: &SeqRecConfig,
+    data: &Prepared,
+    opts: &TrainOptions,
+    resume: Option<Resume>,
+    mut on_epoch: impl FnMut(&SeqRec, &[EpochLog], usize) -> Result<()>,
+) -> Result<Trained> {
+    let device = crate::cpu_device().autodiff();
+    device.seed(opts.seed);
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let (mut model, mut curve, mut best_epoch, mut best) = match resume {
+        Some(r) => (r.model, r.curve, r.best_epoch, Some(r.best_model)),
+        None => (config.init(&device)?, Vec::new(), 0, None),
+    };
+    let mut best_ndcg = curve
+        .iter()
+        .map(|e| e.valid.ndcg10)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mut optim = AdamConfig::new().init();
+    let valid_cases = cases(data, Split::Valid);
+    let examples: Vec<(&[Step], Vec<u32>)> = data
+        .users
+        .iter()
+        .filter_map(|u| example(u.train_steps(), config.max_len))
+        .collect();
+    if examples.is_empty() {
+        return Err(Error::InvalidArgument(
+            "no user has two or more training events".into(),
+        ));
+    }
+    let n_items = config.n_items;
+    let started = Instant::now();
+    let mut trained_seqs = 0usize;
+    let mut train_time = 0.0f64;
+    let mut stopped = format!("reached {} epochs", opts.epochs);
+    let first_epoch = curve.len() + 1;
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    for epoch in first_epoch..=opts.epochs {
+        order.shuffle(&mut rng);
+        let bar = progress_bar(opts.progress, order.len().div_ceil(opts.batch_size), epoch);
+        let t0 = Instant::now();
+        let mut loss_sum = 0.0;
+        let mut batches = 0usize;
+        for chunk in order.chunks(opts.batch_size) {
+            let histories: Vec<&[Step]> = chunk.iter().map(|&i| examples[i].0).collect();
+            let batch = SeqBatch::new(config, &histories, &data.item_attrs);
+            let l = batch.len;
+            let mut rows = Vec::new();
+            let mut targets = Vec::new();
+            for (b, &i) in chunk.iter().enumerate() {
+                let t = &examples[i].1;
+                let pad = l - t.len();
+                for (j, &item) in t.iter().enumerate() {
+                    if item != 0 {
+                        rows.push((b * l + pad + j) as i64);
+                        targets.push(item);
+                    }
+                }
+            }
+            let negatives: Vec<u32> = (0..opts.negatives)
+                .map(|_| rng.random_range(1..=n_items as u32))
+                .collect();
+            let loss = loss(&model, &batch, &rows, &targets, &negatives, n_items);
+            let value = loss
+                .clone()
+                .try_into_data()
+                .map_err(|e| Error::Compute(format!("{e:?}")))?
+                .try_to_vec::<f32>()
+                .map_err(|e| Error::Compute(format!("{e:?}")))?[0] as f64;
+            if !value.is_finite() {
+                return Err(Error::Compute(format!(
+                    "loss became {value} in epoch {epoch}; lower the learning rate"
+                )));
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(opts.learning_rate, model, grads);
+            loss_sum += value;
+            batches += 1;
+            trained_seqs += chunk.len();
+            if let Some(bar) = &bar {
+                bar.inc(1);
+                bar.set_message(format!("loss {:.4}", loss_sum / batches as f64));
+            }
+        }
+        let seconds = t0.elapsed().as_secs_f64();
+        train_time += seconds;
+        let eval_model = model.valid();
+        let valid = evaluate(&eval_model, config, &data.item_attrs, &valid_cases, false)?;
+        let log = EpochLog {
+            epoch,
+            loss: loss_sum / batches.max(1) as f64,
+            seconds,
+            sequences_per_second: order.len() as f64 / seconds,
+            valid: Scores::from(&valid.metrics),
+        };
+        if let Some(bar) = bar {
+            bar.finish_with_message(format!(
+                "loss {:.4} · {:.0} seq/s · valid HR@10 {:.4} NDCG@10 {:.4}",
+                log.loss, log.sequences_per_second, log.valid.hr10, log.valid.ndcg10
+            ));
+        }
+        curve.push(log);
+        if valid.metrics.ndcg() > best_ndcg {
+            best_ndcg = valid.metrics.ndcg();
+            best_epoch = epoch;
+            best = Some(eval_model);
+        }
+        let best_ref = best.as_ref().unwrap_or(&model);
+        on_epoch(best_ref, &curve, best_epoch)?;
+        if epoch - best_epoch >= opts.patience {
+            stopped = format!(
+                "early stop: no better validation NDCG@10 for {} epochs",
+                opts.patience
+            );
+            break;
+        }
+        if opts
+            .time_limit
+            .is_some_and(|limit| started.elapsed() >= limit)
+        {
+            stopped = format!("time limit reached after epoch {epoch}");
+            break;
+        }
+    }
+    let model = best.unwrap_or_else(|| model.valid());
+    Ok(Trained {
+        model,
+        best_epoch,
+        curve,
+        train_seconds: started.elapsed().as_secs_f64(),
+        sequences_per_second: trained_seqs as f64 / train_time.max(1e-9),
+        stopped,
+    })
+}
+
+fn progress_bar(enabled: bool, len: usize, epoch: usize) -> Option<indicatif::ProgressBar> {
+    if !enabled {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    let style = indicatif::ProgressStyle::with_template(
+        "epoch {prefix:>3} [{bar:30}] {pos}/{len} {per_sec} {elapsed} {msg}",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_prefix(epoch.to_string());
+    Some(bar)
+}
+
+/// Sampled softmax (shared negatives, accidental hits masked) or, with no negatives, full
+/// cross-entropy over the catalogue. Returns a one-element tensor.
+pub fn loss(
+    model: &SeqRec,
+    batch: &SeqBatch,
+    rows: &[i64],
+    targets: &[u32],
+    negatives: &[u32],
+    n_items: usize,
+) -> Tensor<1> {
+    let device = model.device();
+    let h = model.encode(batch);
+    let [b, l, d] = h.dims();
+    let p = rows.len();
+    let rows = Tensor::<1, Int>::from_data(TensorData::new(rows.to_vec(), [p]), &device);
+    let hp = h.reshape([b * l, d]).select(0, rows);
+    let emb = model.item_embeddings();
+    let target_ids: Vec<i64> = targets.iter().map(|&t| t as i64).collect();
+    let target_t = Tensor::<1, Int>::from_data(TensorData::new(target_ids, [p]), &device);
+    if negatives.is_empty() {
+        let mut col_mask = vec![0f32; n_items + 1];
+        col_mask[0] = -1e9;
+        let mask = Tensor::<1>::from_data(TensorData::new(col_mask, [n_items + 1]), &device)
+            .reshape([1, n_items + 1]);
+        let logits = hp.matmul(emb.transpose()) + mask;
+        let logp = log_softmax(logits, 1);
+        return logp.gather(1, target_t.reshape([p, 1])).mean().neg();
+    }
+    let n = negatives.len();
+    let pos = emb.clone().select(0, target_t);
+    let pos_logit = (hp.clone() * pos).sum_dim(1);
+    let neg_ids: Vec<i64> = negatives.iter().map(|&x| x as i64).collect();
+    let neg = emb.select(
+        0,
+        Tensor::<1, Int>::from_data(TensorData::new(neg_ids, [n]), &device),
+    );
+    let mut hits = vec![0f32; p * n];
+    for (i, &t) in targets.iter().enumerate() {
+        for (j, &x) in negatives.iter().enumerate() {
+            if x == t {
+                hits[i * n + j] = -1e9;
+            }
+        }
+    }
+    let hits = Tensor::<1>::from_data(TensorData::new(hits, [p * n]), &device).reshape([p, n]);
+    let logits = Tensor::cat(vec![pos_logit, hp.matmul(neg.transpose()) + hits], 1);
+    log_softmax(logits, 1).narrow(1, 0, 1).mean().neg()
+}

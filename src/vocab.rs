@@ -1,0 +1,115 @@
+//! The item vocabulary: the shop's own string ids and the dense embedding rows behind them.
+
+use std::collections::HashMap;
+
+use crate::error::{Error, Result};
+
+/// A dense row of the item embedding table. Row 0 is padding; items start at 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ItemIndex(pub u32);
+
+/// Maps shop item ids to embedding rows and back.
+#[derive(Debug, Clone, Default)]
+pub struct Vocab {
+    ids: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Vocab {
+    /// Builds a vocabulary from ids in row order (row `i + 1` for `ids[i]`). Duplicates are an error.
+    pub fn from_ids(ids: Vec<String>) -> Result<Self> {
+        let mut index = HashMap::with_capacity(ids.len());
+        for (i, id) in ids.iter().enumerate() {
+            if index.insert(id.clone(), i as u32 + 1).is_some() {
+                return Err(Error::ModelCorrupt(format!(
+                    "duplicate item id {id:?} in vocabulary"
+                )));
+            }
+        }
+        Ok(Self { ids, index })
+    }
+
+    /// Adds `id` if new and returns its row.
+    pub fn intern(&mut self, id: &str) -> ItemIndex {
+        if let Some(&row) = self.index.get(id) {
+            return ItemIndex(row);
+        }
+        self.ids.push(id.to_owned());
+        let row = self.ids.len() as u32;
+        self.index.insert(id.to_owned(), row);
+        ItemIndex(row)
+    }
+
+    /// The row of a known id.
+    pub fn get(&self, id: &str) -> Option<ItemIndex> {
+        self.index.get(id).map(|&r| ItemIndex(r))
+    }
+
+    /// The row of `id`, or an `UnknownItem` error.
+    pub fn require(&self, id: &str) -> Result<ItemIndex> {
+        self.get(id)
+            .ok_or_else(|| Error::UnknownItem(id.to_owned()))
+    }
+
+    /// The shop id of a row (None for padding or out of range).
+    pub fn id(&self, row: ItemIndex) -> Option<&str> {
+        let r = row.0 as usize;
+        if r == 0 {
+            None
+        } else {
+            self.ids.get(r - 1).map(String::as_str)
+        }
+    }
+
+    /// Number of items (excluding padding).
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// True when there are no items.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// Ids in row order.
+    pub fn ids(&self) -> &[String] {
+        &self.ids
+    }
+}
+
+/// Keeps the last `max_len` values of `seq`, left-padded with `pad` to exactly `max_len`.
+pub fn left_pad<T: Copy>(seq: &[T], max_len: usize, pad: T) -> Vec<T> {
+    let keep = &seq[seq.len().saturating_sub(max_len)..];
+    let mut out = Vec::with_capacity(max_len);
+    out.resize(max_len - keep.len(), pad);
+    out.extend_from_slice(keep);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rows_start_at_one_and_round_trip() {
+        let mut v = Vocab::default();
+        assert_eq!(v.intern("a"), ItemIndex(1));
+        assert_eq!(v.intern("b"), ItemIndex(2));
+        assert_eq!(v.intern("a"), ItemIndex(1));
+        assert_eq!(v.id(ItemIndex(2)), Some("b"));
+        assert_eq!(v.id(ItemIndex(0)), None);
+        assert_eq!(v.id(ItemIndex(3)), None);
+        assert_eq!(v.require("zz").unwrap_err().code(), "UNKNOWN_ITEM");
+        let w = Vocab::from_ids(v.ids().to_vec()).unwrap();
+        assert_eq!(w.get("b"), Some(ItemIndex(2)));
+        assert!(Vocab::from_ids(vec!["x".into(), "x".into()]).is_err());
+    }
+
+    #[test]
+    fn left_pad_pads_and_truncates() {
+        assert_eq!(left_pad(&[1, 2], 4, 0), vec![0, 0, 1, 2]);
+        assert_eq!(left_pad(&[1, 2, 3, 4, 5], 3, 0), vec![3, 4, 5]);
+        assert_eq!(left_pad(&[1, 2, 3], 3, 0), vec![1, 2, 3]);
+        assert_eq!(left_pad::<u32>(&[], 2, 0), vec![0, 0]);
+    }
+}

@@ -1,0 +1,61 @@
+// Shared set-up for the browser tests: the static server and a headless Debian Chromium driven
+// by playwright-core (never a downloaded browser).
+import { chromium } from "playwright-core";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startServer } from "../../scripts/serve.mjs";
+
+export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
+
+const BASE_ARGS = [
+  "--no-sandbox",
+  "--disable-gpu",
+  "--disable-quic",
+  "--no-first-run",
+  "--disable-background-networking",
+  "--disable-component-update",
+  "--disable-sync",
+];
+
+/** Starts the server and a browser; `webgpu` adds --enable-unsafe-webgpu (SwiftShader adapter). */
+export async function open({ webgpu = false } = {}) {
+  const server = await startServer(0);
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const profile = await mkdtemp(join(tmpdir(), "localrec-chromium-"));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: webgpu ? [...BASE_ARGS, "--enable-unsafe-webgpu"] : BASE_ARGS,
+  });
+  const requests = [];
+  const errors = [];
+  context.on("request", (r) =>
+    requests.push({ url: r.url(), method: r.method(), headers: r.headers(), body: r.postData() }),
+  );
+  context.on("weberror", (e) => errors.push(String(e.error())));
+  const page = context.pages()[0] || (await context.newPage());
+  page.on("console", (m) => {
+    if (m.type() === "error") errors.push(m.text());
+  });
+  page.on("pageerror", (e) => errors.push(String(e)));
+  return {
+    base,
+    page,
+    context,
+    requests,
+    errors,
+    async close() {
+      await context.close();
+      server.close();
+      await rm(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Waits for the demo page to finish loading (or fail). */
+export async function ready(page) {
+  await page.waitForSelector('#status[data-state="ready"], #status[data-state="error"]', { timeout: 120_000 });
+  const state = await page.getAttribute("#status", "data-state");
+  if (state !== "ready") throw new Error(await page.textContent("#status"));
+}

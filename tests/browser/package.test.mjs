@@ -1,0 +1,126 @@
+// The npm package in a real browser under the strict CSP: loads, reports its version and backend,
+// ranks on WebGPU and on CPU, rejects bad input with coded errors, and keeps behaviour on the device.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { readFile } from "node:fs/promises";
+import { open, ready } from "./helpers.mjs";
+
+const cargoVersion = (await readFile(new URL("../../Cargo.toml", import.meta.url), "utf8")).match(
+  /^version = "([^"]+)"/m,
+)[1];
+
+for (const webgpu of [false, true]) {
+  const label = webgpu ? "with a WebGPU adapter" : "without WebGPU";
+  test(`demo page loads the package ${label}`, { timeout: 180_000 }, async () => {
+    const b = await open({ webgpu });
+    try {
+      await b.page.goto(`${b.base}/`);
+      await ready(b.page);
+      assert.equal(await b.page.textContent("#version"), cargoVersion);
+      assert.equal(await b.page.textContent("#backend"), webgpu ? "webgpu" : "cpu");
+      assert.equal(await b.page.textContent("#storage"), "indexeddb");
+      const cards = await b.page.$$("#recs li[data-item-id]");
+      assert.equal(cards.length, 8);
+      assert.deepEqual(b.errors, []);
+      // Only static files, only GET, only from our own origin.
+      for (const r of b.requests) {
+        assert.ok(r.url.startsWith(b.base + "/"), `unexpected request ${r.url}`);
+        assert.equal(r.method, "GET", `unexpected ${r.method} ${r.url}`);
+      }
+    } finally {
+      await b.close();
+    }
+  });
+}
+
+test("browsing after load makes no network request and leaves nothing in URLs", { timeout: 180_000 }, async () => {
+  const b = await open();
+  try {
+    await b.page.goto(`${b.base}/`);
+    await ready(b.page);
+    const before = b.requests.length;
+    const first = await b.page.getAttribute("#recs li[data-item-id]", "data-item-id");
+    await b.page.click(`#recs li[data-item-id="${first}"]`);
+    await b.page.waitForFunction(
+      (id) => [...document.querySelectorAll("#history li")].some((li) => li.textContent.length > 0),
+      first,
+    );
+    await b.page.fill("#search", "trail running shoes");
+    await b.page.press("#search", "Enter");
+    await b.page.waitForFunction(() => document.querySelectorAll("#history li").length === 2);
+    const after = b.requests.slice(before);
+    assert.deepEqual(after.map((r) => r.url), [], "browsing must not touch the network");
+    for (const r of b.requests) {
+      const all = JSON.stringify(r);
+      assert.ok(!all.includes(first), `request carries the viewed item: ${r.url}`);
+      assert.ok(!/trail|running/.test(all), `request carries the search: ${r.url}`);
+    }
+    // The history is what the page says is stored, and survives a reload.
+    await b.page.reload();
+    await ready(b.page);
+    assert.equal(await b.page.locator("#history li").count(), 2);
+    await b.page.click("#forget");
+    await b.page.waitForFunction(() => document.querySelectorAll("#history li").length === 0);
+    const reasons = await b.page.$$eval("#recs .reason", (els) => els.map((e) => e.textContent));
+    assert.ok(reasons.every((r) => r === "popular in the shop"), reasons.join(", "));
+  } finally {
+    await b.close();
+  }
+});
+
+test("bad models and bad events reject with coded errors and keep history", { timeout: 180_000 }, async () => {
+  const b = await open();
+  try {
+    await b.page.goto(`${b.base}/`);
+    await ready(b.page);
+    const result = await b.page.evaluate(async () => {
+      const { Recommender } = await import("/pkg/localrec.js");
+      const good = new Uint8Array(await (await fetch("/models/demo/model.lrec")).arrayBuffer());
+      const codes = {};
+      const attempt = async (name, fn) => {
+        try {
+          await fn();
+          codes[name] = "no error";
+        } catch (e) {
+          codes[name] = `${e instanceof Error ? "Error" : typeof e}:${e.code}`;
+        }
+      };
+      await attempt("truncated", () => Recommender.load({ model: good.slice(0, good.length - 10), storage: "memory" }));
+      const tampered = good.slice();
+      tampered[Math.floor(tampered.length / 2)] ^= 1;
+      await attempt("tampered", () => Recommender.load({ model: tampered, storage: "memory" }));
+      const version = good.slice();
+      version[8] = 99;
+      await attempt("version", () => Recommender.load({ model: version, storage: "memory" }));
+      await attempt("webgpu", () => Recommender.load({ model: good, backend: "webgpu", storage: "memory" }));
+      await attempt("badBackend", () => Recommender.load({ model: good, backend: "tpu", storage: "memory" }));
+      const rec = await Recommender.load({ model: good, storage: "memory", backend: "cpu" });
+      const id = (await rec.recommend({ k: 1 }))[0].itemId;
+      await rec.track({ type: "view", itemId: id });
+      await attempt("unknownType", () => rec.track({ type: "click", itemId: id }));
+      await attempt("unknownItem", () => rec.track({ type: "view", itemId: "no-such-item" }));
+      await attempt("emptySearch", () => rec.track({ type: "search", query: "  " }));
+      await attempt("badK", () => rec.recommend({ k: 0 }));
+      await attempt("badOption", () => rec.recommend({ kk: 3 }));
+      // Overlapping calls must not throw.
+      await Promise.all([rec.recommend({ k: 5 }), rec.recommend({ k: 5 }), rec.track({ type: "cart", itemId: id })]);
+      return { codes, history: (await rec.history()).map((e) => e.type) };
+    });
+    assert.deepEqual(result.codes, {
+      truncated: "Error:MODEL_CORRUPT",
+      tampered: "Error:MODEL_CORRUPT",
+      version: "Error:MODEL_VERSION",
+      webgpu: "Error:BACKEND_UNAVAILABLE",
+      badBackend: "Error:INVALID_ARGUMENT",
+      unknownType: "Error:BAD_EVENT",
+      unknownItem: "Error:UNKNOWN_ITEM",
+      emptySearch: "Error:BAD_EVENT",
+      badK: "Error:INVALID_ARGUMENT",
+      badOption: "Error:INVALID_ARGUMENT",
+    });
+    assert.deepEqual(result.history, ["view", "cart"]);
+    assert.deepEqual(b.errors.filter((e) => /panicked|unreachable/.test(e)), [], "no panic may reach JS");
+  } finally {
+    await b.close();
+  }
+});

@@ -1,0 +1,249 @@
+//! The `localrec` binary driven end to end in a temporary directory.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn localrec(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_localrec"))
+        .args(args)
+        .output()
+        .expect("the binary runs")
+}
+
+fn ok(out: Output) -> String {
+    assert!(
+        out.status.success(),
+        "failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("not JSON ({e}): {text}"))
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn synth_train_eval_inspect_recommend() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = dir.path().join("shop");
+    let out = dir.path().join("model");
+    ok(localrec(&[
+        "synth",
+        "--items",
+        "200",
+        "--shoppers",
+        "600",
+        "--seed",
+        "3",
+        "--out",
+        p(&shop),
+    ]));
+    for f in ["catalog.json", "events.csv", "offers.json"] {
+        assert!(shop.join(f).is_file(), "synth wrote no {f}");
+    }
+    let events = shop.join("events.csv");
+    let catalog = shop.join("catalog.json");
+    let report = ok(localrec(&[
+        "train",
+        "--data",
+        p(&events),
+        "--format",
+        "events",
+        "--catalog",
+        p(&catalog),
+        "--out",
+        p(&out),
+        "--epochs",
+        "3",
+        "--d-model",
+        "32",
+        "--negatives",
+        "64",
+        "--quiet",
+        "--seed",
+        "9",
+    ]));
+    let test = json(&report);
+    for key in ["f32", "int8", "popularity"] {
+        assert!(
+            test[key]["ndcg@10"].as_f64().unwrap() >= 0.0,
+            "{key} missing in {test}"
+        );
+    }
+    for f in ["model.lrec", "report.json", "report.html"] {
+        assert!(out.join(f).is_file(), "train wrote no {f}");
+    }
+    assert!(
+        !out.join("checkpoint.lrec").exists(),
+        "the checkpoint is removed after a finished run"
+    );
+    let full: serde_json::Value = json(&std::fs::read_to_string(out.join("report.json")).unwrap());
+    assert_eq!(full["training"]["curve"].as_array().unwrap().len(), 3);
+    assert!(full["training"]["sequences_per_second"].as_f64().unwrap() > 0.0);
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("<svg") && !html.contains("<script"),
+        "report.html is self-contained SVG"
+    );
+
+    let model = out.join("model.lrec");
+    let eval = json(&ok(localrec(&[
+        "eval",
+        "--model",
+        p(&model),
+        "--data",
+        p(&events),
+        "--format",
+        "events",
+        "--json",
+    ])));
+    assert_eq!(
+        eval["users"].as_u64().unwrap(),
+        test["users"].as_u64().unwrap()
+    );
+    let diff =
+        (eval["ndcg@10"].as_f64().unwrap() - test["int8"]["ndcg@10"].as_f64().unwrap()).abs();
+    assert!(
+        diff < 1e-9,
+        "eval of the shipped file reproduces the trainer's int8 figure: {eval} vs {test}"
+    );
+    assert!(eval["popularity"]["hr@10"].is_number());
+
+    let header = json(&ok(localrec(&["inspect", p(&model)])));
+    assert_eq!(header["format_version"], 1);
+    assert_eq!(header["items"], 200);
+    assert_eq!(header["has_catalog"], true);
+    assert_eq!(header["sha256"].as_str().unwrap().len(), 64);
+    assert_eq!(header["config"]["d_model"], 32);
+
+    let recs = ok(localrec(&[
+        "recommend",
+        "--model",
+        p(&model),
+        "--history",
+        "sku-001,sku-002",
+        "-k",
+        "5",
+    ]));
+    let lines: Vec<serde_json::Value> = recs.lines().map(json).collect();
+    assert_eq!(lines.len(), 5);
+    assert!(
+        lines
+            .iter()
+            .all(|l| l["itemId"] != "sku-001" && l["itemId"] != "sku-002"),
+        "history is excluded"
+    );
+    let unknown = localrec(&["recommend", "--model", p(&model), "--history", "nope"]);
+    assert!(!unknown.status.success());
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("unknown item id \"nope\""));
+
+    // A tampered file is refused by every command that reads it.
+    let mut bytes = std::fs::read(&model).unwrap();
+    let mid = bytes.len() / 2;
+    bytes[mid] ^= 0xff;
+    let bad = dir.path().join("bad.lrec");
+    std::fs::write(&bad, &bytes).unwrap();
+    let err = localrec(&["inspect", p(&bad)]);
+    assert!(!err.status.success());
+    assert!(String::from_utf8_lossy(&err.stderr).contains("checksum mismatch"));
+}
+
+#[test]
+fn seq_format_with_attributes_and_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
+    let data = fixtures.join("beauty-1500.txt");
+    let attrs = fixtures.join("beauty-1500-attributes.json");
+    let out = dir.path().join("m");
+    let args = |epochs: &'static str| {
+        vec![
+            "train".to_string(),
+            "--data".into(),
+            p(&data).into(),
+            "--format".into(),
+            "seq".into(),
+            "--attributes".into(),
+            p(&attrs).into(),
+            "--out".into(),
+            p(&out).into(),
+            "--epochs".into(),
+            epochs.into(),
+            "--quiet".into(),
+            "--d-model".into(),
+            "16".into(),
+            "--patience".into(),
+            "50".into(),
+        ]
+    };
+    let first: Vec<String> = args("1");
+    let out1 = localrec(&first.iter().map(String::as_str).collect::<Vec<_>>());
+    ok(out1);
+    let report: serde_json::Value =
+        json(&std::fs::read_to_string(out.join("report.json")).unwrap());
+    assert_eq!(report["data"]["stats"]["users"], 1500);
+    assert!(report["config"]["n_attributes"].as_u64().unwrap() > 0);
+    let inspect = json(&ok(localrec(&["inspect", p(&out.join("model.lrec"))])));
+    assert_eq!(inspect["has_attributes"], true);
+    // A finished run removes its checkpoint, so --resume then is a clear error.
+    let mut resume = args("2");
+    resume.push("--resume".into());
+    let err = localrec(&resume.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(!err.status.success());
+    assert!(
+        String::from_utf8_lossy(&err.stderr).contains("checkpoint"),
+        "{}",
+        String::from_utf8_lossy(&err.stderr)
+    );
+}
+
+#[test]
+fn bad_input_stops_with_file_and_line_or_is_counted() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("events.csv");
+    std::fs::write(&log, "user_id,timestamp,event,item_id,query\nu1,1,view,a,\nu1,2,teleport,b,\nu1,3,purchase,b,\nu1,4,view,c,\nu1,5,purchase,a,\nu1,6,purchase,c,\nu2,1,purchase,a,\nu2,2,view,b,\nu2,3,purchase,b,\nu2,4,purchase,c,\n").unwrap();
+    let out = dir.path().join("o");
+    let err = localrec(&[
+        "train",
+        "--data",
+        p(&log),
+        "--format",
+        "events",
+        "--out",
+        p(&out),
+        "--quiet",
+        "--epochs",
+        "1",
+    ]);
+    assert!(!err.status.success());
+    let stderr = String::from_utf8_lossy(&err.stderr);
+    assert!(
+        stderr.contains("events.csv:3: unknown event type \"teleport\""),
+        "{stderr}"
+    );
+    let run = localrec(&[
+        "train",
+        "--data",
+        p(&log),
+        "--format",
+        "events",
+        "--out",
+        p(&out),
+        "--quiet",
+        "--epochs",
+        "1",
+        "--skip-bad-lines",
+        "--d-model",
+        "8",
+        "--negatives",
+        "2",
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr);
+    assert!(run.status.success(), "{stderr}");
+    assert!(stderr.contains("skipped 1 bad line(s) of 10"), "{stderr}");
+}

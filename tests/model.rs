@@ -1,0 +1,120 @@
+//! Properties of the model on the CPU backend (the same checks run on WebGPU in tests/web.rs).
+
+use localrec::event::EventKind;
+use localrec::model::{SeqBatch, SeqRecConfig, Step, WeightTensor, Weights};
+
+fn config() -> SeqRecConfig {
+    SeqRecConfig::new(30)
+        .with_d_model(16)
+        .with_layers(2)
+        .with_heads(2)
+        .with_max_len(6)
+        .with_dropout(0.0)
+}
+
+/// Fixed weights (not the seeded RNG, which parallel tests share).
+fn weights(config: &SeqRecConfig) -> Weights {
+    config
+        .param_shapes()
+        .into_iter()
+        .enumerate()
+        .map(|(t, (name, shape))| {
+            let n: usize = shape.iter().product();
+            let values = (0..n)
+                .map(|i| ((i * 7 + t * 13) as f32 * 0.37).sin() * 0.3)
+                .collect();
+            (name, WeightTensor { shape, values })
+        })
+        .collect()
+}
+
+fn encode(config: &SeqRecConfig, histories: &[Vec<Step>]) -> Vec<f32> {
+    let model = config
+        .init_with(&localrec::cpu_device(), &weights(config))
+        .unwrap();
+    let refs: Vec<&[Step]> = histories.iter().map(Vec::as_slice).collect();
+    model
+        .encode(&SeqBatch::new(config, &refs, &[]))
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap()
+}
+
+fn views(items: &[u32]) -> Vec<Step> {
+    items
+        .iter()
+        .map(|&i| Step::item(i, EventKind::View))
+        .collect()
+}
+
+#[test]
+fn a_later_event_never_changes_earlier_outputs() {
+    let c = config();
+    let a = encode(&c, &[views(&[1, 2, 3, 4])]);
+    let b = encode(&c, &[views(&[1, 2, 3, 9])]);
+    let d = 16;
+    // Positions 2..5 hold the events (left padding); only the last one may differ.
+    assert_eq!(a[..5 * d], b[..5 * d]);
+    assert_ne!(a[5 * d..], b[5 * d..]);
+}
+
+#[test]
+fn other_histories_in_the_batch_do_not_leak() {
+    let c = config();
+    let alone = encode(&c, &[views(&[4, 5])]);
+    let together = encode(
+        &c,
+        &[
+            views(&[4, 5]),
+            views(&[1, 2, 3, 4, 5, 6, 7, 8]),
+            views(&[9]),
+        ],
+    );
+    let n = 6 * 16;
+    let diff = alone
+        .iter()
+        .zip(&together[..n])
+        .map(|(x, y)| (x - y).abs())
+        .fold(0f32, f32::max);
+    assert!(
+        diff < 1e-5,
+        "batch composition changed a user's state by {diff}"
+    );
+}
+
+#[test]
+fn only_the_newest_max_len_events_matter() {
+    let c = config();
+    let long = encode(&c, &[views(&[20, 21, 1, 2, 3, 4, 5, 6])]);
+    let short = encode(&c, &[views(&[1, 2, 3, 4, 5, 6])]);
+    assert_eq!(long, short);
+}
+
+#[test]
+fn weights_round_trip_through_plain_f32() {
+    let c = config().with_query_buckets(8);
+    let device = localrec::cpu_device();
+    device.seed(3);
+    let model = c.init(&device).unwrap();
+    let weights = model.to_weights().unwrap();
+    assert_eq!(weights.len(), c.param_shapes().len());
+    let again = c.init_with(&device, &weights).unwrap();
+    assert_eq!(again.to_weights().unwrap(), weights);
+    let mut bad = weights.clone();
+    bad.get_mut("blocks.0.wo").unwrap().shape = vec![16, 15];
+    let err = c.init_with(&device, &bad).unwrap_err();
+    assert_eq!(err.code(), "MODEL_CORRUPT");
+    assert!(err.to_string().contains("blocks.0.wo"), "{err}");
+}
+
+#[test]
+fn bad_configs_are_refused() {
+    for c in [
+        config().with_heads(3),
+        config().with_max_len(0),
+        config().with_dropout(1.0),
+        SeqRecConfig::new(0),
+    ] {
+        assert_eq!(c.validate().unwrap_err().code(), "INVALID_ARGUMENT");
+    }
+}

@@ -1,0 +1,123 @@
+//! wasm-bindgen tests in headless Chromium (scripts/test-wasm.sh): the model on burn's CPU backend
+//! and on WebGPU (SwiftShader, via --enable-unsafe-webgpu in webdriver.json) must agree.
+#![cfg(target_arch = "wasm32")]
+
+use burn::prelude::*;
+use localrec::event::{EventKind, query_buckets};
+use localrec::model::{SeqBatch, SeqRecConfig, Step, WeightTensor, Weights};
+use wasm_bindgen_test::*;
+
+wasm_bindgen_test_configure!(run_in_browser);
+
+fn config() -> SeqRecConfig {
+    SeqRecConfig::new(40)
+        .with_d_model(16)
+        .with_layers(2)
+        .with_heads(2)
+        .with_max_len(8)
+        .with_query_buckets(32)
+}
+
+fn weights(config: &SeqRecConfig) -> Weights {
+    config
+        .param_shapes()
+        .into_iter()
+        .enumerate()
+        .map(|(t, (name, shape))| {
+            let n: usize = shape.iter().product();
+            let values = (0..n)
+                .map(|i| ((i * 7 + t * 13) as f32 * 0.37).sin() * 0.3)
+                .collect();
+            (name, WeightTensor { shape, values })
+        })
+        .collect()
+}
+
+fn histories() -> Vec<Vec<Step>> {
+    vec![
+        vec![
+            Step::item(3, EventKind::View),
+            Step::item(7, EventKind::Cart),
+        ],
+        vec![
+            Step {
+                item: 0,
+                kind: EventKind::Search.row(),
+                query: query_buckets("trail running shoes", 32, 6),
+            },
+            Step::item(12, EventKind::View),
+            Step::item(12, EventKind::Purchase),
+            Step::item(30, EventKind::View),
+        ],
+        (1..=11).map(|i| Step::item(i, EventKind::View)).collect(),
+    ]
+}
+
+async fn encode_on(device: &Device) -> (Vec<f32>, Vec<f32>) {
+    let config = config();
+    let model = config
+        .init_with(device, &weights(&config))
+        .expect("weights match the config");
+    let hs = histories();
+    let refs: Vec<&[Step]> = hs.iter().map(Vec::as_slice).collect();
+    let batch = SeqBatch::new(&config, &refs, &[]);
+    let (hidden, attention) = model.encode_with_attention(&batch);
+    let hidden = hidden
+        .into_data_async()
+        .await
+        .expect("readback")
+        .try_to_vec::<f32>()
+        .expect("f32");
+    let attention = attention
+        .into_data_async()
+        .await
+        .expect("readback")
+        .try_to_vec::<f32>()
+        .expect("f32");
+    (hidden, attention)
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
+}
+
+#[wasm_bindgen_test]
+async fn cpu_backend_runs_the_model() {
+    let (hidden, attention) = encode_on(&localrec::cpu_device()).await;
+    assert_eq!(hidden.len(), 3 * 8 * 16);
+    assert!(hidden.iter().all(|v| v.is_finite()));
+    // Each row of the newest position's attention is a distribution over the history.
+    for row in attention.chunks(8) {
+        assert!((row.iter().sum::<f32>() - 1.0).abs() < 1e-4, "{row:?}");
+    }
+    // The first history has two events: padding gets no attention.
+    assert!(
+        attention[..6].iter().all(|&w| w < 1e-6),
+        "{:?}",
+        &attention[..8]
+    );
+}
+
+#[wasm_bindgen_test]
+async fn webgpu_matches_cpu() {
+    let (device, backend) = localrec::web::select_device("webgpu")
+        .await
+        .expect("the test browser has a WebGPU adapter");
+    assert_eq!(backend, "webgpu");
+    let (cpu_hidden, cpu_att) = encode_on(&localrec::cpu_device()).await;
+    let (gpu_hidden, gpu_att) = encode_on(&device).await;
+    let d = max_diff(&cpu_hidden, &gpu_hidden);
+    assert!(d < 1e-4, "hidden states differ by {d}");
+    let d = max_diff(&cpu_att, &gpu_att);
+    assert!(d < 1e-4, "attention differs by {d}");
+}
+
+#[wasm_bindgen_test]
+async fn unknown_backend_is_an_error_not_a_panic() {
+    let err = localrec::web::select_device("tpu").await.unwrap_err();
+    assert_eq!(err.code(), "INVALID_ARGUMENT");
+}
