@@ -12,6 +12,7 @@ wasm="$CARGO_TARGET_DIR_WASM/wasm32-unknown-unknown/release/localrec.wasm"
 
 rm -rf pkg
 wasm-bindgen "$wasm" --target web --out-dir pkg --out-name localrec --remove-name-section
+cp js/worker.js js/worker-client.js js/worker-client.d.ts pkg/
 version=$(awk -F'"' '/^version = /{print $2; exit}' Cargo.toml)
 cat > pkg/package.json <<JSON
 {
@@ -25,10 +26,11 @@ cat > pkg/package.json <<JSON
   "types": "localrec.d.ts",
   "exports": {
     ".": { "types": "./localrec.d.ts", "default": "./localrec.js" },
+    "./worker": { "types": "./worker-client.d.ts", "default": "./worker-client.js" },
     "./localrec_bg.wasm": "./localrec_bg.wasm",
     "./package.json": "./package.json"
   },
-  "files": ["localrec.js", "localrec.d.ts", "localrec_bg.wasm", "localrec_bg.wasm.d.ts", "snippets"],
+  "files": ["localrec.js", "localrec.d.ts", "localrec_bg.wasm", "localrec_bg.wasm.d.ts", "snippets", "worker.js", "worker-client.js", "worker-client.d.ts"],
   "sideEffects": ["./snippets/*"]
 }
 JSON

@@ -15,7 +15,9 @@ if rustup target list --installed 2>/dev/null | grep -qx wasm32-unknown-unknown;
 else
   WASM_PATH="debian-build-std"
   WASM_CARGO=(/usr/bin/cargo)
-  WASM_BUILD_STD=(-Zbuild-std=std,panic_abort)
+  # `test` too, even for the package: `cargo test` builds std with it, and asking for the same set
+  # here lets the package and the wasm tests share one compiled dependency tree.
+  WASM_BUILD_STD=(-Zbuild-std=std,panic_abort,test)
   export RUSTC_BOOTSTRAP=1 RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc
   lld=""
   for candidate in \

@@ -87,7 +87,7 @@ pub struct Artefact {
     pub header: Header,
     /// Dequantised weights, ready to build the model.
     pub weights: Weights,
-    /// Hex SHA-256 of the file (the trailer).
+    /// Hex SHA-256 of the whole file (what `sha256sum` prints).
     pub sha256: String,
     /// File size in bytes.
     pub size: usize,
@@ -231,7 +231,8 @@ pub fn read_header(bytes: &[u8]) -> Result<(Header, &[u8], String)> {
         .map_err(|e| corrupt(format!("header is not valid JSON for this version: {e}")))?;
     let payload = &bytes[payload_start..payload_start + payload_len];
     validate_header(&header, payload.len())?;
-    Ok((header, payload, hex(digest.as_slice())))
+    // Report the hash of the whole file, so it matches `sha256sum model.lrec`.
+    Ok((header, payload, hex(Sha256::digest(bytes).as_slice())))
 }
 
 impl Artefact {

@@ -329,6 +329,25 @@ impl Engine {
         }
     }
 
+    /// The user state and attention with a blocking readback: native and CPU only (the browser
+    /// awaits `into_data_async` instead, see `web.rs`). None for an empty history.
+    pub fn state_blocking(&self, encoded: &Encoded) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
+        if encoded.events.is_empty() {
+            return Ok(None);
+        }
+        let (hidden, attention) = self.model.encode_with_attention(&encoded.batch);
+        let [_, l, d] = hidden.dims();
+        let read = |t: burn::prelude::Tensor<1>| -> Result<Vec<f32>> {
+            t.try_into_data()
+                .map_err(|e| Error::Compute(format!("{e:?}")))?
+                .try_to_vec::<f32>()
+                .map_err(|e| Error::Compute(format!("{e:?}")))
+        };
+        let state = read(hidden.narrow(1, l - 1, 1).reshape([d]))?;
+        let attention = read(attention.reshape([l]))?;
+        Ok(Some((state, attention)))
+    }
+
     /// Scores every catalogue row for a user state (int8 table, host side).
     pub fn score(&self, state: &[f32]) -> Vec<f32> {
         let mut out = Vec::with_capacity(self.items.rows);

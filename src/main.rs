@@ -37,6 +37,15 @@ enum Command {
         /// The model file.
         file: PathBuf,
     },
+    /// Refresh a model's golden top-10 file (histories in, top-10 and scores written back).
+    #[command(hide = true)]
+    Golden {
+        #[arg(long)]
+        model: PathBuf,
+        /// JSON array of {"history": [events]}; rewritten with "top10" and "scores".
+        #[arg(long)]
+        histories: PathBuf,
+    },
     /// Recommend from the shell for a comma-separated history of item ids.
     Recommend {
         #[arg(long)]
@@ -164,6 +173,7 @@ fn main() -> Result<()> {
         Command::Synth(a) => run_synth(a),
         Command::Inspect { file } => run_inspect(&file),
         Command::Recommend { model, history, k } => run_recommend(&model, &history, k),
+        Command::Golden { model, histories } => run_golden(&model, &histories),
     }
 }
 
@@ -514,5 +524,37 @@ fn run_recommend(model_path: &Path, history: &str, k: usize) -> Result<()> {
         let title = catalog.map(|c| c[row - 1].title.as_str()).unwrap_or("");
         println!("{}", json!({"itemId": id, "score": score, "title": title}));
     }
+    Ok(())
+}
+
+fn run_golden(model: &Path, histories: &Path) -> Result<()> {
+    use localrec::engine::{Engine, RecommendOptions, StoredEvent};
+    let bytes = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
+    let engine = Engine::load(&bytes, &localrec::cpu_device(), None)?;
+    let text = std::fs::read_to_string(histories)
+        .with_context(|| format!("cannot read {}", histories.display()))?;
+    let cases: Vec<serde_json::Value> = serde_json::from_str(&text)?;
+    let mut out = Vec::new();
+    for case in cases {
+        let history: Vec<StoredEvent> = serde_json::from_value(case["history"].clone())?;
+        let encoded = engine.encode(&history);
+        let state = engine.state_blocking(&encoded)?;
+        let recs = engine.recommend(
+            &encoded,
+            state.as_ref().map(|(s, a)| (s.as_slice(), a.as_slice())),
+            &RecommendOptions::default(),
+        )?;
+        out.push(json!({
+            "history": history,
+            "top10": recs.iter().map(|r| r.item_id.clone()).collect::<Vec<_>>(),
+            "scores": recs.iter().map(|r| r.score).collect::<Vec<_>>(),
+        }));
+    }
+    std::fs::write(histories, serde_json::to_string_pretty(&out)? + "\n")?;
+    eprintln!(
+        "wrote {} golden cases to {}",
+        out.len(),
+        histories.display()
+    );
     Ok(())
 }

@@ -282,10 +282,17 @@ pub struct SeqBatch {
 }
 
 impl SeqBatch {
-    /// Pads (on the left) or truncates (keeping the newest events) each history to `config.max_len`.
+    /// Truncates each history to its newest `config.max_len` events and left-pads all of them to
+    /// the longest one in the batch. Positions are counted from the newest event, so the padding
+    /// length never changes a result (tests/model.rs checks this); short histories stay cheap.
     /// `item_attrs[row]` lists an item's attribute ids (1-based) when the model reads attributes.
     pub fn new(config: &SeqRecConfig, histories: &[&[Step]], item_attrs: &[Vec<u32>]) -> Self {
-        let len = config.max_len;
+        let len = histories
+            .iter()
+            .map(|h| h.len().min(config.max_len))
+            .max()
+            .unwrap_or(0)
+            .max(1);
         let q = if config.query_buckets > 0 {
             config.max_query_tokens
         } else {

@@ -2,7 +2,10 @@
 //!
 //! Protocol (the Beauty benchmark's, applied to any log): for each user the last *target* event
 //! (a purchase, or any item event when the log has no purchases) is the test target and the one
-//! before it the validation target. Training reads only events before the validation target.
+//! before it the validation target. The input of each question stops where the shopper first
+//! touched the target item after the previous target (a view or cart of the item would give the
+//! answer away; on purchase-only data such as Beauty this is simply "all earlier events").
+//! Training reads only events before the validation input's end.
 //! Evaluation ranks the full catalogue, excludes items already in the input history, and reports
 //! a popularity baseline computed in the same run.
 
@@ -58,19 +61,29 @@ impl Default for TrainOptions {
     }
 }
 
+/// Where one leave-one-out question is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cut {
+    /// Index of the target event.
+    pub target: usize,
+    /// The input is `steps[..input_end]`: everything before the shopper first touched the target
+    /// item since the previous target (so a view or cart of the item does not give it away).
+    pub input_end: usize,
+}
+
 /// A user's events as model inputs, with the leave-one-out split points.
 #[derive(Debug, Clone)]
 pub struct PreparedUser {
     pub steps: Vec<Step>,
-    /// Index in `steps` of the validation and test targets, if the user has two target events.
-    pub split: Option<(usize, usize)>,
+    /// Validation and test cuts, if the user has two target events.
+    pub split: Option<(Cut, Cut)>,
 }
 
 impl PreparedUser {
     /// Events the model may train on.
     pub fn train_steps(&self) -> &[Step] {
         match self.split {
-            Some((valid, _)) => &self.steps[..valid],
+            Some((valid, _)) => &self.steps[..valid.input_end],
             None => &self.steps,
         }
     }
@@ -186,8 +199,18 @@ pub fn prepare(ds: &Dataset, opts: &PrepareOptions<'_>) -> Result<Prepared> {
         let targets: Vec<usize> = (0..steps.len())
             .filter(|&i| steps[i].item != 0 && target_kinds.contains(&kinds[i]))
             .collect();
+        let cut = |prev: usize, target: usize| Cut {
+            target,
+            input_end: (prev..target)
+                .find(|&j| steps[j].item == steps[target].item)
+                .unwrap_or(target),
+        };
         let split = match targets.as_slice() {
-            [.., v, t] if *v > 0 => Some((*v, *t)),
+            [.., v, t] => {
+                let before_v = targets.iter().rev().nth(2).map(|p| p + 1).unwrap_or(0);
+                let (vc, tc) = (cut(before_v, *v), cut(v + 1, *t));
+                (vc.input_end > 0 && tc.input_end > vc.target).then_some((vc, tc))
+            }
             _ => None,
         };
         if split.is_some() {
@@ -280,10 +303,10 @@ pub fn cases(p: &Prepared, split: Split) -> Vec<EvalCase<'_>> {
         .iter()
         .filter_map(|u| {
             let (v, t) = u.split?;
-            let at = if split == Split::Valid { v } else { t };
+            let cut = if split == Split::Valid { v } else { t };
             Some(EvalCase {
-                input: &u.steps[..at],
-                target: u.steps[at].item,
+                input: &u.steps[..cut.input_end],
+                target: u.steps[cut.target].item,
             })
         })
         .collect()
@@ -457,12 +480,12 @@ pub fn train(
     let first_epoch = curve.len() + 1;
     let mut order: Vec<usize> = (0..examples.len()).collect();
     for epoch in first_epoch..=opts.epochs {
-        order.shuffle(&mut rng);
-        let bar = progress_bar(opts.progress, order.len().div_ceil(opts.batch_size), epoch);
+        let batches_of_epoch = length_buckets(&mut order, &examples, opts.batch_size, &mut rng);
+        let bar = progress_bar(opts.progress, batches_of_epoch.len(), epoch);
         let t0 = Instant::now();
         let mut loss_sum = 0.0;
         let mut batches = 0usize;
-        for chunk in order.chunks(opts.batch_size) {
+        for chunk in batches_of_epoch.iter().map(Vec::as_slice) {
             let histories: Vec<&[Step]> = chunk.iter().map(|&i| examples[i].0).collect();
             let batch = SeqBatch::new(config, &histories, &data.item_attrs);
             let l = batch.len;
@@ -552,6 +575,24 @@ pub fn train(
         sequences_per_second: trained_seqs as f64 / train_time.max(1e-9),
         stopped,
     })
+}
+
+/// Shuffles, then groups examples of similar length into batches (sorting within windows of 32
+/// batches) and shuffles the batches: less padding per batch, same randomness across epochs.
+fn length_buckets(
+    order: &mut [usize],
+    examples: &[(&[Step], Vec<u32>)],
+    batch_size: usize,
+    rng: &mut StdRng,
+) -> Vec<Vec<usize>> {
+    order.shuffle(rng);
+    let mut batches = Vec::with_capacity(order.len().div_ceil(batch_size));
+    for window in order.chunks_mut(batch_size * 32) {
+        window.sort_by_key(|&i| examples[i].0.len());
+        batches.extend(window.chunks(batch_size).map(<[usize]>::to_vec));
+    }
+    batches.shuffle(rng);
+    batches
 }
 
 fn progress_bar(enabled: bool, len: usize, epoch: usize) -> Option<indicatif::ProgressBar> {

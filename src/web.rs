@@ -8,7 +8,6 @@ use burn::prelude::*;
 use serde::Deserialize;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
-use wasm_bindgen_futures::JsFuture;
 
 use crate::artefact::ItemMeta;
 use crate::engine::{Encoded, Engine, OfferOptions, RecommendOptions, StoredEvent};
@@ -72,6 +71,39 @@ fn js_message(v: &JsValue) -> String {
         .map(|e| String::from(e.message()))
         .or_else(|| v.as_string())
         .unwrap_or_else(|| format!("{v:?}"))
+}
+
+/// Refuses unknown option names (a typo such as `exludeSeen` must not pass silently);
+/// serde-wasm-bindgen only reads the fields it knows.
+fn check_keys(v: &JsValue, allowed: &[&str], what: &str) -> Result<()> {
+    if !v.is_object() {
+        return if v.is_undefined() {
+            Ok(())
+        } else {
+            Err(Error::InvalidArgument(format!("{what} must be an object")))
+        };
+    }
+    for key in js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>()).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !allowed.contains(&key.as_str()) {
+            return Err(Error::InvalidArgument(format!(
+                "{what}: unknown option {key:?} (expected one of {allowed:?})"
+            )));
+        }
+    }
+    Ok(())
+}
+
+const FILTER_KEYS: [&str; 5] = ["categories", "brands", "minPrice", "maxPrice", "inStock"];
+
+/// Checks a `{..., filter: {...}}` options object.
+fn check_options(v: &JsValue, allowed: &[&str], what: &str) -> Result<()> {
+    check_keys(v, allowed, what)?;
+    if v.is_object() {
+        let filter = js_sys::Reflect::get(v, &"filter".into()).unwrap_or(JsValue::UNDEFINED);
+        check_keys(&filter, &FILTER_KEYS, &format!("{what}.filter"))?;
+    }
+    Ok(())
 }
 
 fn from_js<T: for<'de> Deserialize<'de>>(v: JsValue, what: &str) -> Result<T> {
@@ -218,6 +250,18 @@ impl Recommender {
         let rest =
             js_sys::Object::assign(&js_sys::Object::new(), &options.clone().unchecked_into());
         let _ = js_sys::Reflect::delete_property(&rest, &"model".into());
+        check_keys(
+            &rest,
+            &[
+                "backend",
+                "storage",
+                "namespace",
+                "maxEvents",
+                "retentionDays",
+                "catalog",
+            ],
+            "load options",
+        )?;
         let opts: LoadOptions = from_js(rest.into(), "load options")?;
         if opts.storage != "indexeddb" && opts.storage != "memory" {
             return Err(Error::InvalidArgument(format!(
@@ -287,6 +331,10 @@ impl Recommender {
     /// Records an event on this device: `{type: "view"|"cart"|"purchase", itemId}` or
     /// `{type: "search", query}`. A malformed event is rejected and the history is untouched.
     pub async fn track(&self, event: JsValue) -> JsResult<JsValue> {
+        check_keys(&event, &["type", "itemId", "query", "ts"], "event").map_err(|e| match e {
+            Error::InvalidArgument(m) => Error::BadEvent(m),
+            other => other,
+        })?;
         let mut parsed: StoredEvent = serde_wasm_bindgen::from_value(event).map_err(|e| {
             Error::BadEvent(format!(
                 "{e} (expected {{type, itemId}} or {{type: \"search\", query}})"
@@ -312,6 +360,11 @@ impl Recommender {
 
     /// Ranks the catalogue for this shopper: `[{itemId, score, reason}]`.
     pub async fn recommend(&self, options: JsValue) -> JsResult<JsValue> {
+        check_options(
+            &options,
+            &["k", "excludeSeen", "filter", "diversity"],
+            "recommend options",
+        )?;
         let opts: RecommendOptions = if options.is_undefined() {
             RecommendOptions::default()
         } else {
@@ -330,6 +383,7 @@ impl Recommender {
     /// Ranks offers for this shopper: `[{offerId, score, probability, reason}]`.
     #[wasm_bindgen(js_name = pickOffers)]
     pub async fn pick_offers(&self, options: JsValue) -> JsResult<JsValue> {
+        check_options(&options, &["offers", "k", "filter"], "pickOffers options")?;
         let opts: OfferOptions = from_js(options, "pickOffers options")?;
         let encoded = self.engine.encode(&self.history.borrow());
         let state = user_state(&self.engine, &encoded).await?;

@@ -124,3 +124,64 @@ test("bad models and bad events reject with coded errors and keep history", { ti
     await b.close();
   }
 });
+
+test("worker entry gives the same answers, and blocked IndexedDB falls back to memory", { timeout: 180_000 }, async () => {
+  const b = await open();
+  try {
+    await b.page.goto(`${b.base}/`);
+    await ready(b.page);
+    const result = await b.page.evaluate(async () => {
+      const main = await import("/pkg/localrec.js");
+      const { Recommender: WorkerRecommender } = await import("/pkg/worker-client.js");
+      const model = "/models/demo/model.lrec";
+      const direct = await main.Recommender.load({ model, storage: "memory", backend: "cpu" });
+      const worker = await WorkerRecommender.load({ model, storage: "memory", backend: "cpu", namespace: "w" });
+      const events = [{ type: "search", query: "trail running shoes" }];
+      const first = (await direct.recommend({ k: 3 }))[0].itemId;
+      events.push({ type: "view", itemId: first }, { type: "cart", itemId: first });
+      for (const e of events) {
+        await direct.track(e);
+        await worker.track(e);
+      }
+      const a = await direct.recommend({ k: 8 });
+      const [w, w2] = await Promise.all([worker.recommend({ k: 8 }), worker.recommend({ k: 8 })]);
+      let workerError = null;
+      try {
+        await worker.track({ type: "view", itemId: "nope" });
+      } catch (e) {
+        workerError = e.code;
+      }
+      const workerHistory = await worker.history();
+      await worker.forget();
+      const afterForget = await worker.history();
+      await worker.free();
+      // Blocked storage: IndexedDB throws, the recommender keeps working in memory.
+      Object.defineProperty(globalThis, "indexedDB", {
+        configurable: true,
+        value: { open() { throw new DOMException("blocked", "SecurityError"); } },
+      });
+      const blocked = await main.Recommender.load({ model, backend: "cpu" });
+      await blocked.track({ type: "view", itemId: first });
+      return {
+        same: JSON.stringify(a) === JSON.stringify(w) && JSON.stringify(w) === JSON.stringify(w2),
+        workerBackend: worker.backend,
+        workerError,
+        workerHistory: workerHistory.map((e) => e.type),
+        afterForget: afterForget.length,
+        blockedStorage: blocked.storage,
+        blockedHistory: (await blocked.history()).length,
+      };
+    });
+    assert.deepEqual(result, {
+      same: true,
+      workerBackend: "cpu",
+      workerError: "UNKNOWN_ITEM",
+      workerHistory: ["search", "view", "cart"],
+      afterForget: 0,
+      blockedStorage: "memory",
+      blockedHistory: 1,
+    });
+  } finally {
+    await b.close();
+  }
+});

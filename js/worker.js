@@ -1,0 +1,31 @@
+// The worker side of `localrec/worker`: runs the Recommender off the main thread. Calls are
+// answered as they finish; the Recommender's methods are safe to overlap.
+import init, { Recommender } from "./localrec.js";
+
+let rec = null;
+
+async function handle(method, args) {
+  if (method === "load") {
+    await init();
+    rec = await Recommender.load(args[0]);
+    return { backend: rec.backend, storage: rec.storage, model: rec.model };
+  }
+  if (!rec) throw Object.assign(new Error("the recommender is not loaded"), { code: "INVALID_ARGUMENT" });
+  if (method === "free") {
+    rec.free();
+    rec = null;
+    return undefined;
+  }
+  if (!["track", "recommend", "pickOffers", "history", "forget"].includes(method)) {
+    throw Object.assign(new Error(`unknown method ${method}`), { code: "INVALID_ARGUMENT" });
+  }
+  return rec[method](...args);
+}
+
+self.onmessage = async ({ data: { id, method, args } }) => {
+  try {
+    self.postMessage({ id, result: await handle(method, args) });
+  } catch (e) {
+    self.postMessage({ id, error: { message: String(e && e.message ? e.message : e), code: e && e.code } });
+  }
+};
