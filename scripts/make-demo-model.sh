@@ -10,4 +10,5 @@ shop=$(mktemp -d)
   --seed 42 --layers 2 --heads 2 --dropout 0.2 --time-limit-min 12 --patience 4 "$@"
 cp "$shop/catalog.json" "$shop/offers.json" models/demo/
 rm -rf "$shop"
-sha256sum models/demo/model.lrec
+node scripts/model-readme.mjs models/demo "Demo shop model" "scripts/make-demo-model.sh $*" \
+  "Trained on a synthetic shop from \`localrec synth --items 3000 --shoppers 20000 --seed 42\` (catalog.json and offers.json here are that shop's). \`make demo\` serves it as is."

@@ -108,7 +108,7 @@ struct TrainArgs {
     heads: usize,
     #[arg(long, default_value_t = 50)]
     max_len: usize,
-    #[arg(long, default_value_t = 0.3)]
+    #[arg(long, default_value_t = 0.5)]
     dropout: f64,
     /// Sampled-softmax negatives per batch; 0 trains with full cross-entropy.
     #[arg(long, default_value_t = 256)]

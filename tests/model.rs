@@ -1,7 +1,10 @@
 //! Properties of the model on the CPU backend (the same checks run on WebGPU in tests/web.rs).
 
 use localrec::event::EventKind;
-use localrec::model::{SeqBatch, SeqRecConfig, Step, WeightTensor, Weights};
+use localrec::model::{SeqBatch, SeqRecConfig, Step};
+
+mod common;
+use common::weights;
 
 fn config() -> SeqRecConfig {
     SeqRecConfig::new(30)
@@ -10,22 +13,6 @@ fn config() -> SeqRecConfig {
         .with_heads(2)
         .with_max_len(6)
         .with_dropout(0.0)
-}
-
-/// Fixed weights (not the seeded RNG, which parallel tests share).
-fn weights(config: &SeqRecConfig) -> Weights {
-    config
-        .param_shapes()
-        .into_iter()
-        .enumerate()
-        .map(|(t, (name, shape))| {
-            let n: usize = shape.iter().product();
-            let values = (0..n)
-                .map(|i| ((i * 7 + t * 13) as f32 * 0.37).sin() * 0.3)
-                .collect();
-            (name, WeightTensor { shape, values })
-        })
-        .collect()
 }
 
 fn encode(config: &SeqRecConfig, histories: &[Vec<Step>]) -> Vec<f32> {

@@ -4,7 +4,10 @@
 
 use burn::prelude::*;
 use localrec::event::{EventKind, query_buckets};
-use localrec::model::{SeqBatch, SeqRecConfig, Step, WeightTensor, Weights};
+use localrec::model::{SeqBatch, SeqRecConfig, Step};
+
+mod common;
+use common::weights;
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -16,21 +19,6 @@ fn config() -> SeqRecConfig {
         .with_heads(2)
         .with_max_len(8)
         .with_query_buckets(32)
-}
-
-fn weights(config: &SeqRecConfig) -> Weights {
-    config
-        .param_shapes()
-        .into_iter()
-        .enumerate()
-        .map(|(t, (name, shape))| {
-            let n: usize = shape.iter().product();
-            let values = (0..n)
-                .map(|i| ((i * 7 + t * 13) as f32 * 0.37).sin() * 0.3)
-                .collect();
-            (name, WeightTensor { shape, values })
-        })
-        .collect()
 }
 
 fn histories() -> Vec<Vec<Step>> {

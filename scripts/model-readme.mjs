@@ -1,0 +1,48 @@
+// Writes DIR/README.md for a shipped model from its report.json: provenance, the exact command,
+// the sha256 and the measured metrics. Usage: node scripts/model-readme.mjs DIR "TITLE" "COMMAND" "DATA NOTE"
+import { createHash } from "node:crypto";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+
+const [dir, title, command, dataNote] = process.argv.slice(2);
+const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));
+const sha = createHash("sha256").update(readFileSync(join(dir, "model.lrec"))).digest("hex");
+const t = report.test;
+const f = (x) => x.toFixed(4);
+const c = report.config;
+const tr = report.training;
+writeFileSync(
+  join(dir, "README.md"),
+  `# ${title}
+
+${dataNote}
+
+Regenerate (from the repository root):
+
+\`\`\`sh
+${command}
+\`\`\`
+
+- \`model.lrec\`: ${report.model.bytes} bytes, sha256 \`${sha}\` (format version 1, int8)
+- Architecture: d_model ${c.d_model}, ${c.layers} block(s), ${c.heads} head(s), max length ${c.max_len},
+  dropout ${c.dropout}, query buckets ${c.query_buckets}, attributes ${c.n_attributes}, event types ${c.event_types}
+- Training: seed ${tr.options.seed}, ${tr.options.negatives ? `sampled softmax with ${tr.options.negatives} negatives` : "full cross-entropy"},
+  batch ${tr.options.batch_size}, lr ${tr.options.learning_rate}, ${tr.threads} thread(s); best epoch ${tr.best_epoch}
+  (${tr.stopped}); ${tr.train_seconds.toFixed(0)} s in the training loop, ${report.wall_seconds.toFixed(0)} s in all,
+  ${tr.sequences_per_second.toFixed(0)} training sequences/s
+
+Test metrics (${t.users} users; ${report.protocol}):
+
+| model | HR@10 | NDCG@10 |
+|---|---|---|
+| int8 (shipped) | ${f(t.int8["hr@10"])} | ${f(t.int8["ndcg@10"])} |
+| f32 | ${f(t.f32["hr@10"])} | ${f(t.f32["ndcg@10"])} |
+| popularity | ${f(t.popularity["hr@10"])} | ${f(t.popularity["ndcg@10"])} |
+
+int8 vs f32 NDCG@10: ${(100 * t.int8_vs_f32_ndcg_relative).toFixed(2)}% relative; top-10 overlap ${(100 * t.int8_f32_top10_overlap).toFixed(1)}%.
+\`report.json\` has the per-epoch curve, \`report.html\` plots it. \`golden.json\` holds fixed histories and their
+top-10, checked natively (tests/shipped_models.rs) and in the browser on CPU and WebGPU (tests/browser/parity.test.mjs);
+refresh it only together with the weights: \`localrec golden --model ${dir}/model.lrec --histories ${dir}/golden.json\`.
+`,
+);
+console.log(`wrote ${join(dir, "README.md")} (sha256 ${sha})`);
