@@ -59,7 +59,7 @@ else
 fi
 
 # wasm-bindgen-cli at exactly the version in Cargo.lock.
-bindgen_version=$(awk '/^name = "wasm-bindgen"$/{getline; gsub(/[" ]|version=/,""); print; exit}' Cargo.lock)
+bindgen_version=$(awk -F'"' '/^name = "wasm-bindgen"$/{getline; print $2; exit}' Cargo.lock)
 [ -n "$bindgen_version" ] || die "cannot read the wasm-bindgen version from Cargo.lock"
 export PATH="$HOME/.cargo/bin:$PATH"
 if ! wasm-bindgen --version 2>/dev/null | grep -qx "wasm-bindgen $bindgen_version"; then
