@@ -48,6 +48,19 @@ fn yes() -> bool {
     true
 }
 
+impl Default for ItemMeta {
+    /// No title, category, brand or price; in stock.
+    fn default() -> Self {
+        ItemMeta {
+            title: String::new(),
+            category: String::new(),
+            brand: String::new(),
+            price: None,
+            in_stock: true,
+        }
+    }
+}
+
 /// How one tensor is stored in the payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TensorEntry {
@@ -87,6 +100,8 @@ pub struct Artefact {
     pub header: Header,
     /// Dequantised weights, ready to build the model.
     pub weights: Weights,
+    /// The item table as stored (int8), for host-side scoring; None in f32 checkpoints.
+    pub item_table: Option<QuantizedMatrix>,
     /// Hex SHA-256 of the whole file (what `sha256sum` prints).
     pub sha256: String,
     /// File size in bytes.
@@ -263,6 +278,7 @@ impl Artefact {
 pub fn read(bytes: &[u8]) -> Result<Artefact> {
     let (header, payload, sha256) = read_header(bytes)?;
     let mut weights = Weights::new();
+    let mut item_table = None;
     for t in &header.tensors {
         let data = &payload[t.offset..t.offset + t.bytes];
         let values = if t.dtype == "i8" {
@@ -277,7 +293,11 @@ pub fn read(bytes: &[u8]) -> Result<Artefact> {
             if q.scales.iter().any(|s| !s.is_finite() || *s <= 0.0) {
                 return Err(corrupt(format!("tensor {} has an invalid scale", t.name)));
             }
-            q.dequantize()
+            let values = q.dequantize();
+            if t.name == "item_emb" {
+                item_table = Some(q);
+            }
+            values
         } else {
             f32s(data)
         };
@@ -298,6 +318,7 @@ pub fn read(bytes: &[u8]) -> Result<Artefact> {
     Ok(Artefact {
         header,
         weights,
+        item_table,
         sha256,
         size: bytes.len(),
     })

@@ -194,7 +194,10 @@ impl Engine {
         let vocab = Vocab::from_ids(a.header.items.clone())?;
         let item_table = &a.weights["item_emb"];
         let (rows, cols) = (item_table.shape[0], item_table.shape[1]);
-        let items = QuantizedMatrix::quantize(&item_table.values, rows, cols);
+        let items = match &a.item_table {
+            Some(stored) => stored.clone(),
+            None => QuantizedMatrix::quantize(&item_table.values, rows, cols),
+        };
         let mut unit_items = item_table.values.clone();
         for row in unit_items.chunks_exact_mut(cols) {
             let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
@@ -205,10 +208,12 @@ impl Engine {
                 vocab
                     .ids()
                     .iter()
+                    // An item missing from the catalogue passed at load: no category, not in stock.
                     .map(|id| {
-                        map.get(id)
-                            .cloned()
-                            .unwrap_or_else(|| ItemMeta::unknown(id))
+                        map.get(id).cloned().unwrap_or(ItemMeta {
+                            in_stock: false,
+                            ..ItemMeta::default()
+                        })
                     })
                     .collect(),
             ),
@@ -329,23 +334,51 @@ impl Engine {
         }
     }
 
-    /// The user state and attention with a blocking readback: native and CPU only (the browser
-    /// awaits `into_data_async` instead, see `web.rs`). None for an empty history.
-    pub fn state_blocking(&self, encoded: &Encoded) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
+    /// The newest position's state `[d]` and its attention over the history `[len]`, still on the
+    /// device (None for an empty history). The browser awaits their readback (`web.rs`); native
+    /// code reads them with [`Self::state_blocking`].
+    pub fn forward(
+        &self,
+        encoded: &Encoded,
+    ) -> Option<(burn::prelude::Tensor<1>, burn::prelude::Tensor<1>)> {
         if encoded.events.is_empty() {
-            return Ok(None);
+            return None;
         }
         let (hidden, attention) = self.model.encode_with_attention(&encoded.batch);
         let [_, l, d] = hidden.dims();
+        Some((
+            hidden.narrow(1, l - 1, 1).reshape([d]),
+            attention.reshape([l]),
+        ))
+    }
+
+    /// [`Self::forward`] with a blocking readback: native and CPU only.
+    pub fn state_blocking(&self, encoded: &Encoded) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
+        let Some((state, attention)) = self.forward(encoded) else {
+            return Ok(None);
+        };
         let read = |t: burn::prelude::Tensor<1>| -> Result<Vec<f32>> {
             t.try_into_data()
                 .map_err(|e| Error::Compute(format!("{e:?}")))?
                 .try_to_vec::<f32>()
                 .map_err(|e| Error::Compute(format!("{e:?}")))
         };
-        let state = read(hidden.narrow(1, l - 1, 1).reshape([d]))?;
-        let attention = read(attention.reshape([l]))?;
-        Ok(Some((state, attention)))
+        Ok(Some((read(state)?, read(attention)?)))
+    }
+
+    /// Encode, score and rank in one blocking call (native tools and tests; CPU only).
+    pub fn recommend_blocking(
+        &self,
+        history: &[StoredEvent],
+        opts: &RecommendOptions,
+    ) -> Result<Vec<Recommendation>> {
+        let encoded = self.encode(history);
+        let state = self.state_blocking(&encoded)?;
+        self.recommend(
+            &encoded,
+            state.as_ref().map(|(s, a)| (s.as_slice(), a.as_slice())),
+            opts,
+        )
     }
 
     /// Scores every catalogue row for a user state (int8 table, host side).
@@ -674,19 +707,6 @@ fn category_matches(category: &str, wanted: &str) -> bool {
         || category
             .strip_prefix(wanted)
             .is_some_and(|rest| rest.starts_with('/'))
-}
-
-impl ItemMeta {
-    /// Metadata for an item missing from a catalogue passed at load: never in stock, no category.
-    fn unknown(_id: &str) -> Self {
-        ItemMeta {
-            title: String::new(),
-            category: String::new(),
-            brand: String::new(),
-            price: None,
-            in_stock: false,
-        }
-    }
 }
 
 #[cfg(test)]

@@ -9,8 +9,9 @@ use serde_json::json;
 
 use localrec::artefact::{self, Artefact, ArtefactParts};
 use localrec::data::{self, Format};
+use localrec::engine::{Engine, RecommendOptions, StoredEvent};
 use localrec::event::EventKind;
-use localrec::model::{SeqBatch, SeqRecConfig, Step};
+use localrec::model::SeqRecConfig;
 use localrec::train::{self, PrepareOptions, Prepared, Resume, Scores, Split, TrainOptions};
 
 #[derive(Parser)]
@@ -493,57 +494,43 @@ fn run_inspect(file: &Path) -> Result<()> {
     Ok(())
 }
 
+fn load_engine(path: &Path) -> Result<Engine> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    Engine::load(&bytes, &localrec::cpu_device(), None)
+        .with_context(|| format!("cannot load {}", path.display()))
+}
+
 fn run_recommend(model_path: &Path, history: &str, k: usize) -> Result<()> {
-    let artefact = read_model(model_path)?;
-    let vocab = localrec::vocab::Vocab::from_ids(artefact.header.items.clone())?;
-    let mut steps = Vec::new();
+    let engine = load_engine(model_path)?;
+    let mut events = Vec::new();
     for id in history.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        steps.push(Step::item(vocab.require(id)?.0, EventKind::Purchase));
+        let event = StoredEvent {
+            kind: EventKind::Purchase,
+            item_id: Some(id.to_owned()),
+            query: None,
+            ts: 0.0,
+        };
+        events.push(engine.validate(event)?);
     }
-    let config = &artefact.header.config;
-    let model = artefact.model(&localrec::cpu_device())?;
-    let attrs = artefact.item_attrs();
-    let scores: Vec<f32> = if steps.is_empty() {
-        artefact
-            .popularity_rows()
-            .iter()
-            .map(|&c| c as f32)
-            .collect()
-    } else {
-        let batch = SeqBatch::new(config, &[&steps], &attrs);
-        model
-            .score_items(model.user_state(&batch))
-            .into_data()
-            .try_to_vec::<f32>()
-            .map_err(|e| anyhow::anyhow!("{e:?}"))?
+    let opts = RecommendOptions {
+        k,
+        ..RecommendOptions::default()
     };
-    let seen: std::collections::HashSet<u32> = steps.iter().map(|s| s.item).collect();
-    let catalog = artefact.header.catalog.as_ref();
-    for (row, score) in localrec::rank::top_k(&scores, k, |r| !seen.contains(&(r as u32))) {
-        let id = &artefact.header.items[row - 1];
-        let title = catalog.map(|c| c[row - 1].title.as_str()).unwrap_or("");
-        println!("{}", json!({"itemId": id, "score": score, "title": title}));
+    for r in engine.recommend_blocking(&events, &opts)? {
+        println!("{}", serde_json::to_string(&r)?);
     }
     Ok(())
 }
 
 fn run_golden(model: &Path, histories: &Path) -> Result<()> {
-    use localrec::engine::{Engine, RecommendOptions, StoredEvent};
-    let bytes = std::fs::read(model).with_context(|| format!("cannot read {}", model.display()))?;
-    let engine = Engine::load(&bytes, &localrec::cpu_device(), None)?;
+    let engine = load_engine(model)?;
     let text = std::fs::read_to_string(histories)
         .with_context(|| format!("cannot read {}", histories.display()))?;
     let cases: Vec<serde_json::Value> = serde_json::from_str(&text)?;
     let mut out = Vec::new();
     for case in cases {
         let history: Vec<StoredEvent> = serde_json::from_value(case["history"].clone())?;
-        let encoded = engine.encode(&history);
-        let state = engine.state_blocking(&encoded)?;
-        let recs = engine.recommend(
-            &encoded,
-            state.as_ref().map(|(s, a)| (s.as_slice(), a.as_slice())),
-            &RecommendOptions::default(),
-        )?;
+        let recs = engine.recommend_blocking(&history, &RecommendOptions::default())?;
         out.push(json!({
             "history": history,
             "top10": recs.iter().map(|r| r.item_id.clone()).collect::<Vec<_>>(),

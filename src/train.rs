@@ -242,7 +242,7 @@ pub fn prepare(ds: &Dataset, opts: &PrepareOptions<'_>) -> Result<Prepared> {
         None => (Vec::new(), 0),
     };
     let catalog = opts.catalog.map(|cat| {
-        let mut rows = vec![ItemMeta::default_meta(); n + 1];
+        let mut rows = vec![ItemMeta::default(); n + 1];
         for (row, id) in vocab.ids().iter().enumerate() {
             if let Some(m) = cat.get(id) {
                 rows[row + 1] = m.clone();
@@ -270,18 +270,6 @@ pub fn prepare(ds: &Dataset, opts: &PrepareOptions<'_>) -> Result<Prepared> {
         target_kinds,
         stats,
     })
-}
-
-impl ItemMeta {
-    fn default_meta() -> Self {
-        ItemMeta {
-            title: String::new(),
-            category: String::new(),
-            brand: String::new(),
-            price: None,
-            in_stock: true,
-        }
-    }
 }
 
 /// Which split to evaluate.

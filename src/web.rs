@@ -202,25 +202,16 @@ fn retention() -> f64 {
 
 /// Reads the newest position's state and the attention over the history, awaiting the device.
 async fn user_state(engine: &Engine, encoded: &Encoded) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
-    if encoded.events.is_empty() {
+    let Some((state, attention)) = engine.forward(encoded) else {
         return Ok(None);
-    }
-    let (hidden, attention) = engine.model().encode_with_attention(&encoded.batch);
-    let [_, l, d] = hidden.dims();
-    let state = hidden.narrow(1, l - 1, 1).reshape([d]);
+    };
     let read = |e| Error::Compute(format!("reading back from the device failed: {e:?}"));
-    let state = state
-        .into_data_async()
-        .await
-        .map_err(read)?
-        .try_to_vec::<f32>()
-        .map_err(|e| Error::Compute(format!("{e:?}")))?;
-    let attention = attention
-        .into_data_async()
-        .await
-        .map_err(read)?
-        .try_to_vec::<f32>()
-        .map_err(|e| Error::Compute(format!("{e:?}")))?;
+    let vec = |d: TensorData| {
+        d.try_to_vec::<f32>()
+            .map_err(|e| Error::Compute(format!("{e:?}")))
+    };
+    let state = vec(state.into_data_async().await.map_err(read)?)?;
+    let attention = vec(attention.into_data_async().await.map_err(read)?)?;
     Ok(Some((state, attention)))
 }
 

@@ -155,7 +155,7 @@ fn synth_train_eval_inspect_recommend() {
 }
 
 #[test]
-fn seq_format_with_attributes_and_resume() {
+fn seq_format_with_attributes_and_resume_without_checkpoint_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures");
     let data = fixtures.join("beauty-1500.txt");

@@ -4,7 +4,7 @@ use localrec::event::EventKind;
 use localrec::model::{SeqBatch, SeqRecConfig, Step};
 
 mod common;
-use common::weights;
+use common::{max_diff, weights};
 
 fn config() -> SeqRecConfig {
     SeqRecConfig::new(30)
@@ -40,14 +40,6 @@ const D: usize = 16;
 fn states_of(all: &[f32], batch: usize, b: usize, events: usize) -> Vec<f32> {
     let len = all.len() / (batch * D);
     all[(b * len + len - events) * D..(b + 1) * len * D].to_vec()
-}
-
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0f32, f32::max)
 }
 
 #[test]

@@ -24,14 +24,8 @@ fn check(dir: &str) {
         serde_json::from_str(&std::fs::read_to_string(root.join("golden.json")).unwrap()).unwrap();
     assert!(!golden.is_empty());
     for g in golden {
-        let encoded = engine.encode(&g.history);
-        let state = engine.state_blocking(&encoded).unwrap();
         let recs = engine
-            .recommend(
-                &encoded,
-                state.as_ref().map(|(s, a)| (s.as_slice(), a.as_slice())),
-                &RecommendOptions::default(),
-            )
+            .recommend_blocking(&g.history, &RecommendOptions::default())
             .unwrap();
         let ids: Vec<&str> = recs.iter().map(|r| r.item_id.as_str()).collect();
         assert_eq!(

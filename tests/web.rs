@@ -7,7 +7,7 @@ use localrec::event::{EventKind, query_buckets};
 use localrec::model::{SeqBatch, SeqRecConfig, Step};
 
 mod common;
-use common::weights;
+use common::{max_diff, weights};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -63,14 +63,6 @@ async fn encode_on(device: &Device) -> (Vec<f32>, Vec<f32>) {
         .try_to_vec::<f32>()
         .expect("f32");
     (hidden, attention)
-}
-
-fn max_diff(a: &[f32], b: &[f32]) -> f32 {
-    assert_eq!(a.len(), b.len());
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| (x - y).abs())
-        .fold(0.0, f32::max)
 }
 
 #[wasm_bindgen_test]
