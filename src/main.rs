@@ -12,7 +12,9 @@ use localrec::data::{self, Format};
 use localrec::engine::{Engine, RecommendOptions, StoredEvent};
 use localrec::event::EventKind;
 use localrec::model::SeqRecConfig;
-use localrec::train::{self, PrepareOptions, Prepared, Resume, Scores, Split, TrainOptions};
+use localrec::train::{
+    self, NegativeSharing, PrepareOptions, Prepared, Resume, Scores, Split, TrainOptions,
+};
 
 #[derive(Parser)]
 #[command(
@@ -47,6 +49,9 @@ enum Command {
         #[arg(long)]
         histories: PathBuf,
     },
+    /// Write a model with random weights and a synthetic catalogue of N items, for timing
+    /// (benchmarks, load tests); its recommendations mean nothing.
+    RandomModel(RandomModelArgs),
     /// Recommend from the shell for a comma-separated history of item ids.
     Recommend {
         #[arg(long)]
@@ -57,6 +62,12 @@ enum Command {
         #[arg(short, long, default_value_t = 10)]
         k: usize,
     },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SharingArg {
+    Batch,
+    Sequence,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -111,9 +122,15 @@ struct TrainArgs {
     max_len: usize,
     #[arg(long, default_value_t = 0.5)]
     dropout: f64,
-    /// Sampled-softmax negatives per batch; 0 trains with full cross-entropy.
+    /// Sampled-softmax negatives; 0 trains with full cross-entropy.
     #[arg(long, default_value_t = 256)]
     negatives: usize,
+    /// One set of negatives per sequence, or one shared by the whole batch.
+    #[arg(long, value_enum, default_value_t = SharingArg::Sequence)]
+    negative_sharing: SharingArg,
+    /// Adam's L2 weight decay.
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
     #[arg(long, default_value_t = 128)]
     batch_size: usize,
     #[arg(long, default_value_t = 1e-3)]
@@ -141,6 +158,29 @@ struct TrainArgs {
     /// No progress bars.
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(Args)]
+struct RandomModelArgs {
+    /// Catalogue size.
+    #[arg(long)]
+    items: usize,
+    #[arg(long, default_value_t = 64)]
+    d_model: usize,
+    #[arg(long, default_value_t = 2)]
+    layers: usize,
+    #[arg(long, default_value_t = 1)]
+    heads: usize,
+    #[arg(long, default_value_t = 50)]
+    max_len: usize,
+    /// Hash buckets for search-query tokens (0: item events only).
+    #[arg(long, default_value_t = 0)]
+    query_buckets: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// The model file to write.
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -175,6 +215,7 @@ fn main() -> Result<()> {
         Command::Inspect { file } => run_inspect(&file),
         Command::Recommend { model, history, k } => run_recommend(&model, &history, k),
         Command::Golden { model, histories } => run_golden(&model, &histories),
+        Command::RandomModel(a) => run_random_model(a),
     }
 }
 
@@ -271,6 +312,11 @@ fn run_train(a: TrainArgs) -> Result<()> {
         batch_size: a.batch_size,
         learning_rate: a.lr,
         negatives: a.negatives,
+        negative_sharing: match a.negative_sharing {
+            SharingArg::Batch => NegativeSharing::Batch,
+            SharingArg::Sequence => NegativeSharing::Sequence,
+        },
+        weight_decay: a.weight_decay,
         patience: a.patience,
         seed: a.seed,
         time_limit: Some(Duration::from_secs_f64(a.time_limit_min * 60.0)),
@@ -318,7 +364,10 @@ fn run_train(a: TrainArgs) -> Result<()> {
                 json!({"curve": curve, "best_epoch": best_epoch}),
                 false,
             )?;
-            std::fs::write(&checkpoint, bytes).map_err(|e| localrec::Error::io(&checkpoint, e))
+            // Written aside and renamed, so an interrupted run never leaves half a checkpoint.
+            let partial = checkpoint.with_extension("lrec.partial");
+            std::fs::write(&partial, bytes).map_err(|e| localrec::Error::io(&partial, e))?;
+            std::fs::rename(&partial, &checkpoint).map_err(|e| localrec::Error::io(&checkpoint, e))
         },
     )?;
     eprintln!("{}; best epoch {}", trained.stopped, trained.best_epoch);
@@ -542,6 +591,46 @@ fn run_golden(model: &Path, histories: &Path) -> Result<()> {
         "wrote {} golden cases to {}",
         out.len(),
         histories.display()
+    );
+    Ok(())
+}
+
+fn run_random_model(a: RandomModelArgs) -> Result<()> {
+    let config = SeqRecConfig::new(a.items)
+        .with_d_model(a.d_model)
+        .with_layers(a.layers)
+        .with_heads(a.heads)
+        .with_max_len(a.max_len)
+        .with_query_buckets(a.query_buckets)
+        .with_event_types(true);
+    config.validate()?;
+    let device = localrec::cpu_device();
+    device.seed(a.seed);
+    let weights = config.init(&device)?.to_weights()?;
+    let items: Vec<String> = (1..=a.items).map(|i| format!("item-{i}")).collect();
+    // A Zipf-like popularity, so that cold start has an order.
+    let popularity: Vec<u32> = (1..=a.items)
+        .map(|rank| (1_000_000 / rank).max(1) as u32)
+        .collect();
+    let bytes = artefact::write(&ArtefactParts {
+        config: &config,
+        items: &items,
+        popularity: &popularity,
+        attributes: &[],
+        catalog: None,
+        weights: &weights,
+        provenance: json!({ "random_weights": true, "seed": a.seed }),
+        quantize: true,
+    })?;
+    if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    eprintln!(
+        "wrote {} ({} bytes, {} items, random weights)",
+        a.out.display(),
+        bytes.len(),
+        a.items
     );
     Ok(())
 }

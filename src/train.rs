@@ -35,8 +35,12 @@ pub struct TrainOptions {
     pub epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
-    /// Sampled-softmax negatives per batch; 0 means full cross-entropy over the catalogue.
+    /// Sampled-softmax negatives; 0 means full cross-entropy over the catalogue.
     pub negatives: usize,
+    /// Whether one set of negatives serves the whole batch or each sequence draws its own.
+    pub negative_sharing: NegativeSharing,
+    /// Adam's L2 weight decay (0 = none).
+    pub weight_decay: f64,
     /// Stop after this many epochs without a better validation NDCG@10.
     pub patience: usize,
     pub seed: u64,
@@ -53,12 +57,24 @@ impl Default for TrainOptions {
             batch_size: 128,
             learning_rate: 1e-3,
             negatives: 256,
+            negative_sharing: NegativeSharing::Sequence,
+            weight_decay: 0.0,
             patience: 10,
             seed: 42,
             time_limit: None,
             progress: true,
         }
     }
+}
+
+/// How sampled-softmax negatives are drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum NegativeSharing {
+    /// One uniform draw shared by every position of the batch (cheapest, least diverse).
+    Batch,
+    /// Each sequence draws its own negatives, shared by its positions (one batched matmul).
+    Sequence,
 }
 
 /// Where one leave-one-out question is cut.
@@ -448,7 +464,13 @@ pub fn train(
         .iter()
         .map(|e| e.valid.ndcg10)
         .fold(f64::NEG_INFINITY, f64::max);
-    let mut optim = AdamConfig::new().init();
+    let mut adam = AdamConfig::new();
+    if opts.weight_decay > 0.0 {
+        adam = adam.with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(
+            opts.weight_decay as f32,
+        )));
+    }
+    let mut optim = adam.init();
     let valid_cases = cases(data, Split::Valid);
     let examples: Vec<(&[Step], Vec<u32>)> = data
         .users
@@ -489,10 +511,22 @@ pub fn train(
                     }
                 }
             }
-            let negatives: Vec<u32> = (0..opts.negatives)
+            let draws = match opts.negative_sharing {
+                NegativeSharing::Batch => opts.negatives,
+                NegativeSharing::Sequence => opts.negatives * chunk.len(),
+            };
+            let negatives: Vec<u32> = (0..draws)
                 .map(|_| rng.random_range(1..=n_items as u32))
                 .collect();
-            let loss = loss(&model, &batch, &rows, &targets, &negatives, n_items);
+            let loss = loss(
+                &model,
+                &batch,
+                &rows,
+                &targets,
+                &negatives,
+                opts.negative_sharing,
+                n_items,
+            );
             let value = loss
                 .clone()
                 .try_into_data()
@@ -598,26 +632,30 @@ fn progress_bar(enabled: bool, len: usize, epoch: usize) -> Option<indicatif::Pr
     Some(bar)
 }
 
-/// Sampled softmax (shared negatives, accidental hits masked) or, with no negatives, full
-/// cross-entropy over the catalogue. Returns a one-element tensor.
+/// Sampled softmax or, with no negatives, full cross-entropy over the catalogue. With
+/// [`NegativeSharing::Batch`] `negatives` is one set for every position; with
+/// [`NegativeSharing::Sequence`] it holds one equal-sized set per sequence of the batch, in batch
+/// order. A negative equal to its position's target is masked out. `rows` index the flattened
+/// `[batch, len]` positions that have a target. Returns a one-element tensor.
 pub fn loss(
     model: &SeqRec,
     batch: &SeqBatch,
     rows: &[i64],
     targets: &[u32],
     negatives: &[u32],
+    sharing: NegativeSharing,
     n_items: usize,
 ) -> Tensor<1> {
     let device = model.device();
     let h = model.encode(batch);
     let [b, l, d] = h.dims();
     let p = rows.len();
-    let rows = Tensor::<1, Int>::from_data(TensorData::new(rows.to_vec(), [p]), &device);
-    let hp = h.reshape([b * l, d]).select(0, rows);
+    let rows_t = Tensor::<1, Int>::from_data(TensorData::new(rows.to_vec(), [p]), &device);
     let emb = model.item_embeddings();
     let target_ids: Vec<i64> = targets.iter().map(|&t| t as i64).collect();
     let target_t = Tensor::<1, Int>::from_data(TensorData::new(target_ids, [p]), &device);
     if negatives.is_empty() {
+        let hp = h.reshape([b * l, d]).select(0, rows_t);
         let mut col_mask = vec![0f32; n_items + 1];
         col_mask[0] = -1e9;
         let mask = Tensor::<1>::from_data(TensorData::new(col_mask, [n_items + 1]), &device)
@@ -626,23 +664,38 @@ pub fn loss(
         let logp = log_softmax(logits, 1);
         return logp.gather(1, target_t.reshape([p, 1])).mean().neg();
     }
-    let n = negatives.len();
-    let pos = emb.clone().select(0, target_t);
-    let pos_logit = (hp.clone() * pos).sum_dim(1);
+    let groups = match sharing {
+        NegativeSharing::Batch => 1,
+        NegativeSharing::Sequence => b,
+    };
+    let n = negatives.len() / groups;
+    debug_assert_eq!(n * groups, negatives.len());
     let neg_ids: Vec<i64> = negatives.iter().map(|&x| x as i64).collect();
-    let neg = emb.select(
+    let neg = emb.clone().select(
         0,
-        Tensor::<1, Int>::from_data(TensorData::new(neg_ids, [n]), &device),
+        Tensor::<1, Int>::from_data(TensorData::new(neg_ids, [groups * n]), &device),
     );
+    let pos = emb.select(0, target_t);
+    let neg_logits = match sharing {
+        NegativeSharing::Batch => h.clone().reshape([b * l, d]).matmul(neg.transpose()),
+        NegativeSharing::Sequence => h
+            .clone()
+            .matmul(neg.reshape([b, n, d]).swap_dims(1, 2))
+            .reshape([b * l, n]),
+    };
+    let neg_logits = neg_logits.select(0, rows_t.clone());
+    let hp = h.reshape([b * l, d]).select(0, rows_t);
+    let pos_logit = (hp * pos).sum_dim(1);
     let mut hits = vec![0f32; p * n];
-    for (i, &t) in targets.iter().enumerate() {
-        for (j, &x) in negatives.iter().enumerate() {
+    for (i, (&t, &row)) in targets.iter().zip(rows).enumerate() {
+        let group = if groups == 1 { 0 } else { row as usize / l };
+        for (j, &x) in negatives[group * n..(group + 1) * n].iter().enumerate() {
             if x == t {
                 hits[i * n + j] = -1e9;
             }
         }
     }
     let hits = Tensor::<1>::from_data(TensorData::new(hits, [p * n]), &device).reshape([p, n]);
-    let logits = Tensor::cat(vec![pos_logit, hp.matmul(neg.transpose()) + hits], 1);
+    let logits = Tensor::cat(vec![pos_logit, neg_logits + hits], 1);
     log_softmax(logits, 1).narrow(1, 0, 1).mean().neg()
 }

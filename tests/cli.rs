@@ -247,3 +247,121 @@ fn bad_input_stops_with_file_and_line_or_is_counted() {
     assert!(run.status.success(), "{stderr}");
     assert!(stderr.contains("skipped 1 bad line(s) of 10"), "{stderr}");
 }
+
+#[test]
+fn random_model_for_timing_loads_and_ranks() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("random/model.lrec");
+    ok(localrec(&[
+        "random-model",
+        "--items",
+        "3000",
+        "--d-model",
+        "32",
+        "--layers",
+        "2",
+        "--out",
+        p(&model),
+    ]));
+    let header = json(&ok(localrec(&["inspect", p(&model)])));
+    assert_eq!(header["items"], 3000);
+    assert_eq!(header["config"]["layers"], 2);
+    assert_eq!(header["config"]["d_model"], 32);
+    let recs = ok(localrec(&[
+        "recommend",
+        "--model",
+        p(&model),
+        "--history",
+        "item-5,item-9",
+    ]));
+    assert_eq!(recs.lines().count(), 10);
+    // The same seed writes the same file.
+    let again = dir.path().join("again.lrec");
+    ok(localrec(&[
+        "random-model",
+        "--items",
+        "3000",
+        "--d-model",
+        "32",
+        "--layers",
+        "2",
+        "--out",
+        p(&again),
+    ]));
+    assert_eq!(
+        std::fs::read(&model).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+}
+
+/// An interrupted run leaves a checkpoint; `--resume` continues its curve instead of starting over.
+#[test]
+fn interrupted_training_resumes_from_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/beauty-1500.txt");
+    let out = dir.path().join("m");
+    let args = |epochs: &str| -> Vec<String> {
+        [
+            "train",
+            "--data",
+            p(&data),
+            "--format",
+            "seq",
+            "--out",
+            p(&out),
+            "--quiet",
+            "--d-model",
+            "16",
+            "--patience",
+            "1000",
+            "--epochs",
+            epochs,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_localrec"))
+        .args(args("1000"))
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let checkpoint = out.join("checkpoint.lrec");
+    let started = std::time::Instant::now();
+    // The checkpoint is written (to a temporary name, then renamed) after every epoch.
+    while !checkpoint.is_file() {
+        assert!(
+            started.elapsed().as_secs() < 120,
+            "no checkpoint after 2 minutes"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let header = json(&ok(localrec(&["inspect", p(&checkpoint)])));
+    let saved = header["provenance"]["curve"].as_array().unwrap().clone();
+    assert!(!saved.is_empty());
+    let epochs = (saved.len() + 2).to_string();
+    let mut resume = args(&epochs);
+    resume.push("--resume".into());
+    let resumed = localrec(&resume.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(
+        String::from_utf8_lossy(&resumed.stderr).contains("resuming"),
+        "{}",
+        String::from_utf8_lossy(&resumed.stderr)
+    );
+    ok(resumed);
+    let report = json(&std::fs::read_to_string(out.join("report.json")).unwrap());
+    let curve = report["training"]["curve"].as_array().unwrap();
+    assert_eq!(curve.len(), saved.len() + 2);
+    assert_eq!(
+        &curve[..saved.len()],
+        &saved[..],
+        "the saved epochs are kept as they were"
+    );
+    assert_eq!(curve.last().unwrap()["epoch"], saved.len() as u64 + 2);
+    assert!(
+        !checkpoint.exists(),
+        "a finished run removes its checkpoint"
+    );
+}

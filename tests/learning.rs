@@ -81,3 +81,57 @@ fn learns_order_and_beats_popularity() {
             && trained.best_epoch <= trained.curve.len()
     );
 }
+
+/// Per-sequence negatives are a generalisation of shared ones: when every sequence draws the
+/// same set, both give the same loss, and a negative equal to the target is masked in both.
+#[test]
+fn per_sequence_negatives_reduce_to_shared_ones() {
+    use localrec::model::{SeqBatch, Step};
+    use localrec::train::NegativeSharing;
+    let config = SeqRecConfig::new(30)
+        .with_d_model(16)
+        .with_layers(1)
+        .with_max_len(8)
+        .with_dropout(0.0)
+        .with_event_types(false);
+    let model = config.init(&localrec::cpu_device()).unwrap();
+    let step = |item| Step {
+        item,
+        kind: EventKind::Purchase.row(),
+        query: Vec::new(),
+    };
+    let a: Vec<Step> = [3, 4, 5].into_iter().map(step).collect();
+    let b: Vec<Step> = [7, 8, 9, 10, 11].into_iter().map(step).collect();
+    let batch = SeqBatch::new(&config, &[&a, &b], &[]);
+    let l = batch.len;
+    // Targets: the next item at every position (4, 5, 6 for a; 8..12 for b).
+    let mut rows = Vec::new();
+    let mut targets = Vec::new();
+    for (s, seq) in [&a, &b].into_iter().enumerate() {
+        let pad = l - seq.len();
+        for (j, st) in seq.iter().enumerate() {
+            rows.push((s * l + pad + j) as i64);
+            targets.push(st.item + 1);
+        }
+    }
+    let shared = [1u32, 5, 9, 20, 25, 12];
+    let per_seq: Vec<u32> = shared.iter().chain(&shared).copied().collect();
+    let value = |negs: &[u32], sharing| {
+        train::loss(&model, &batch, &rows, &targets, negs, sharing, 30)
+            .try_into_data()
+            .unwrap()
+            .try_to_vec::<f32>()
+            .unwrap()[0]
+    };
+    let one = value(&shared, NegativeSharing::Batch);
+    let two = value(&per_seq, NegativeSharing::Sequence);
+    assert!(
+        one.is_finite() && (one - two).abs() < 1e-5,
+        "{one} vs {two}"
+    );
+    // Different sets per sequence give a different loss (the groups are really separate).
+    let mut other = per_seq.clone();
+    other[6..].copy_from_slice(&[2, 14, 15, 16, 17, 18]);
+    let three = value(&other, NegativeSharing::Sequence);
+    assert!((one - three).abs() > 1e-4, "{one} vs {three}");
+}
