@@ -33,6 +33,10 @@ export function now() {
   return Date.now();
 }
 
+export function perfNow() {
+  return globalThis.performance ? globalThis.performance.now() : Date.now();
+}
+
 function keep(events, maxEvents, retentionDays) {
   const cutoff = retentionDays > 0 ? Date.now() - retentionDays * 86400000 : -Infinity;
   const fresh = events.filter((e) => e.ts >= cutoff);

@@ -9,4 +9,4 @@ export CHROMEDRIVER="${CHROMEDRIVER:-/usr/bin/chromedriver}"
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 export WASM_BINDGEN_TEST_TIMEOUT="${WASM_BINDGEN_TEST_TIMEOUT:-180}"
 CARGO_TARGET_DIR="$CARGO_TARGET_DIR_WASM" "${WASM_CARGO[@]}" test --release \
-  --target wasm32-unknown-unknown "${WASM_BUILD_STD[@]}" --test web
+  --target wasm32-unknown-unknown "${WASM_BUILD_STD[@]}" --features webgpu --test web

@@ -17,10 +17,13 @@ use crate::error::{Error, Result};
 extern "C" {
     #[wasm_bindgen(js_name = fetchModel, catch)]
     async fn fetch_model(source: JsValue) -> std::result::Result<JsValue, JsValue>;
+    #[cfg(feature = "webgpu")]
     #[wasm_bindgen(js_name = hasWebGpu)]
     async fn has_webgpu() -> JsValue;
     #[wasm_bindgen(js_name = now)]
     fn now_ms() -> f64;
+    #[wasm_bindgen(js_name = perfNow)]
+    fn perf_now() -> f64;
     #[wasm_bindgen(js_name = openStore)]
     async fn open_store(
         kind: &str,
@@ -115,6 +118,7 @@ fn to_js<T: Serialize>(v: &T) -> JsResult<JsValue> {
         .map_err(|e| Error::Compute(format!("cannot convert a result to JS: {e}")).into())
 }
 
+#[cfg(feature = "webgpu")]
 thread_local! {
     /// burn's WebGPU runtime can be initialised once per page.
     static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
@@ -131,6 +135,11 @@ pub async fn select_device(preference: &str) -> Result<(Device, &'static str)> {
             )));
         }
     }
+    webgpu_device(preference).await
+}
+
+#[cfg(feature = "webgpu")]
+async fn webgpu_device(preference: &str) -> Result<(Device, &'static str)> {
     if let Some(device) = WEBGPU.with(|d| d.borrow().clone()) {
         return Ok((device, "webgpu"));
     }
@@ -155,6 +164,30 @@ pub async fn select_device(preference: &str) -> Result<(Device, &'static str)> {
         (Err(why), "webgpu") => Err(Error::BackendUnavailable(why)),
         (Err(_), _) => Ok((crate::cpu_device(), "cpu")),
     }
+}
+
+/// The CPU-only bundle: `auto` is the CPU, and asking for WebGPU says which bundle to load.
+#[cfg(not(feature = "webgpu"))]
+async fn webgpu_device(preference: &str) -> Result<(Device, &'static str)> {
+    if preference == "webgpu" {
+        return Err(Error::BackendUnavailable(
+            "this is the CPU-only bundle (localrec_cpu); load the package entry `localrec`, which \
+             picks the WebGPU bundle when an adapter exists"
+                .into(),
+        ));
+    }
+    Ok((crate::cpu_device(), "cpu"))
+}
+
+/// Which bundle this is: `"webgpu"` (CPU and WebGPU backends) or `"cpu"` (CPU only).
+#[wasm_bindgen(js_name = bundle)]
+pub fn bundle() -> String {
+    if cfg!(feature = "webgpu") {
+        "webgpu"
+    } else {
+        "cpu"
+    }
+    .into()
 }
 
 /// Options of `Recommender.load()`.
@@ -224,6 +257,20 @@ pub struct Recommender {
     history: RefCell<Vec<StoredEvent>>,
     backend: &'static str,
     max_events: usize,
+    timings: RefCell<Timings>,
+}
+
+/// Where the last `recommend()` spent its time, in milliseconds.
+#[derive(Clone, Copy, Default, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Timings {
+    /// History to model input, the Transformer on the backend, and the readback of the state.
+    forward_ms: f64,
+    /// int8 scoring of the whole catalogue, filters, top-k, diversity and reasons.
+    rank_ms: f64,
+    total_ms: f64,
+    /// Events the model read.
+    events: usize,
 }
 
 #[wasm_bindgen]
@@ -298,6 +345,7 @@ impl Recommender {
             history: RefCell::new(history),
             backend,
             max_events: opts.max_events as usize,
+            timings: RefCell::new(Timings::default()),
         })
     }
 
@@ -311,6 +359,18 @@ impl Recommender {
     #[wasm_bindgen(getter)]
     pub fn storage(&self) -> String {
         self.store.kind()
+    }
+
+    /// Where the last `recommend()` spent its time: `{forwardMs, rankMs, totalMs, events}`.
+    #[wasm_bindgen(getter, js_name = lastTimings)]
+    pub fn last_timings(&self) -> JsResult<JsValue> {
+        to_js(&*self.timings.borrow())
+    }
+
+    /// Which wasm bundle runs: `"webgpu"` (CPU and WebGPU backends) or `"cpu"` (CPU only).
+    #[wasm_bindgen(getter)]
+    pub fn bundle(&self) -> String {
+        bundle()
     }
 
     /// Facts about the loaded model.
@@ -361,13 +421,22 @@ impl Recommender {
         } else {
             from_js(options, "recommend options")?
         };
+        let t0 = perf_now();
         let encoded = self.engine.encode(&self.history.borrow());
         let state = user_state(&self.engine, &encoded).await?;
+        let t1 = perf_now();
         let recs = self.engine.recommend(
             &encoded,
             state.as_ref().map(|(s, a)| (s.as_slice(), a.as_slice())),
             &opts,
         )?;
+        let t2 = perf_now();
+        *self.timings.borrow_mut() = Timings {
+            forward_ms: t1 - t0,
+            rank_ms: t2 - t1,
+            total_ms: t2 - t0,
+            events: encoded.events.len(),
+        };
         to_js(&recs)
     }
 

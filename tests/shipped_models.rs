@@ -1,5 +1,6 @@
 //! The weights shipped in models/ decode into the current architecture and still give their
-//! golden top-10 (golden.json is refreshed only together with the weights:
+//! golden top-10 (golden.json is refreshed only together with the weights or the scoring
+//! arithmetic:
 //! `localrec golden --model models/X/model.lrec --histories models/X/golden.json`).
 
 use std::path::Path;

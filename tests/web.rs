@@ -101,3 +101,22 @@ async fn unknown_backend_is_an_error_not_a_panic() {
     let err = localrec::web::select_device("tpu").await.unwrap_err();
     assert_eq!(err.code(), "INVALID_ARGUMENT");
 }
+
+/// The wasm SIMD scoring path (`i32x4.dot_i16x8_s`) gives exactly the portable loop's scores.
+#[wasm_bindgen_test]
+fn simd_scoring_matches_the_portable_loop() {
+    use localrec::quant::QuantizedMatrix;
+    for (rows, cols) in [(1000, 64), (37, 16), (5, 48), (9, 20)] {
+        let values: Vec<f32> = (0..rows * cols)
+            .map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 97.0)
+            .collect();
+        let q = QuantizedMatrix::quantize(&values, rows, cols);
+        let x: Vec<f32> = (0..cols)
+            .map(|c| ((c * 31 % 17) as f32 - 8.0) / 3.0)
+            .collect();
+        let (mut fast, mut portable) = (Vec::new(), Vec::new());
+        q.matvec(&x, &mut fast);
+        q.matvec_portable(&x, &mut portable);
+        assert_eq!(fast, portable, "{rows}x{cols}");
+    }
+}

@@ -1,0 +1,82 @@
+//! Native inference: encode a history, score the whole int8 catalogue and take the top 10, at
+//! 12,101 (Beauty's size), 100,000 and 1,000,000 items (d=64, 2 blocks, random weights), plus the
+//! scoring and top-k steps on their own. `cargo bench --bench inference`.
+
+use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
+use std::hint::black_box;
+
+use localrec::artefact::{self, ArtefactParts};
+use localrec::engine::{Engine, RecommendOptions, StoredEvent};
+use localrec::event::EventKind;
+use localrec::model::SeqRecConfig;
+use localrec::rank::top_k;
+
+fn engine(items: usize) -> Engine {
+    let config = SeqRecConfig::new(items)
+        .with_d_model(64)
+        .with_layers(2)
+        .with_heads(1)
+        .with_max_len(50)
+        .with_query_buckets(0);
+    let device = localrec::cpu_device();
+    device.seed(7);
+    let weights = config.init(&device).unwrap().to_weights().unwrap();
+    let ids: Vec<String> = (1..=items).map(|i| format!("item-{i}")).collect();
+    let popularity: Vec<u32> = (1..=items).map(|r| (1_000_000 / r).max(1) as u32).collect();
+    let bytes = artefact::write(&ArtefactParts {
+        config: &config,
+        items: &ids,
+        popularity: &popularity,
+        attributes: &[],
+        catalog: None,
+        weights: &weights,
+        provenance: serde_json::json!({ "random_weights": true }),
+        quantize: true,
+    })
+    .unwrap();
+    Engine::load(&bytes, &device, None).unwrap()
+}
+
+fn history(len: usize, items: usize) -> Vec<StoredEvent> {
+    (0..len)
+        .map(|i| StoredEvent {
+            kind: EventKind::View,
+            item_id: Some(format!("item-{}", (i * 7919) % items + 1)),
+            query: None,
+            ts: 1.7e12 + i as f64,
+        })
+        .collect()
+}
+
+fn inference(c: &mut Criterion) {
+    let mut group = c.benchmark_group("recommend");
+    group.sample_size(20);
+    for items in [12_101, 100_000, 1_000_000] {
+        let engine = engine(items);
+        let opts = RecommendOptions::default();
+        for len in [10, 50] {
+            let h = history(len, items);
+            group.bench_with_input(
+                BenchmarkId::new(format!("{items}_items"), format!("{len}_events")),
+                &h,
+                |b, h| b.iter(|| engine.recommend_blocking(black_box(h), &opts).unwrap()),
+            );
+        }
+        let state = engine
+            .state_blocking(&engine.encode(&history(50, items)))
+            .unwrap()
+            .unwrap()
+            .0;
+        group.bench_function(BenchmarkId::new("score_int8", items), |b| {
+            b.iter(|| engine.score(black_box(&state)))
+        });
+        let scores = engine.score(&state);
+        group.bench_function(BenchmarkId::new("top10", items), |b| {
+            b.iter(|| top_k(black_box(&scores), 10, |_| true))
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, inference);
+criterion_main!(benches);

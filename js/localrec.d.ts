@@ -1,0 +1,126 @@
+/** A catalogue entry (needed for filters and offers when the model file has no catalogue). */
+export interface CatalogEntry {
+  item_id: string;
+  title?: string;
+  category?: string;
+  brand?: string;
+  price?: number;
+  in_stock?: boolean;
+}
+
+export interface LoadOptions {
+  /** The int8 weights file: a URL, the bytes, or a fetch Response. */
+  model: string | URL | Uint8Array | ArrayBuffer | Response;
+  /** "auto" (default): WebGPU when the browser gives an adapter, else CPU. */
+  backend?: "auto" | "webgpu" | "cpu";
+  /** "indexeddb" (default; falls back to memory when unavailable) or "memory". */
+  storage?: "indexeddb" | "memory";
+  /** Keeps several shops or models apart on one origin. Default "default". */
+  namespace?: string;
+  /** History bound: the newest events kept (default 200). */
+  maxEvents?: number;
+  /** Events older than this are dropped (default 90 days; 0 keeps all). */
+  retentionDays?: number;
+  catalog?: CatalogEntry[];
+}
+
+export type TrackEvent =
+  | { type: "view" | "cart" | "purchase"; itemId: string; ts?: number }
+  | { type: "search"; query: string; itemId?: string; ts?: number };
+
+export interface Filter {
+  /** Category names or prefixes ("running" matches "running/shoes"). */
+  categories?: string[];
+  brands?: string[];
+  minPrice?: number;
+  maxPrice?: number;
+  inStock?: boolean;
+}
+
+export interface Reason {
+  kind: "viewed" | "carted" | "bought" | "searched" | "popular";
+  itemId?: string;
+  query?: string;
+}
+
+export interface Recommendation {
+  itemId: string;
+  score: number;
+  reason: Reason;
+}
+
+export interface Offer {
+  id: string;
+  categories?: string[];
+  brands?: string[];
+  itemIds?: string[];
+  discount: number;
+}
+
+export interface OfferPick {
+  offerId: string;
+  score: number;
+  probability: number;
+  reason: Reason;
+}
+
+export interface StoredEvent {
+  type: "view" | "cart" | "purchase" | "search";
+  itemId?: string;
+  query?: string;
+  ts: number;
+}
+
+export interface ModelInfo {
+  version: number;
+  items: number;
+  dModel: number;
+  layers: number;
+  heads: number;
+  maxLen: number;
+  sha256: string;
+  bytes: number;
+  hasCatalog: boolean;
+}
+
+export interface Timings {
+  forwardMs: number;
+  rankMs: number;
+  totalMs: number;
+  events: number;
+}
+
+/** Errors are `Error`s with a stable `code`. */
+export type ErrorCode =
+  | "MODEL_CORRUPT"
+  | "MODEL_VERSION"
+  | "BAD_EVENT"
+  | "UNKNOWN_ITEM"
+  | "INVALID_ARGUMENT"
+  | "BACKEND_UNAVAILABLE"
+  | "STORAGE"
+  | "COMPUTE";
+
+export class Recommender {
+  private constructor();
+  static load(options: LoadOptions): Promise<Recommender>;
+  readonly backend: "webgpu" | "cpu";
+  readonly storage: "indexeddb" | "memory";
+  readonly bundle: "webgpu" | "cpu";
+  readonly model: ModelInfo;
+  readonly lastTimings: Timings;
+  track(event: TrackEvent): Promise<void>;
+  recommend(options?: { k?: number; excludeSeen?: boolean; diversity?: number; filter?: Filter }): Promise<Recommendation[]>;
+  pickOffers(options: { offers: Offer[]; k?: number; filter?: Filter }): Promise<OfferPick[]>;
+  history(): Promise<StoredEvent[]>;
+  forget(): Promise<void>;
+  free(): void;
+  [Symbol.dispose](): void;
+}
+
+/** Which bundle `Recommender.load({backend})` would download on this page. */
+export function bundleFor(backend?: "auto" | "webgpu" | "cpu"): Promise<"webgpu" | "cpu">;
+/** Optional warm-up: downloads and compiles that bundle ahead of `Recommender.load()`. */
+export default function init(backend?: "auto" | "webgpu" | "cpu"): Promise<unknown>;
+/** The crate version of the loaded bundle. */
+export function version(): string;

@@ -1,0 +1,99 @@
+// The package entry, `import { Recommender } from "localrec"`.
+//
+// The package holds two wasm bundles built from the same Rust code: `localrec_webgpu` (burn's
+// WebGPU and CPU backends) and `localrec_cpu` (CPU only, built for size). Shoppers whose browser
+// gives no WebGPU adapter never download the WebGPU stack: `Recommender.load()` asks
+// `navigator.gpu.requestAdapter()` first (for `backend: "auto"` or `"webgpu"`) and imports the
+// bundle that can run. `rec.bundle` says which one was loaded, `rec.backend` what actually runs.
+
+const bundles = new Map();
+let current = null;
+
+async function hasWebGpu() {
+  const gpu = globalThis.navigator && globalThis.navigator.gpu;
+  if (!gpu) return false;
+  try {
+    return (await gpu.requestAdapter()) != null;
+  } catch {
+    return false;
+  }
+}
+
+function loadBundle(name) {
+  if (!bundles.has(name)) {
+    const promise = (async () => {
+      const mod = name === "webgpu" ? await import("./localrec_webgpu.js") : await import("./localrec_cpu.js");
+      await mod.default();
+      return mod;
+    })();
+    promise.catch(() => bundles.delete(name)); // a failed download can be retried
+    bundles.set(name, promise);
+  }
+  return bundles.get(name);
+}
+
+/** Which bundle a `backend` option needs on this page: "webgpu" or "cpu". */
+export async function bundleFor(backend = "auto") {
+  if (backend === "cpu") return "cpu";
+  if (backend === "webgpu" || backend === "auto") return (await hasWebGpu()) ? "webgpu" : "cpu";
+  return "cpu"; // an unknown value: the CPU bundle loads and reports INVALID_ARGUMENT
+}
+
+/**
+ * Optional: downloads and compiles the bundle `Recommender.load({backend})` would pick, so that a
+ * later load answers sooner. `Recommender.load()` does this itself when needed.
+ */
+export default async function init(backend = "auto") {
+  current = await loadBundle(await bundleFor(backend));
+  return current;
+}
+
+/** The crate version of the loaded bundle (call after `init()` or `Recommender.load()`). */
+export function version() {
+  if (!current) throw new Error("no localrec bundle is loaded yet: await init() or Recommender.load() first");
+  return current.version();
+}
+
+export class Recommender {
+  #inner;
+  #bundle;
+
+  constructor(inner, bundle) {
+    if (!inner) throw new TypeError("use `await Recommender.load(options)`");
+    this.#inner = inner;
+    this.#bundle = bundle;
+  }
+
+  static async load(options) {
+    const backend = options && typeof options === "object" && options.backend !== undefined ? options.backend : "auto";
+    const name = await bundleFor(backend);
+    if (backend === "webgpu" && name !== "webgpu") {
+      throw Object.assign(
+        new Error('backend "webgpu" was asked for, but this browser exposes no WebGPU adapter (navigator.gpu.requestAdapter() gave none); use backend "auto" to fall back to the CPU'),
+        { code: "BACKEND_UNAVAILABLE" },
+      );
+    }
+    const mod = await loadBundle(name);
+    current = mod;
+    return new Recommender(await mod.Recommender.load(options), name);
+  }
+
+  /** "webgpu" or "cpu": what actually runs. */
+  get backend() { return this.#inner.backend; }
+  /** "indexeddb" or "memory": what actually stores the history. */
+  get storage() { return this.#inner.storage; }
+  /** Facts about the loaded model. */
+  get model() { return this.#inner.model; }
+  /** "webgpu" or "cpu": which wasm bundle was downloaded. */
+  get bundle() { return this.#bundle; }
+  /** Where the last recommend() spent its time, in milliseconds. */
+  get lastTimings() { return this.#inner.lastTimings; }
+
+  track(event) { return this.#inner.track(event); }
+  recommend(options) { return this.#inner.recommend(options); }
+  pickOffers(options) { return this.#inner.pickOffers(options); }
+  history() { return this.#inner.history(); }
+  forget() { return this.#inner.forget(); }
+  free() { this.#inner.free(); }
+  [Symbol.dispose]() { this.free(); }
+}

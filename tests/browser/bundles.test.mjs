@@ -1,0 +1,65 @@
+// The package ships two wasm bundles and downloads only the one the page can use: the CPU-only
+// bundle where there is no WebGPU adapter (or the page asks for the CPU), the WebGPU bundle
+// otherwise. Both rank the same history the same way.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { open } from "./helpers.mjs";
+
+const downloaded = (requests, name) => requests.some((r) => r.url.includes(`/pkg/${name}`));
+
+async function loadIn(page, options) {
+  return page.evaluate(async (options) => {
+    const { Recommender } = await import("/pkg/localrec.js");
+    try {
+      const rec = await Recommender.load({ model: "/models/demo/model.lrec", storage: "memory", ...options });
+      await rec.track({ type: "search", query: "trail running shoes" });
+      await rec.track({ type: "view", itemId: "sku-0001" });
+      const top = (await rec.recommend({ k: 10 })).map((r) => r.itemId);
+      const out = { bundle: rec.bundle, backend: rec.backend, top, timings: rec.lastTimings };
+      rec.free();
+      return out;
+    } catch (e) {
+      return { code: e.code, message: e.message };
+    }
+  }, options);
+}
+
+test("without WebGPU only the CPU bundle is downloaded", { timeout: 180_000 }, async () => {
+  const b = await open({ webgpu: false });
+  try {
+    await b.page.goto(`${b.base}/tests/blank.html`);
+    const auto = await loadIn(b.page, {});
+    assert.equal(auto.bundle, "cpu");
+    assert.equal(auto.backend, "cpu");
+    assert.equal(auto.top.length, 10);
+    const t = auto.timings;
+    assert.equal(t.events, 2);
+    assert.ok(t.forwardMs >= 0 && t.rankMs >= 0 && t.totalMs >= t.forwardMs, JSON.stringify(t));
+    const gpu = await loadIn(b.page, { backend: "webgpu" });
+    assert.equal(gpu.code, "BACKEND_UNAVAILABLE", JSON.stringify(gpu));
+    assert.match(gpu.message, /no WebGPU adapter/);
+    assert.ok(downloaded(b.requests, "localrec_cpu_bg.wasm"));
+    assert.ok(!downloaded(b.requests, "localrec_webgpu"), "the WebGPU bundle must not be fetched");
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("with WebGPU the WebGPU bundle runs, and both bundles agree", { timeout: 180_000 }, async () => {
+  const b = await open({ webgpu: true });
+  try {
+    await b.page.goto(`${b.base}/tests/blank.html`);
+    const auto = await loadIn(b.page, {});
+    assert.equal(auto.bundle, "webgpu");
+    assert.equal(auto.backend, "webgpu");
+    assert.ok(!downloaded(b.requests, "localrec_cpu"), "auto on a WebGPU page needs no CPU bundle");
+    const cpu = await loadIn(b.page, { backend: "cpu" });
+    assert.equal(cpu.bundle, "cpu");
+    assert.equal(cpu.backend, "cpu");
+    assert.deepEqual(cpu.top, auto.top);
+    assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
