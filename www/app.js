@@ -1,80 +1,373 @@
-// Minimal storefront: loads the npm package from /pkg/ as a customer would, runs everything in the
-// browser, and sends nothing anywhere.
-import init, { Recommender, version } from "/pkg/localrec.js";
+// The localrec demo storefront. Uses the npm package as a shop would: `localrec/worker` (served at
+// /pkg/) runs the model in a Web Worker, the history stays in this browser's IndexedDB, and the
+// only network traffic is the start-up download of static files (page, package, model,
+// catalogue, offers). Browsing after that makes no request at all.
+import { Recommender } from "/pkg/worker-client.js";
+import { Catalog } from "./shop/catalog.js";
+import { $, h, label, when } from "./shop/dom.js";
+import { categoryHref, explain, grid, productCard, productHref, brandHref } from "./shop/ui.js";
+import * as pages from "./shop/pages.js";
 
-const $ = (id) => document.getElementById(id);
+const MODEL = "/models/demo/model.lrec";
+const RECS = 8;
+const OFFERS = 2;
 const params = new URLSearchParams(location.search);
-let rec;
-let catalog = new Map();
 
-function card(item, reason) {
-  const meta = catalog.get(item.itemId) || {};
-  const li = document.createElement("li");
-  li.dataset.itemId = item.itemId;
-  const hue = [...(meta.category || item.itemId)].reduce((h, c) => (h * 31 + c.charCodeAt(0)) % 360, 7);
-  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
-  svg.setAttribute("viewBox", "0 0 100 60");
-  svg.innerHTML = `<rect width="100" height="60" fill="hsl(${hue} 55% 70%)"/>`;
-  const title = document.createElement("div");
-  title.textContent = meta.title || item.itemId;
-  const why = document.createElement("div");
-  why.className = "reason";
-  why.textContent = reason;
-  li.append(svg, title, why);
-  li.addEventListener("click", async () => {
-    await rec.track({ type: "view", itemId: item.itemId });
-    await refresh();
-  });
-  return li;
+let rec = null;
+let catalog = null;
+let offers = [];
+const cart = new Map(); // item id -> quantity; kept in this tab's memory only
+const lists = new Map(); // listing settings (sort, filter, page) per category/brand/search
+let lastOrder = null;
+let current = null; // the page on screen
+
+// ---------------------------------------------------------------------------------------------
+// Events: every call to the recommender that records or forgets goes through one queue, so the
+// panels always show the result of the newest event, in order.
+
+let queue = Promise.resolve();
+function enqueue(task) {
+  const run = queue.then(task);
+  queue = run.catch((e) => fail(e));
+  return run;
 }
 
-function explain(r) {
-  switch (r.kind) {
-    case "popular": return "popular in the shop";
-    case "searched": return `because you searched “${r.query}”`;
-    default: return `because you ${r.kind} ${catalog.get(r.itemId)?.title || r.itemId}`;
-  }
+/** Records an event on this device, then refreshes recommendations, offers and the privacy panel. */
+function track(event) {
+  return enqueue(async () => {
+    await rec.track(event);
+    await refresh();
+  });
+}
+
+function forget() {
+  return enqueue(async () => {
+    await rec.forget();
+    await refresh();
+    say("Forgotten: nothing about your browsing is stored on this device any more.");
+  });
 }
 
 async function refresh() {
   const t0 = performance.now();
-  const items = await rec.recommend({ k: 8 });
-  $("latency").textContent = `${(performance.now() - t0).toFixed(1)} ms`;
-  $("recs").replaceChildren(...items.map((it) => card(it, explain(it.reason))));
-  const history = await rec.history();
-  $("history").replaceChildren(...history.map((e) => {
-    const li = document.createElement("li");
-    li.textContent = e.type === "search" ? `search “${e.query}”` : `${e.type} ${catalog.get(e.itemId)?.title || e.itemId}`;
-    return li;
-  }));
+  const recs = await rec.recommend({ k: RECS, filter: { inStock: true } });
+  const ms = performance.now() - t0;
+  const [picks, history] = await Promise.all([
+    rec.pickOffers({ offers, k: OFFERS, filter: { inStock: true } }),
+    rec.history(),
+  ]);
+  renderRecs(recs, history.length);
+  renderOffers(picks);
+  renderHistory(history);
+  $("#latency").textContent = `${ms.toFixed(1)} ms`;
+  $("#engine-latency").textContent = `${ms.toFixed(0)} ms`;
+  // Tests and curious shoppers can see which history the panels were computed for.
+  document.body.dataset.events = String(history.length);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Panels.
+
+function renderRecs(recs, events) {
+  const list = $("#recs");
+  list.replaceChildren(
+    ...recs.map((r) => productCard(catalog.get(r.itemId) || { item_id: r.itemId, title: r.itemId, category: "", brand: "", price: 0, in_stock: true }, { reason: r.reason, catalog, addButton: false })),
+  );
+  list.dataset.events = String(events);
+  $("#recs-note").textContent = events
+    ? "Ranked in this browser from your activity on this device."
+    : "You have no history on this device yet, so these are the shop's most popular products.";
+}
+
+function offerLink(offer) {
+  if (offer.categories && offer.categories.length) return categoryHref(offer.categories[0]);
+  if (offer.brands && offer.brands.length) return brandHref(offer.brands[0]);
+  return "#/";
+}
+
+function renderOffers(picks) {
+  const byId = new Map(offers.map((o) => [o.id, o]));
+  const list = $("#offers");
+  list.replaceChildren(
+    ...picks.map((pick) => {
+      const offer = byId.get(pick.offerId);
+      return h(
+        "li",
+        { class: "offer", dataset: { offerId: pick.offerId } },
+        h("p", { class: "offer-discount" }, `${Math.round(offer.discount * 100)}% off`),
+        h("h3", null, offer.title),
+        h("p", { class: "reason", dataset: { kind: pick.reason.kind } }, explain(pick.reason, catalog)),
+        h("a", { href: offerLink(offer) }, "Shop the offer"),
+      );
+    }),
+  );
+  if (!picks.length) list.append(h("li", { class: "muted" }, "No offers right now."));
+}
+
+const EVENT_WORDS = { view: "Viewed", cart: "Added to cart", purchase: "Bought", search: "Searched" };
+
+function renderHistory(history) {
+  $("#history").replaceChildren(
+    ...history.map((e) => {
+      const what =
+        e.type === "search"
+          ? h("q", null, e.query)
+          : h("a", { href: productHref(e.itemId), dataset: { itemId: e.itemId } }, catalog.get(e.itemId)?.title || e.itemId);
+      return h(
+        "li",
+        { dataset: { type: e.type } },
+        h("time", { datetime: new Date(e.ts).toISOString() }, when(e.ts)),
+        " ",
+        h("span", { class: "event-type" }, EVENT_WORDS[e.type] || e.type),
+        " ",
+        what,
+      );
+    }),
+  );
+  $("#history-count").textContent = history.length
+    ? `${history.length} event${history.length === 1 ? "" : "s"} stored in this browser (oldest first):`
+    : "Nothing is stored about you on this device.";
+  $("#history-raw").textContent = JSON.stringify(history, null, 2);
+  $("#forget").disabled = history.length === 0;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Cart.
+
+function updateCartCount() {
+  const n = [...cart.values()].reduce((a, b) => a + b, 0);
+  $("#cart-count").textContent = String(n);
+  $("#cart-link").setAttribute("aria-label", `Cart, ${n} item${n === 1 ? "" : "s"}`);
+}
+
+function addToCart(id) {
+  const item = catalog.get(id);
+  if (!item || !item.in_stock) return;
+  cart.set(id, (cart.get(id) || 0) + 1);
+  updateCartCount();
+  say(`Added ${item.title} to your cart.`);
+  const note = $("#in-cart");
+  if (note && current && current.view === id) note.textContent = `In your cart: ${cart.get(id)}`;
+  track({ type: "cart", itemId: id });
+}
+
+function removeFromCart(id) {
+  cart.delete(id);
+  updateCartCount();
+  render(true);
+}
+
+async function checkout(button) {
+  const order = [...cart.keys()];
+  if (!order.length) return;
+  button.disabled = true;
+  say("Placing your order on this device…");
+  for (const id of order) track({ type: "purchase", itemId: id });
+  await queue;
+  cart.clear();
+  updateCartCount();
+  lastOrder = order;
+  navigate("#/thanks");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Routing: #/, #/c/<top>[/<sub>], #/brand/<name>, #/p/<id>, #/search (the query lives in
+// history.state, never in a URL), #/cart, #/thanks.
+
+const context = {
+  get catalog() {
+    return catalog;
+  },
+  cart,
+  get lastOrder() {
+    return lastOrder;
+  },
+  listSettings(key, defaults) {
+    if (!lists.has(key)) lists.set(key, { ...defaults });
+    return lists.get(key);
+  },
+  /** Rank of every item within `filter`, for "Recommended for you" sorting. */
+  async personalRank(filter) {
+    await ready;
+    const ranked = await rec.recommend({ k: 1000, excludeSeen: false, ...(filter ? { filter } : {}) });
+    return new Map(ranked.map((r, i) => [r.itemId, i]));
+  },
+};
+
+function route() {
+  const path = (location.hash.replace(/^#/, "") || "/").split("/").filter(Boolean).map(decodeURIComponent);
+  const [head, ...rest] = path;
+  switch (head) {
+    case undefined:
+      return pages.homePage(context);
+    case "c":
+      return pages.categoryPage(context, rest.join("/"));
+    case "brand":
+      return pages.brandPage(context, rest.join("/"));
+    case "p":
+      return pages.productPage(context, rest.join("/"));
+    case "search":
+      return pages.searchPage(context, (history.state && history.state.q) || "");
+    case "cart":
+      return pages.cartPage(context);
+    case "thanks":
+      return pages.thanksPage(context);
+    default:
+      return pages.notFoundPage();
+  }
+}
+
+let shownKey = null;
+
+/** Renders the page for the current URL unless it is already on screen. */
+function render(force = false) {
+  const key = `${location.hash}|${JSON.stringify(history.state)}`;
+  if (key === shownKey && !force) return;
+  const first = shownKey === null;
+  const revisit = key === shownKey;
+  shownKey = key;
+  current = route();
+  const view = $("#view");
+  view.replaceChildren(current.node);
+  view.dataset.page = current.page;
+  // The search box shows the query of the results on screen, and is empty elsewhere.
+  $("#search").value = current.page === "search" ? (history.state && history.state.q) || "" : "";
+  document.title = `${current.title} · localrec demo shop`;
+  for (const a of document.querySelectorAll("#categories a")) {
+    const here = location.hash === a.getAttribute("href") || location.hash.startsWith(`${a.getAttribute("href")}/`);
+    if (here) a.setAttribute("aria-current", "true");
+    else a.removeAttribute("aria-current");
+  }
+  if (!first && !revisit) {
+    window.scrollTo(0, 0);
+    $("#page-title")?.focus({ preventScroll: true });
+  }
+  if (current.view && !revisit) {
+    const id = current.view;
+    const shown = current;
+    track({ type: "view", itemId: id }).then(() => fillRelated(shown, id));
+  }
+}
+
+function navigate(hash, state = null) {
+  history.pushState(state, "", hash);
+  render();
+}
+
+/** A product page's "More … for you": the model's ranking within the same sub-category. */
+async function fillRelated(shown, id) {
+  const item = catalog.get(id);
+  const recs = await rec.recommend({ k: 4, filter: { categories: [item.category], inStock: true } });
+  if (current !== shown) return;
+  const list = $("#related");
+  if (list) list.replaceWith(grid(recs.map((r) => catalog.get(r.itemId)), { catalog }, { id: "related", class: "grid grid-small" }));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Start-up.
+
+function say(text) {
+  $("#announce").textContent = text;
+}
+
+function setStatus(state, text) {
+  const status = $("#status");
+  status.dataset.state = state;
+  status.textContent = text;
+}
+
+function fail(e) {
+  console.error(e);
+  setStatus("error", `Error: ${e && e.message ? e.message : e}`);
+}
+
+async function json(url) {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`cannot load ${url}: HTTP ${response.status}`);
+  return response.json();
+}
+
+function renderNav() {
+  $("#categories").replaceChildren(
+    h(
+      "ul",
+      { class: "nav-top" },
+      catalog.tree.map((top) =>
+        h(
+          "li",
+          null,
+          h("a", { href: categoryHref(top.name) }, label(top.name)),
+          h(
+            "ul",
+            { class: "nav-sub" },
+            top.subs.map((s) => h("li", null, h("a", { href: categoryHref(s.name) }, label(s.name)))),
+          ),
+        ),
+      ),
+    ),
+  );
+}
+
+function wire() {
+  $("#search-form").addEventListener("submit", (ev) => {
+    ev.preventDefault();
+    const query = $("#search").value.trim();
+    if (!query) return;
+    navigate("#/search", { q: query });
+    track({ type: "search", query });
+  });
+  document.addEventListener("click", (ev) => {
+    if (ev.target.closest(".skip")) {
+      // The skip link must not change the route (routes live in the URL's fragment).
+      ev.preventDefault();
+      return $("#view").focus();
+    }
+    const add = ev.target.closest("[data-add]");
+    if (add) return addToCart(add.dataset.add);
+    const remove = ev.target.closest("[data-remove]");
+    if (remove) return removeFromCart(remove.dataset.remove);
+    const buy = ev.target.closest("#checkout");
+    if (buy) return checkout(buy);
+  });
+  $("#forget").addEventListener("click", () => forget());
+  addEventListener("hashchange", () => render());
+  addEventListener("popstate", () => render());
+}
+
+let markReady;
+const ready = new Promise((resolve) => (markReady = resolve));
+queue = ready;
 
 async function main() {
-  await init();
-  $("version").textContent = version();
-  const backend = params.get("backend") || "auto";
-  rec = await Recommender.load({ model: "/models/demo/model.lrec", backend });
-  $("backend").textContent = rec.backend;
-  $("storage").textContent = rec.storage;
-  const items = await fetch("/models/demo/catalog.json").then((r) => (r.ok ? r.json() : []));
-  catalog = new Map(items.map((i) => [i.item_id, i]));
-  $("search-form").addEventListener("submit", async (ev) => {
-    ev.preventDefault();
-    const query = $("search").value.trim();
-    if (query) await rec.track({ type: "search", query });
-    await refresh();
+  const [items, offerList, pkg] = await Promise.all([
+    json("/models/demo/catalog.json"),
+    json("/models/demo/offers.json"),
+    json("/pkg/package.json"),
+  ]);
+  catalog = new Catalog(items);
+  // `redeemers` is the synthetic shop's ground truth for evaluating targeting; the page never uses it.
+  offers = offerList.map(({ redeemers, ...offer }) => offer);
+  $("#version").textContent = pkg.version;
+  renderNav();
+  wire();
+  render();
+
+  rec = await Recommender.load({
+    model: MODEL,
+    backend: params.get("backend") || "auto",
+    storage: "indexeddb",
+    namespace: "demo-shop",
+    catalog: items,
   });
-  $("forget").addEventListener("click", async () => {
-    await rec.forget();
-    await refresh();
-  });
-  await refresh();
-  $("status").textContent = "Ready: recommendations are computed in this browser.";
-  $("status").dataset.state = "ready";
+  const backend = rec.backend === "webgpu" ? "WebGPU" : "CPU";
+  $("#backend").textContent = rec.backend;
+  $("#backend-name").textContent = backend;
+  $("#engine-backend").textContent = backend;
+  $("#storage").textContent = rec.storage;
+  $("#model-info").textContent = `${rec.model.items.toLocaleString("en")} items, ${(rec.model.bytes / 1024).toFixed(0)} KiB, sha256 ${rec.model.sha256.slice(0, 12)}…`;
+  markReady();
+  await enqueue(refresh);
+  setStatus("ready", "Ready: recommendations are computed in this browser.");
 }
 
-main().catch((e) => {
-  $("status").textContent = `Error: ${e.message}`;
-  $("status").dataset.state = "error";
-  console.error(e);
-});
+main().catch(fail);

@@ -22,6 +22,9 @@ const BASE_ARGS = [
 export async function open({ webgpu = false } = {}) {
   const server = await startServer(0);
   const base = `http://127.0.0.1:${server.address().port}`;
+  // What actually reached the server, independent of what the browser reports.
+  const served = [];
+  server.on("request", (req) => served.push({ url: req.url, method: req.method, headers: req.headers }));
   const profile = await mkdtemp(join(tmpdir(), "localrec-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -44,6 +47,7 @@ export async function open({ webgpu = false } = {}) {
     page,
     context,
     requests,
+    served,
     errors,
     async close() {
       await context.close();
