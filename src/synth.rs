@@ -20,7 +20,7 @@
 //! subcategory items get a Zipf-like popularity (weight `1 / rank`).
 //!
 //! **Shoppers.** Each shopper has 1–3 latent interests (subcategories), mostly within one top
-//! category and sometimes a second one, often including a complement of the first interest; a
+//! category and often (60%) a second one, often including a complement of the first interest; a
 //! preferred price level (a position on the subcategory's log-price scale, with a personal
 //! tolerance); and sometimes a favourite brand. An item's appeal to a shopper is
 //! `popularity × price fit × brand affinity`, damped for out-of-stock items.
@@ -29,7 +29,7 @@
 //! session that ended in a purchase, about half of the next sessions target a *complement* of
 //! what was bought (`running/shoes` → `running/socks` or `running/accessories`,
 //! `kitchen/pans` → `kitchen/utensils`, ...), which makes the order of events matter.
-//! Otherwise the shopper stays with the current interest or, now and then, drifts to another
+//! Otherwise the shopper stays with the current interest or (40%) drifts to another
 //! one. A session optionally (≈50%) opens with a `search` whose query is 2–4 words from the
 //! target's vocabulary ("trail running shoe", "merino running socks"); items matching the
 //! searched noun become more likely. Then come 2–6 `view`s, drawn mostly from the target by
@@ -152,7 +152,7 @@ const MODELS: [&str; 12] = [
 ];
 
 const INTEREST_COUNT_WEIGHTS: [f64; 3] = [0.25, 0.45, 0.30];
-const P_SECOND_TOP: f64 = 0.35;
+const P_SECOND_TOP: f64 = 0.6;
 const P_COMPLEMENT_INTEREST: f64 = 0.3;
 const P_FAVOURITE_BRAND: f64 = 0.4;
 const FAVOURITE_BRAND_BOOST: f64 = 4.0;
@@ -165,7 +165,7 @@ const MAX_SESSIONS: usize = 8;
 const MAX_EXTRA_SESSIONS: usize = 4;
 const MIN_PURCHASES: usize = 2;
 const P_COMPLEMENT_SESSION: f64 = 0.5;
-const P_DRIFT: f64 = 0.25;
+const P_DRIFT: f64 = 0.4;
 const P_SEARCH: f64 = 0.5;
 const P_BRAND_IN_QUERY: f64 = 0.3;
 const P_ADJECTIVE_IN_QUERY: f64 = 0.4;
