@@ -33,3 +33,14 @@ serve:
 
 fmt:
 	cargo fmt
+
+## Benchmarks (benches/): browser latency, cold start and sizes vs onnxruntime-web; training
+## throughput vs PyTorch. BEAUTY=DIR holding Beauty.txt. Results: benches/results/ (JSON + README.md)
+bench: bootstrap pkg
+	@test -n "$(BEAUTY)" || { echo "usage: make bench BEAUTY=DIR_WITH_BEAUTY_FILES" >&2; exit 2; }
+	$(NATIVE) build --release --features train
+	benches/setup.sh
+	benches/make-models.sh
+	benches/train-throughput.sh "$(BEAUTY)"
+	node benches/browser-bench.mjs
+	node benches/report.mjs
