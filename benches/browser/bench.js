@@ -1,0 +1,198 @@
+// The in-page half of the browser benchmark (benches/browser-bench.mjs drives it). Nothing here is
+// imported before a measurement starts: localrec and onnxruntime-web are loaded inside the timed
+// functions, so cold-start figures include fetching and compiling their wasm.
+
+const ORT_MODULE = { wasm: "/ort/ort.wasm.min.mjs", webgpu: "/ort/ort.webgpu.min.mjs" };
+
+export function summary(xs) {
+  const s = Float64Array.from(xs).sort();
+  const at = (p) => s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+  const mean = s.reduce((a, b) => a + b, 0) / s.length;
+  return { n: s.length, p50: at(50), p95: at(95), mean, min: s[0], max: s[s.length - 1] };
+}
+
+/** WebGPU adapter facts (null without one): proves which device the "WebGPU" rows ran on. */
+export async function adapterInfo() {
+  if (!navigator.gpu) return null;
+  const adapter = await navigator.gpu.requestAdapter();
+  if (!adapter) return null;
+  const i = adapter.info || {};
+  return {
+    vendor: i.vendor, architecture: i.architecture, device: i.device, description: i.description,
+    isFallbackAdapter: adapter.isFallbackAdapter ?? i.isFallbackAdapter ?? null,
+    maxBufferSize: adapter.limits.maxBufferSize,
+    maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+  };
+}
+
+// A time budget per measurement (SwiftShader WebGPU can take seconds per call): the timed loop
+// stops after `budgetMs` once it has at least MIN_CALLS calls; warm-up gets an eighth of it (at
+// least 2 calls). The number of calls actually made is reported.
+const MIN_CALLS = 10;
+const overBudget = (start, i, budgetMs) => i >= MIN_CALLS && performance.now() - start > budgetMs;
+async function warm(fn, warmup, budgetMs) {
+  const start = performance.now();
+  let i = 0;
+  for (; i < warmup && !(i >= 2 && performance.now() - start > budgetMs / 8); i++) await fn();
+  return i;
+}
+
+// ---------------------------------------------------------------------------------------------
+// localrec
+
+async function loadLocalrec(model, backend) {
+  const { Recommender } = await import("/pkg/localrec.js");
+  return Recommender.load({ model, backend, storage: "memory" });
+}
+
+/**
+ * recommend({k}) latency for each history length in `lengths` (events tracked cumulatively, in
+ * the order given): wall time around the awaited call, and rec.lastTimings per call.
+ */
+export async function localrecLatency({ model, backend, historyIds, lengths, warmup, calls, k, budgetMs = Infinity }) {
+  const rec = await loadLocalrec(model, backend);
+  const out = { backend: rec.backend, bundle: rec.bundle, model: rec.model, runs: [] };
+  let tracked = 0;
+  try {
+    for (const len of lengths) {
+      for (; tracked < len; tracked++) await rec.track({ type: "view", itemId: historyIds[tracked] });
+      const w = await warm(() => rec.recommend({ k }), warmup, budgetMs);
+      const wall = [], forward = [], rank = [], inner = [];
+      let events = 0;
+      const start = performance.now();
+      for (let i = 0; i < calls && !overBudget(start, i, budgetMs); i++) {
+        const t0 = performance.now();
+        await rec.recommend({ k });
+        const t1 = performance.now();
+        const t = rec.lastTimings;
+        wall.push(t1 - t0);
+        forward.push(t.forwardMs);
+        rank.push(t.rankMs);
+        inner.push(t.totalMs);
+        events = t.events;
+      }
+      const top = (await rec.recommend({ k })).map((r) => r.itemId);
+      out.runs.push({
+        history: len, events, warmup: w, calls: wall.length, top,
+        wallMs: summary(wall), forwardMs: summary(forward), rankMs: summary(rank), innerTotalMs: summary(inner),
+      });
+    }
+  } finally {
+    rec.free();
+  }
+  return out;
+}
+
+/** From Recommender.load() (package import included) to the first answer after `historyIds`. */
+export async function localrecCold({ model, backend, historyIds, k }) {
+  const t0 = performance.now();
+  const rec = await loadLocalrec(model, backend);
+  const t1 = performance.now();
+  for (const itemId of historyIds) await rec.track({ type: "view", itemId });
+  const t2 = performance.now();
+  const top = (await rec.recommend({ k })).map((r) => r.itemId);
+  const t3 = performance.now();
+  const out = {
+    backend: rec.backend, bundle: rec.bundle, top,
+    loadMs: t1 - t0, trackMs: t2 - t1, firstRecommendMs: t3 - t2, totalMs: t3 - t0,
+    firstTimings: rec.lastTimings,
+  };
+  rec.free();
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// onnxruntime-web: the same model exported to ONNX, plus a JS top-k
+
+async function loadOrt(ep) {
+  const ort = await import(ORT_MODULE[ep]);
+  ort.env.wasm.numThreads = 1;
+  ort.env.wasm.proxy = false;
+  ort.env.wasm.wasmPaths = "/ort/";
+  return ort;
+}
+
+async function ortSession(ort, onnx, ep) {
+  return ort.InferenceSession.create(onnx, { executionProviders: [ep], graphOptimizationLevel: "all" });
+}
+
+/**
+ * Top-k rows of `scores` (row 0 is padding), skipping rows in `seen`: one pass with a small sorted
+ * buffer; the set is only consulted for rows that would enter the top-k.
+ */
+export function topK(scores, k, seen) {
+  const rows = new Int32Array(k).fill(-1);
+  const vals = new Float32Array(k).fill(-Infinity);
+  let n = 0;
+  for (let r = 1; r < scores.length; r++) {
+    const s = scores[r];
+    if (n === k && !(s > vals[k - 1])) continue;
+    if (seen.has(r)) continue;
+    let i = n < k ? n++ : k - 1;
+    while (i > 0 && vals[i - 1] < s) {
+      vals[i] = vals[i - 1];
+      rows[i] = rows[i - 1];
+      i--;
+    }
+    vals[i] = s;
+    rows[i] = r;
+  }
+  return Array.from(rows.subarray(0, n));
+}
+
+function leftPadded(rows, maxLen) {
+  const ids = new BigInt64Array(maxLen);
+  const h = rows.slice(-maxLen);
+  h.forEach((r, i) => (ids[maxLen - h.length + i] = BigInt(r)));
+  return ids;
+}
+
+async function ortRecommend(ort, session, historyRows, maxLen, k) {
+  const t0 = performance.now();
+  const feeds = { ids: new ort.Tensor("int64", leftPadded(historyRows, maxLen), [1, maxLen]) };
+  const result = await session.run(feeds);
+  const t1 = performance.now();
+  const top = topK(result.scores.data, k, new Set(historyRows));
+  const t2 = performance.now();
+  for (const t of Object.values(result)) t.dispose?.();
+  return { top, runMs: t1 - t0, topkMs: t2 - t1 };
+}
+
+export async function ortLatency({ onnx, ep, historyRows, lengths, maxLen, warmup, calls, k, budgetMs = Infinity }) {
+  const ort = await loadOrt(ep);
+  const session = await ortSession(ort, onnx, ep);
+  const out = { ep, ortVersion: ort.env.versions?.web ?? null, runs: [] };
+  try {
+    for (const len of lengths) {
+      const h = historyRows.slice(0, len);
+      const w = await warm(() => ortRecommend(ort, session, h, maxLen, k), warmup, budgetMs);
+      const wall = [], run = [], topk = [];
+      let top = null;
+      const start = performance.now();
+      for (let i = 0; i < calls && !overBudget(start, i, budgetMs); i++) {
+        const t0 = performance.now();
+        const r = await ortRecommend(ort, session, h, maxLen, k);
+        wall.push(performance.now() - t0);
+        run.push(r.runMs);
+        topk.push(r.topkMs);
+        top = r.top;
+      }
+      out.runs.push({ history: len, warmup: w, calls: wall.length, top, wallMs: summary(wall), runMs: summary(run), topkMs: summary(topk) });
+    }
+  } finally {
+    await session.release();
+  }
+  return out;
+}
+
+/** From importing onnxruntime-web (its wasm included) to the first top-k after `historyRows`. */
+export async function ortCold({ onnx, ep, historyRows, maxLen, k }) {
+  const t0 = performance.now();
+  const ort = await loadOrt(ep);
+  const session = await ortSession(ort, onnx, ep);
+  const t1 = performance.now();
+  const r = await ortRecommend(ort, session, historyRows, maxLen, k);
+  const t2 = performance.now();
+  await session.release();
+  return { ep, top: r.top, loadMs: t1 - t0, firstRecommendMs: t2 - t1, totalMs: t2 - t0 };
+}

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The models of the browser benchmark, into benches/models/ (gitignored):
+#   random-100k.lrec, random-1m.lrec   `localrec random-model` (random int8 weights, d 64, 2 blocks,
+#                                      1 head, max length 50, item ids item-1..item-N)
+#   beauty.onnx, random-*.onnx         the same models exported to ONNX by torch_sasrec.py from the
+#                                      .lrec files (dequantised int8 weights), for onnxruntime-web
+# Needs the release binary (`make bench` builds it) and benches/setup.sh's venv. Existing files
+# newer than their source are kept.
+set -euo pipefail
+cd "$(dirname "$0")"
+LOCALREC="${LOCALREC:-${CARGO_TARGET_DIR:-$HOME/.cache/localrec/target}/release/localrec}"
+PY="${BENCH_VENV:-$HOME/.cache/localrec/bench-venv}/bin/python"
+mkdir -p models
+
+for spec in 100k:100000 1m:1000000; do
+  name="${spec%%:*}" items="${spec##*:}"
+  out="models/random-$name.lrec"
+  if [ ! -s "$out" ] || [ "$LOCALREC" -nt "$out" ]; then
+    "$LOCALREC" random-model --items "$items" --d-model 64 --layers 2 --heads 1 --max-len 50 --seed 42 --out "$out"
+  fi
+done
+
+export_from() { # lrec onnx
+  if [ ! -s "$2" ] || [ "$1" -nt "$2" ] || [ torch_sasrec.py -nt "$2" ]; then
+    "$PY" -W ignore torch_sasrec.py export-onnx --from-lrec "$1" --out "$2" > /dev/null
+    echo "wrote $2 ($(stat -c %s "$2") bytes) from $1"
+  fi
+}
+export_from ../models/beauty/model.lrec models/beauty.onnx
+export_from models/random-100k.lrec models/random-100k.onnx
+export_from models/random-1m.lrec models/random-1m.onnx

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Native training throughput on Amazon Beauty: localrec's trainer vs the PyTorch SASRec of
+# torch_sasrec.py (same architecture, loss, optimiser, batching and leave-one-out cut), at 1 and
+# 2 threads, interleaved. Writes benches/results/train-throughput.json.
+#   benches/train-throughput.sh DIR_WITH_BEAUTY [EPOCHS (default 3)]
+# Training time only (localrec's per-epoch validation pass is outside its timed loop; the PyTorch
+# script evaluates once after training, untimed). Other heavy processes disturb the figures: run
+# it on an otherwise idle machine, or with BENCH_WAIT_IDLE=1 (see below).
+set -euo pipefail
+cd "$(dirname "$0")"
+data="${1:?usage: benches/train-throughput.sh DIR_WITH_BEAUTY [EPOCHS]}"
+epochs="${2:-3}"
+threads_list="${THREADS:-1 2}"
+LOCALREC="${LOCALREC:-${CARGO_TARGET_DIR:-$HOME/.cache/localrec/target}/release/localrec}"
+PY="${BENCH_VENV:-$HOME/.cache/localrec/bench-venv}/bin/python"
+[ -f "$data/Beauty.txt" ] || { echo "$data/Beauty.txt not found" >&2; exit 1; }
+[ -x "$LOCALREC" ] || { echo "$LOCALREC not found: cargo build --release --features train" >&2; exit 1; }
+work="$(mktemp -d)"
+trap 'rm -rf "$work"' EXIT
+
+# BENCH_WAIT_IDLE=1 (a shared development machine): wait until no process named in BENCH_IDLE_PROCS
+# (default cargo, rustc) runs before each run, and redo a run during which one appeared.
+idle_procs="${BENCH_IDLE_PROCS:-cargo rustc}"
+busy() { for p in $idle_procs; do pgrep -x "$p" >/dev/null && return 0; done; return 1; }
+guarded() { # label, command...
+  local label="$1"; shift
+  for attempt in 1 2 3 4 5; do
+    if [ "${BENCH_WAIT_IDLE:-0}" = 1 ]; then
+      while busy; do echo "waiting for $idle_procs to finish before: $label" >&2; sleep 30; done
+    fi
+    "$@" & local pid=$! disturbed=0
+    while kill -0 "$pid" 2>/dev/null; do busy && disturbed=1; sleep 2; done
+    wait "$pid" || return 1
+    if [ "$disturbed" = 0 ] || [ "${BENCH_WAIT_IDLE:-0}" != 1 ]; then
+      [ "$disturbed" = 1 ] && echo "warning: $label ran while $idle_procs was running" >&2
+      return 0
+    fi
+    echo "$label was disturbed by $idle_procs; running it again" >&2
+  done
+  echo "warning: $label disturbed in every attempt" >&2
+}
+run_localrec() {
+  "$LOCALREC" train --data "$data/Beauty.txt" --format seq --out "$work/localrec-t$1" --epochs "$epochs" \
+    --threads "$1" --quiet --patience 1000 --time-limit-min 60 > "$work/localrec-t$1.log" 2>&1 \
+    || { cat "$work/localrec-t$1.log" >&2; return 1; }
+}
+run_torch() {
+  "$PY" -W ignore torch_sasrec.py train-throughput --data "$data" --threads "$1" --epochs "$epochs" --eval \
+    > "$work/torch-t$1.json"
+}
+for t in $threads_list; do
+  echo "localrec train, $t thread(s), $epochs epochs" >&2
+  guarded "localrec train, $t thread(s)" run_localrec "$t"
+  echo "pytorch train, $t thread(s), $epochs epochs" >&2
+  guarded "pytorch train, $t thread(s)" run_torch "$t"
+done
+mkdir -p results
+node collect-train.mjs "$work" "$data/Beauty.txt" "$epochs" $threads_list > results/train-throughput.json
+echo "wrote benches/results/train-throughput.json" >&2
