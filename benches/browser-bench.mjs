@@ -20,20 +20,12 @@ import { loadavg } from "node:os";
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
 import { startBenchServer } from "./serve-bench.mjs";
+import { CHROMIUM, CHROMIUM_ARGS } from "../scripts/chromium.mjs";
 import { machine, versions, today } from "./machine.mjs";
 
 const benches = resolve(fileURLToPath(new URL(".", import.meta.url)));
 const root = resolve(benches, "..");
-const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-const BASE_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+const BASE_ARGS = CHROMIUM_ARGS;
 
 function option(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);

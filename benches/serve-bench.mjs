@@ -8,7 +8,7 @@ import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import { CSP } from "../scripts/serve.mjs";
+import { CSP, MIME_TYPES } from "../scripts/serve.mjs";
 
 const benches = resolve(fileURLToPath(new URL(".", import.meta.url)));
 const root = resolve(benches, "..");
@@ -19,15 +19,7 @@ const mounts = [
   ["/ort/", join(benches, "node_modules", "onnxruntime-web", "dist")],
   ["/bench-models/", join(benches, "models")],
 ];
-const types = {
-  ".html": "text/html; charset=utf-8",
-  ".js": "text/javascript; charset=utf-8",
-  ".mjs": "text/javascript; charset=utf-8",
-  ".json": "application/json",
-  ".wasm": "application/wasm",
-  ".lrec": "application/octet-stream",
-  ".onnx": "application/octet-stream",
-};
+const types = { ...MIME_TYPES, ".onnx": "application/octet-stream" };
 
 export function startBenchServer(port = 0, host = "127.0.0.1") {
   const server = createServer(async (req, res) => {

@@ -13,7 +13,7 @@ const mounts = [
   ["/tests/", join(root, "tests", "browser", "pages")],
   ["/", join(root, "www")],
 ];
-const types = {
+export const MIME_TYPES = {
   ".html": "text/html; charset=utf-8",
   ".js": "text/javascript; charset=utf-8",
   ".mjs": "text/javascript; charset=utf-8",
@@ -41,7 +41,7 @@ export function startServer(port = 0, host = "127.0.0.1") {
       if (!(await stat(file)).isFile()) throw Object.assign(new Error("dir"), { code: "ENOENT" });
       const body = await readFile(file);
       res.writeHead(200, {
-        "content-type": types[extname(file)] || "application/octet-stream",
+        "content-type": MIME_TYPES[extname(file)] || "application/octet-stream",
         "content-security-policy": CSP,
         "cache-control": "no-cache",
         "x-content-type-options": "nosniff",

@@ -5,18 +5,10 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startServer } from "../../scripts/serve.mjs";
+import { CHROMIUM, CHROMIUM_ARGS } from "../../scripts/chromium.mjs";
 
-export const CHROMIUM = process.env.CHROMIUM || "/usr/bin/chromium";
-
-const BASE_ARGS = [
-  "--no-sandbox",
-  "--disable-gpu",
-  "--disable-quic",
-  "--no-first-run",
-  "--disable-background-networking",
-  "--disable-component-update",
-  "--disable-sync",
-];
+export { CHROMIUM };
+const BASE_ARGS = CHROMIUM_ARGS;
 
 /** Starts the server and a browser; `webgpu` adds --enable-unsafe-webgpu (SwiftShader adapter). */
 export async function open({ webgpu = false } = {}) {
