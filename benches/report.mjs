@@ -92,6 +92,9 @@ if (browser) {
       slower.push(`- cold start, ${modelName(c)}, ${backendName(c.backend)}: localrec ${ms(l.totalMsMedian)} ms vs onnxruntime-web ${ms(o.totalMsMedian)} ms (${ratio(c.ratioTotal)}; localrec load ${ms(l.loadMsMedian)} ms, first recommend ${ms(l.firstRecommendMsMedian)} ms).`);
     }
   }
+  if (browser.cold.some((c) => c.localrec.trials < s.coldTrials || c.ort.trials < s.coldTrials)) {
+    out.push("", `Fewer than ${s.coldTrials} trials: the cold-start trials of a model stop after 3 once they have taken ${s.coldBudgetSeconds} s.`);
+  }
   out.push("");
 
   out.push("### Download sizes", "");
@@ -118,7 +121,16 @@ if (train) {
     out.push(`| ${r.threads} | ${num(l.steady_sequences_per_second)} | ${num(p.steady_sequences_per_second)} | ${cell} | ${num(l.sequences_per_second)} / ${num(p.sequences_per_second)} | ${v(l)} / ${v(p)} |`);
     if (tput < 1) slower.push(`- training, ${r.threads} thread(s): localrec ${num(l.steady_sequences_per_second)} seq/s vs PyTorch ${num(p.steady_sequences_per_second)} seq/s (${ratio(tput)} the throughput).`);
   }
-  out.push("", "Per-epoch curves (loss, seconds, seq/s) are in `train-throughput.json`.", "");
+  out.push("", "Per-epoch curves (loss, seconds, seq/s) are in `train-throughput.json`; both trainers' per-epoch losses are listed there too (same model, loss and data: they should track each other).");
+  if (String(train.versions.torch || "").includes("+cu")) {
+    out.push("", `PyTorch is PyPI's build (${train.versions.torch}: the CPU-only wheel index was unreachable from this machine), run on the CPU; the CUDA libraries it ships are unused.`);
+  }
+  const l1 = train.runs.find((x) => x.tool === "localrec" && x.threads === 1);
+  const l2 = train.runs.find((x) => x.tool === "localrec" && x.threads === 2);
+  if (l1 && l2 && l2.steady_sequences_per_second < l1.steady_sequences_per_second) {
+    out.push("", `localrec does not gain from a second thread here (${num(l1.steady_sequences_per_second)} → ${num(l2.steady_sequences_per_second)} seq/s); PyTorch does.`);
+  }
+  out.push("");
 }
 
 out.push("## Where localrec is slower than its peer", "");
