@@ -5,7 +5,7 @@
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
-use localrec::artefact::{self, ArtefactParts};
+use localrec::artefact;
 use localrec::engine::{Engine, RecommendOptions, StoredEvent};
 use localrec::event::EventKind;
 use localrec::model::SeqRecConfig;
@@ -18,23 +18,8 @@ fn engine(items: usize) -> Engine {
         .with_heads(1)
         .with_max_len(50)
         .with_query_buckets(0);
-    let device = localrec::cpu_device();
-    device.seed(7);
-    let weights = config.init(&device).unwrap().to_weights().unwrap();
-    let ids: Vec<String> = (1..=items).map(|i| format!("item-{i}")).collect();
-    let popularity: Vec<u32> = (1..=items).map(|r| (1_000_000 / r).max(1) as u32).collect();
-    let bytes = artefact::write(&ArtefactParts {
-        config: &config,
-        items: &ids,
-        popularity: &popularity,
-        attributes: &[],
-        catalog: None,
-        weights: &weights,
-        provenance: serde_json::json!({ "random_weights": true }),
-        quantize: true,
-    })
-    .unwrap();
-    Engine::load(&bytes, &device, None).unwrap()
+    let bytes = artefact::random_model(&config, 7).unwrap();
+    Engine::load(&bytes, &localrec::cpu_device(), None).unwrap()
 }
 
 fn history(len: usize, items: usize) -> Vec<StoredEvent> {

@@ -121,6 +121,29 @@ pub struct ArtefactParts<'a> {
     pub quantize: bool,
 }
 
+/// A model file with random weights and `config.n_items` synthetic items (`item-1`, `item-2`, ...,
+/// with a Zipf-like popularity), for timing: benchmarks and load tests. Same seed, same bytes.
+pub fn random_model(config: &SeqRecConfig, seed: u64) -> Result<Vec<u8>> {
+    let device = crate::cpu_device();
+    device.seed(seed);
+    let weights = config.init(&device)?.to_weights()?;
+    let n = config.n_items;
+    let items: Vec<String> = (1..=n).map(|i| format!("item-{i}")).collect();
+    let popularity: Vec<u32> = (1..=n)
+        .map(|rank| (1_000_000 / rank).max(1) as u32)
+        .collect();
+    write(&ArtefactParts {
+        config,
+        items: &items,
+        popularity: &popularity,
+        attributes: &[],
+        catalog: None,
+        weights: &weights,
+        provenance: serde_json::json!({ "random_weights": true, "seed": seed }),
+        quantize: true,
+    })
+}
+
 /// Serialises a model. Matrices are quantised to int8 here.
 pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
     let mut payload = Vec::new();

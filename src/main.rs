@@ -603,25 +603,7 @@ fn run_random_model(a: RandomModelArgs) -> Result<()> {
         .with_max_len(a.max_len)
         .with_query_buckets(a.query_buckets)
         .with_event_types(true);
-    config.validate()?;
-    let device = localrec::cpu_device();
-    device.seed(a.seed);
-    let weights = config.init(&device)?.to_weights()?;
-    let items: Vec<String> = (1..=a.items).map(|i| format!("item-{i}")).collect();
-    // A Zipf-like popularity, so that cold start has an order.
-    let popularity: Vec<u32> = (1..=a.items)
-        .map(|rank| (1_000_000 / rank).max(1) as u32)
-        .collect();
-    let bytes = artefact::write(&ArtefactParts {
-        config: &config,
-        items: &items,
-        popularity: &popularity,
-        attributes: &[],
-        catalog: None,
-        weights: &weights,
-        provenance: json!({ "random_weights": true, "seed": a.seed }),
-        quantize: true,
-    })?;
+    let bytes = artefact::random_model(&config, a.seed)?;
     if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }

@@ -179,17 +179,6 @@ async fn webgpu_device(preference: &str) -> Result<(Device, &'static str)> {
     Ok((crate::cpu_device(), "cpu"))
 }
 
-/// Which bundle this is: `"webgpu"` (CPU and WebGPU backends) or `"cpu"` (CPU only).
-#[wasm_bindgen(js_name = bundle)]
-pub fn bundle() -> String {
-    if cfg!(feature = "webgpu") {
-        "webgpu"
-    } else {
-        "cpu"
-    }
-    .into()
-}
-
 /// Options of `Recommender.load()`.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -370,7 +359,12 @@ impl Recommender {
     /// Which wasm bundle runs: `"webgpu"` (CPU and WebGPU backends) or `"cpu"` (CPU only).
     #[wasm_bindgen(getter)]
     pub fn bundle(&self) -> String {
-        bundle()
+        if cfg!(feature = "webgpu") {
+            "webgpu"
+        } else {
+            "cpu"
+        }
+        .into()
     }
 
     /// Facts about the loaded model.

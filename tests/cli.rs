@@ -252,17 +252,20 @@ fn bad_input_stops_with_file_and_line_or_is_counted() {
 fn random_model_for_timing_loads_and_ranks() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("random/model.lrec");
-    ok(localrec(&[
-        "random-model",
-        "--items",
-        "3000",
-        "--d-model",
-        "32",
-        "--layers",
-        "2",
-        "--out",
-        p(&model),
-    ]));
+    let write = |out: &Path| {
+        ok(localrec(&[
+            "random-model",
+            "--items",
+            "3000",
+            "--d-model",
+            "32",
+            "--layers",
+            "2",
+            "--out",
+            p(out),
+        ]))
+    };
+    write(&model);
     let header = json(&ok(localrec(&["inspect", p(&model)])));
     assert_eq!(header["items"], 3000);
     assert_eq!(header["config"]["layers"], 2);
@@ -277,17 +280,7 @@ fn random_model_for_timing_loads_and_ranks() {
     assert_eq!(recs.lines().count(), 10);
     // The same seed writes the same file.
     let again = dir.path().join("again.lrec");
-    ok(localrec(&[
-        "random-model",
-        "--items",
-        "3000",
-        "--d-model",
-        "32",
-        "--layers",
-        "2",
-        "--out",
-        p(&again),
-    ]));
+    write(&again);
     assert_eq!(
         std::fs::read(&model).unwrap(),
         std::fs::read(&again).unwrap()
