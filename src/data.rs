@@ -86,16 +86,21 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
 
 /// Reads a log in the given format.
 pub fn load(path: &Path, format: Format, skip_bad: bool) -> Result<Dataset> {
-    let bytes = read_bytes(path)?;
+    parse(&read_bytes(path)?, path, format, skip_bad)
+}
+
+/// Parses a log already in memory. `path` names it in messages, and for `events` its extension
+/// (`.jsonl`, `.ndjson`, `.json`) selects JSON lines over CSV.
+pub fn parse(bytes: &[u8], path: &Path, format: Format, skip_bad: bool) -> Result<Dataset> {
     let mut r = Reader {
         path: path.to_owned(),
         skip_bad,
         skipped: Skipped::default(),
     };
     let mut ds = match format {
-        Format::Seq => parse_seq(&bytes, &mut r)?,
-        Format::Events if is_jsonl(path) => parse_jsonl(&bytes, &mut r)?,
-        Format::Events => parse_csv(&bytes, &mut r)?,
+        Format::Seq => parse_seq(bytes, &mut r)?,
+        Format::Events if is_jsonl(path) => parse_jsonl(bytes, &mut r)?,
+        Format::Events => parse_csv(bytes, &mut r)?,
     };
     ds.skipped = r.skipped;
     if ds.users.is_empty() {

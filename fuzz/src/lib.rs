@@ -1,0 +1,111 @@
+//! Shared code of the fuzz targets: what a loaded model is asked to do, and how an unsealed
+//! artefact gets a valid envelope (lengths and checksum) so the fuzzer reaches the parser behind it.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use localrec::artefact::{self, ItemMeta};
+use localrec::engine::{Engine, OfferOptions, RecommendOptions, StoredEvent};
+use localrec::model::SeqRecConfig;
+
+/// Wraps `header JSON, 0x00, payload` into a complete file: magic, version, lengths and SHA-256.
+/// JSON never contains a raw 0x00 byte, so the split is unambiguous; without one, the whole input
+/// is the header and the payload is empty.
+pub fn seal(unsealed: &[u8]) -> Vec<u8> {
+    use sha2::Digest;
+    let (header, payload) = match unsealed.iter().position(|&b| b == 0) {
+        Some(at) => (&unsealed[..at], &unsealed[at + 1..]),
+        None => (unsealed, &[][..]),
+    };
+    let mut out = Vec::with_capacity(unsealed.len() + 60);
+    out.extend_from_slice(&artefact::MAGIC);
+    out.extend_from_slice(&artefact::FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(header);
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(payload);
+    let digest = sha2::Sha256::digest(&out);
+    out.extend_from_slice(&digest);
+    out
+}
+
+/// Loads a weights file the way the browser does and, when it loads, asks it for recommendations
+/// and offers on a short history. Errors are fine; panics, hangs and runaway allocations are bugs.
+pub fn exercise_model(bytes: &[u8]) {
+    let Ok(engine) = Engine::load(bytes, &localrec::cpu_device(), None) else {
+        return;
+    };
+    let Ok(a) = artefact::read(bytes) else {
+        panic!("Engine::load accepted a file that artefact::read rejects");
+    };
+    let history: Vec<StoredEvent> = a
+        .header
+        .items
+        .iter()
+        .take(3)
+        .enumerate()
+        .map(|(i, id)| StoredEvent {
+            kind: localrec::event::EventKind::View,
+            item_id: Some(id.clone()),
+            query: None,
+            ts: 1.0e12 + i as f64,
+        })
+        .collect();
+    let _ = engine.recommend_blocking(&history, &RecommendOptions::default());
+    let _ = engine.recommend_blocking(&[], &RecommendOptions::default());
+}
+
+/// A small model with a catalogue, built once per process.
+pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
+    let config = SeqRecConfig::new(40)
+        .with_d_model(16)
+        .with_layers(1)
+        .with_max_len(12)
+        .with_query_buckets(64)
+        .with_event_types(true);
+    let bytes = artefact::random_model(&config, 7).expect("random model");
+    let catalog: HashMap<String, ItemMeta> = (1..=40)
+        .map(|i| {
+            let meta = ItemMeta {
+                title: format!("item {i}"),
+                category: ["shoes/trail", "shoes/road", "bags", "socks"][i % 4].into(),
+                brand: ["north", "south", "east"][i % 3].into(),
+                price: (i % 5 != 0).then_some(i as f32 * 3.5),
+                in_stock: i % 7 != 0,
+            };
+            (format!("item-{i}"), meta)
+        })
+        .collect();
+    Engine::load(&bytes, &localrec::cpu_device(), Some(catalog)).expect("engine")
+});
+
+/// Plays one input as the calls a page makes: each line is a `track()` event (JSON), or, after
+/// `R`, `recommend()` options, or, after `O`, `pickOffers()` options. Valid events join the
+/// history (bounded as in the browser); every call runs on the history so far.
+pub fn exercise_calls(text: &str) {
+    let engine = &*ENGINE;
+    let mut history: Vec<StoredEvent> = Vec::new();
+    for line in text.lines().take(64) {
+        if let Some(rest) = line.strip_prefix('R') {
+            if let Ok(opts) = serde_json::from_str::<RecommendOptions>(rest) {
+                if opts.k <= 10_000 {
+                    let _ = engine.recommend_blocking(&history, &opts);
+                }
+            }
+        } else if let Some(rest) = line.strip_prefix('O') {
+            if let Ok(opts) = serde_json::from_str::<OfferOptions>(rest) {
+                let encoded = engine.encode(&history);
+                if let Ok(state) = engine.state_blocking(&encoded) {
+                    let state = state.as_ref().map(|(s, a)| (s.as_slice(), a.as_slice()));
+                    let _ = engine.pick_offers(&encoded, state, &opts);
+                }
+            }
+        } else if let Ok(event) = serde_json::from_str::<StoredEvent>(line) {
+            if let Ok(event) = engine.validate(event) {
+                history.push(event);
+                let excess = history.len().saturating_sub(50);
+                history.drain(..excess);
+            }
+        }
+    }
+}
