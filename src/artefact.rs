@@ -206,8 +206,9 @@ fn corrupt(msg: impl Into<String>) -> Error {
 }
 
 fn read_u64(bytes: &[u8], at: usize) -> Result<usize> {
-    let raw: [u8; 8] = bytes
-        .get(at..at + 8)
+    let raw: [u8; 8] = at
+        .checked_add(8)
+        .and_then(|end| bytes.get(at..end))
         .and_then(|s| s.try_into().ok())
         .ok_or_else(|| {
             corrupt(format!(
@@ -247,6 +248,7 @@ pub fn read_header(bytes: &[u8]) -> Result<(Header, &[u8], String)> {
         .checked_add(header_len)
         .ok_or_else(|| corrupt("header length out of range"))?;
     let payload_len = read_u64(bytes, header_end)?;
+    // read_u64 succeeded, so `header_end + 8` is within the file.
     let payload_start = header_end + 8;
     let expected = payload_start
         .checked_add(payload_len)
@@ -517,6 +519,24 @@ mod tests {
         let mut t = b.clone();
         t[0] = b'X';
         assert!(read(&t).unwrap_err().to_string().contains("magic"));
+    }
+
+    #[test]
+    fn rejects_length_fields_near_the_end_of_the_address_space() {
+        // Found by the `artefact` fuzz target: a header length that puts the payload-length field
+        // within 8 bytes of usize::MAX overflowed the bounds arithmetic.
+        for header_len in [
+            u64::MAX,
+            u64::MAX - 20,
+            u64::MAX - 21,
+            u64::MAX - 25,
+            1 << 62,
+        ] {
+            let mut b = bytes();
+            b[12..20].copy_from_slice(&header_len.to_le_bytes());
+            let err = read(&b).unwrap_err();
+            assert_eq!(err.code(), "MODEL_CORRUPT", "{header_len}: {err}");
+        }
     }
 
     #[test]
