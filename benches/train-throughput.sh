@@ -40,7 +40,7 @@ guarded() { # label, command...
   echo "warning: $label disturbed in every attempt" >&2
 }
 run_localrec() {
-  "$LOCALREC" train --data "$data/Beauty.txt" --format seq --out "$work/localrec-t$1" --epochs "$epochs" \
+  "$LOCALREC" train --data "$data/Beauty.txt" --format seq --out "$work/localrec-t$1" --epochs "$epochs" --negatives 256 \
     --threads "$1" --quiet --patience 1000 --time-limit-min 60 > "$work/localrec-t$1.log" 2>&1 \
     || { cat "$work/localrec-t$1.log" >&2; return 1; }
 }

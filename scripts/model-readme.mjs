@@ -29,7 +29,13 @@ ${command}
 - Training: seed ${tr.options.seed}, ${tr.options.negatives ? `sampled softmax with ${tr.options.negatives} negatives` : "full cross-entropy"},
   batch ${tr.options.batch_size}, lr ${tr.options.learning_rate}, ${tr.threads} thread(s); best epoch ${tr.best_epoch}
   (${tr.stopped}); ${tr.train_seconds.toFixed(0)} s in the training loop, ${report.wall_seconds.toFixed(0)} s in all,
-  ${tr.sequences_per_second.toFixed(0)} training sequences/s
+  ${tr.sequences_per_second.toFixed(0)} training sequences/s${
+  tr.stopped.startsWith("time limit")
+    ? `\n- The run stopped at its wall-clock limit, so a faster machine trains more epochs; adding
+  \`--epochs ${tr.curve.length}\` (and a \`--time-limit-min\` long enough for a slower machine) to the command
+  reproduces these weights exactly: same seed, same curve.`
+    : ""
+}
 
 Test metrics (${t.users} users; ${report.protocol}):
 

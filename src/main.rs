@@ -16,6 +16,11 @@ use localrec::train::{
     self, NegativeSharing, PrepareOptions, Prepared, Resume, Scores, Split, TrainOptions,
 };
 
+/// Largest catalogue trained with full cross-entropy by default. On Beauty (12,101 items) full
+/// cross-entropy beat 256 sampled negatives (validation NDCG@10 0.058 vs 0.055, test 0.047 vs
+/// 0.045); its cost grows with the catalogue, so larger shops sample.
+const FULL_SOFTMAX_MAX_ITEMS: usize = 50_000;
+
 #[derive(Parser)]
 #[command(
     name = "localrec",
@@ -122,9 +127,10 @@ struct TrainArgs {
     max_len: usize,
     #[arg(long, default_value_t = 0.5)]
     dropout: f64,
-    /// Sampled-softmax negatives; 0 trains with full cross-entropy.
-    #[arg(long, default_value_t = 256)]
-    negatives: usize,
+    /// Sampled-softmax negatives; 0 trains with full cross-entropy. Default: full cross-entropy
+    /// for catalogues up to 50,000 items (better on Beauty), 256 sampled negatives above.
+    #[arg(long)]
+    negatives: Option<usize>,
     /// One set of negatives per sequence, or one shared by the whole batch.
     #[arg(long, value_enum, default_value_t = SharingArg::Sequence)]
     negative_sharing: SharingArg,
@@ -311,7 +317,13 @@ fn run_train(a: TrainArgs) -> Result<()> {
         epochs: a.epochs,
         batch_size: a.batch_size,
         learning_rate: a.lr,
-        negatives: a.negatives,
+        negatives: a
+            .negatives
+            .unwrap_or(if prepared.stats.items <= FULL_SOFTMAX_MAX_ITEMS {
+                0
+            } else {
+                256
+            }),
         negative_sharing: match a.negative_sharing {
             SharingArg::Batch => NegativeSharing::Batch,
             SharingArg::Sequence => NegativeSharing::Sequence,

@@ -430,13 +430,23 @@ pub struct Resume {
     pub best_model: SeqRec,
 }
 
-/// One training example: a history and, per position, the next item (0 = none).
+/// One training example: a history and, per position, the next item event after it (0 = none).
+/// A search carries no item, so a position followed by a search learns the item the shopper went
+/// on to (after a purchase: the search, then views of what they wanted next). Recommendations
+/// answer "what next?" at every position, including right after a purchase.
 fn example(steps: &[Step], max_len: usize) -> Option<(&[Step], Vec<u32>)> {
     if steps.len() < 2 {
         return None;
     }
     let input = &steps[..steps.len() - 1];
-    let targets: Vec<u32> = steps[1..].iter().map(|s| s.item).collect();
+    let mut targets = vec![0u32; input.len()];
+    let mut next = 0u32;
+    for (i, target) in targets.iter_mut().enumerate().rev() {
+        if steps[i + 1].item != 0 {
+            next = steps[i + 1].item;
+        }
+        *target = next;
+    }
     if targets.iter().all(|&t| t == 0) {
         return None;
     }
@@ -698,4 +708,46 @@ pub fn loss(
     let hits = Tensor::<1>::from_data(TensorData::new(hits, [p * n]), &device).reshape([p, n]);
     let logits = Tensor::cat(vec![pos_logit, neg_logits + hits], 1);
     log_softmax(logits, 1).narrow(1, 0, 1).mean().neg()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn search() -> Step {
+        Step {
+            item: 0,
+            kind: EventKind::Search.row(),
+            query: vec![3, 4],
+        }
+    }
+
+    #[test]
+    fn each_position_learns_the_next_item_even_across_searches() {
+        let view = |i| Step::item(i, EventKind::View);
+        let steps = vec![
+            view(1),
+            Step::item(1, EventKind::Purchase),
+            search(),
+            view(7),
+            search(),
+        ];
+        let (input, targets) = example(&steps, 50).unwrap();
+        assert_eq!(input.len(), 4);
+        // The purchase and the search after it both learn item 7; nothing follows the last view.
+        assert_eq!(targets, vec![1, 7, 7, 0]);
+    }
+
+    #[test]
+    fn examples_keep_the_newest_positions_and_need_a_target() {
+        let steps: Vec<Step> = (1..=6).map(|i| Step::item(i, EventKind::View)).collect();
+        let (input, targets) = example(&steps, 3).unwrap();
+        assert_eq!(
+            input.iter().map(|s| s.item).collect::<Vec<_>>(),
+            vec![3, 4, 5]
+        );
+        assert_eq!(targets, vec![4, 5, 6]);
+        assert!(example(&[search(), search()], 50).is_none());
+        assert!(example(&steps[..1], 50).is_none());
+    }
 }
