@@ -132,9 +132,11 @@ fn simd_scoring_before_and_after() {
         .collect();
     let q = QuantizedMatrix::quantize(&values, rows, cols);
     drop(values);
-    let x: Vec<f32> = (0..cols).map(|c| ((c * 31 % 17) as f32 - 8.0) / 3.0).collect();
+    let x: Vec<f32> = (0..cols)
+        .map(|c| ((c * 31 % 17) as f32 - 8.0) / 3.0)
+        .collect();
     let (mut fast, mut portable) = (Vec::new(), Vec::new());
-    let now = || js_sys::Date::now();
+    let now = js_sys::Date::now;
     let reps = 5;
     let t0 = now();
     for _ in 0..reps {
