@@ -246,7 +246,14 @@ pub fn read_header(bytes: &[u8]) -> Result<(Header, &[u8], String)> {
     let header_len = read_u64(bytes, 12)?;
     let header_end = 20usize
         .checked_add(header_len)
-        .ok_or_else(|| corrupt("header length out of range"))?;
+        .filter(|end| end.checked_add(8).is_some_and(|e| e <= bytes.len()))
+        .ok_or_else(|| {
+            corrupt(format!(
+                "header length field says {header_len} bytes, more than the file holds \
+                 ({} bytes): truncated or damaged",
+                bytes.len()
+            ))
+        })?;
     let payload_len = read_u64(bytes, header_end)?;
     // read_u64 succeeded, so `header_end + 8` is within the file.
     let payload_start = header_end + 8;
@@ -524,18 +531,18 @@ mod tests {
     #[test]
     fn rejects_length_fields_near_the_end_of_the_address_space() {
         // Found by the `artefact` fuzz target: a header length that puts the payload-length field
-        // within 8 bytes of usize::MAX overflowed the bounds arithmetic.
-        for header_len in [
-            u64::MAX,
-            u64::MAX - 20,
-            u64::MAX - 21,
-            u64::MAX - 25,
-            1 << 62,
-        ] {
+        // within 8 bytes of usize::MAX overflowed the bounds arithmetic (a panic with overflow
+        // checks, a wrapped bound without). It is now rejected by name, before any arithmetic.
+        let len = bytes().len() as u64;
+        for header_len in [u64::MAX, u64::MAX - 20, u64::MAX - 25, 1 << 62, len - 27] {
             let mut b = bytes();
             b[12..20].copy_from_slice(&header_len.to_le_bytes());
             let err = read(&b).unwrap_err();
             assert_eq!(err.code(), "MODEL_CORRUPT", "{header_len}: {err}");
+            assert!(
+                err.to_string().contains("header length field says"),
+                "{err}"
+            );
         }
     }
 
