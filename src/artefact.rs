@@ -189,16 +189,22 @@ pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
     };
     validate_header(&header, payload.len())?;
     let header = serde_json::to_vec(&header).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    Ok(envelope(&header, &payload))
+}
+
+/// Frames header JSON and payload as a file of this format version: magic, version, both lengths
+/// and the SHA-256 trailer. No validation: [`write`] checks first (the fuzzer frames raw bytes).
+pub fn envelope(header: &[u8], payload: &[u8]) -> Vec<u8> {
     let mut out = Vec::with_capacity(MIN_LEN + header.len() + payload.len());
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&(header.len() as u64).to_le_bytes());
-    out.extend_from_slice(&header);
+    out.extend_from_slice(header);
     out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(&payload);
+    out.extend_from_slice(payload);
     let digest = Sha256::digest(&out);
     out.extend_from_slice(&digest);
-    Ok(out)
+    out
 }
 
 fn corrupt(msg: impl Into<String>) -> Error {
@@ -255,7 +261,7 @@ pub fn read_header(bytes: &[u8]) -> Result<(Header, &[u8], String)> {
             ))
         })?;
     let payload_len = read_u64(bytes, header_end)?;
-    // read_u64 succeeded, so `header_end + 8` is within the file.
+    // Checked above: `header_end + 8` is within the file.
     let payload_start = header_end + 8;
     let expected = payload_start
         .checked_add(payload_len)

@@ -8,51 +8,39 @@ use localrec::artefact::{self, ItemMeta};
 use localrec::engine::{Engine, OfferOptions, RecommendOptions, StoredEvent};
 use localrec::model::SeqRecConfig;
 
-/// Wraps `header JSON, 0x00, payload` into a complete file: magic, version, lengths and SHA-256.
-/// JSON never contains a raw 0x00 byte, so the split is unambiguous; without one, the whole input
-/// is the header and the payload is empty.
+/// Splits `header JSON, 0x00, payload` and frames it as a complete file with
+/// [`artefact::envelope`] (magic, version, lengths, SHA-256). JSON never contains a raw 0x00 byte,
+/// so the split is unambiguous; without one, the whole input is the header and the payload is empty.
 pub fn seal(unsealed: &[u8]) -> Vec<u8> {
-    use sha2::Digest;
     let (header, payload) = match unsealed.iter().position(|&b| b == 0) {
         Some(at) => (&unsealed[..at], &unsealed[at + 1..]),
         None => (unsealed, &[][..]),
     };
-    let mut out = Vec::with_capacity(unsealed.len() + 60);
-    out.extend_from_slice(&artefact::MAGIC);
-    out.extend_from_slice(&artefact::FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
-    out.extend_from_slice(header);
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(payload);
-    let digest = sha2::Sha256::digest(&out);
-    out.extend_from_slice(&digest);
-    out
+    artefact::envelope(header, payload)
 }
 
 /// Loads a weights file the way the browser does and, when it loads, asks it for recommendations
-/// and offers on a short history. Errors are fine; panics, hangs and runaway allocations are bugs.
+/// on an empty and a short history. Errors are fine; panics, hangs and runaway allocations are bugs.
 pub fn exercise_model(bytes: &[u8]) {
     let Ok(engine) = Engine::load(bytes, &localrec::cpu_device(), None) else {
         return;
     };
-    let Ok(a) = artefact::read(bytes) else {
-        panic!("Engine::load accepted a file that artefact::read rejects");
+    // Cold start gives popular items; viewing the first three makes a history the model knows.
+    let Ok(popular) = engine.recommend_blocking(&[], &RecommendOptions::default()) else {
+        return;
     };
-    let history: Vec<StoredEvent> = a
-        .header
-        .items
+    let history: Vec<StoredEvent> = popular
         .iter()
         .take(3)
         .enumerate()
-        .map(|(i, id)| StoredEvent {
+        .map(|(i, r)| StoredEvent {
             kind: localrec::event::EventKind::View,
-            item_id: Some(id.clone()),
+            item_id: Some(r.item_id.clone()),
             query: None,
             ts: 1.0e12 + i as f64,
         })
         .collect();
     let _ = engine.recommend_blocking(&history, &RecommendOptions::default());
-    let _ = engine.recommend_blocking(&[], &RecommendOptions::default());
 }
 
 /// A small model with a catalogue, built once per process.
