@@ -137,9 +137,10 @@ fn one() -> usize {
 #[serde(rename_all = "camelCase")]
 pub struct OfferPick {
     pub offer_id: String,
-    /// Probability mass on the offer's eligible items times its discount.
+    /// Probability mass on the offer's eligible items times its discount (the expected
+    /// discount; offers are ranked by `probability`).
     pub score: f32,
-    /// Probability mass alone.
+    /// Probability mass on the offer's eligible, not-yet-bought items: the ranking key.
     pub probability: f32,
     pub reason: Reason,
 }
@@ -251,6 +252,11 @@ impl Engine {
     /// The model, for encoding on its device.
     pub fn model(&self) -> &SeqRec {
         &self.model
+    }
+
+    /// The architecture.
+    pub fn config(&self) -> &SeqRecConfig {
+        &self.config
     }
 
     /// Model width.
@@ -597,7 +603,8 @@ impl Engine {
     }
 
     /// Ranks offers by the softmax probability mass the model puts on each offer's eligible,
-    /// not-yet-bought items that pass the filter, times the discount.
+    /// not-yet-bought items that pass the filter: the chance that the shopper's next item is one
+    /// the offer applies to. Ties go to the larger discount, then the offer id.
     pub fn pick_offers(
         &self,
         encoded: &Encoded,
@@ -607,10 +614,56 @@ impl Engine {
         if opts.k == 0 {
             return Err(Error::InvalidArgument("k must be at least 1".into()));
         }
-        Self::check_filter(&opts.filter)?;
-        let scores = match state {
-            Some((s, _)) => self.score(s),
-            None => self.popularity.iter().map(|&c| (c + 1.0).ln()).collect(),
+        let scores = state.map(|(s, _)| self.score(s));
+        let bought: HashSet<usize> = encoded
+            .events
+            .iter()
+            .filter(|e| e.kind == EventKind::Purchase)
+            .filter_map(|e| e.item_id.as_deref().and_then(|id| self.vocab.get(id)))
+            .map(|r| r.0 as usize)
+            .collect();
+        let mut ranked =
+            self.rank_offers(scores.as_deref(), &bought, &opts.offers, &opts.filter)?;
+        ranked.truncate(opts.k);
+        let attention = state.map(|(_, a)| a).unwrap_or(&[]);
+        Ok(ranked
+            .into_iter()
+            .map(|r| OfferPick {
+                offer_id: opts.offers[r.offer].id.clone(),
+                score: r.probability * opts.offers[r.offer].discount,
+                probability: r.probability,
+                reason: if state.is_some() {
+                    self.reason(r.top_row, encoded, attention)
+                } else {
+                    Reason {
+                        kind: "popular",
+                        item_id: None,
+                        query: None,
+                    }
+                },
+            })
+            .collect())
+    }
+
+    /// Every applicable offer, best first, for a shopper whose next item the model scores as
+    /// `scores` (one per row; `None` ranks by popularity) and who has bought `bought` (rows).
+    /// An offer applies to the items it lists and to its categories' and brands' items; offers
+    /// with no eligible item left are dropped. Shared by `pick_offers` and `localrec eval`.
+    pub fn rank_offers(
+        &self,
+        scores: Option<&[f32]>,
+        bought: &HashSet<usize>,
+        offers: &[Offer],
+        filter: &Filter,
+    ) -> Result<Vec<RankedOffer>> {
+        Self::check_filter(filter)?;
+        let popularity: Vec<f32>;
+        let scores = match scores {
+            Some(s) => s,
+            None => {
+                popularity = self.popularity.iter().map(|&c| (c + 1.0).ln()).collect();
+                &popularity
+            }
         };
         let max = scores
             .iter()
@@ -623,16 +676,8 @@ impl Engine {
             .map(|(i, &s)| if i == 0 { 0.0 } else { (s - max).exp() })
             .collect();
         let total: f32 = exp.iter().sum();
-        let bought: HashSet<usize> = encoded
-            .events
-            .iter()
-            .filter(|e| e.kind == EventKind::Purchase)
-            .filter_map(|e| e.item_id.as_deref().and_then(|id| self.vocab.get(id)))
-            .map(|r| r.0 as usize)
-            .collect();
-        let attention = state.map(|(_, a)| a).unwrap_or(&[]);
-        let mut picks = Vec::new();
-        for offer in &opts.offers {
+        let mut ranked = Vec::new();
+        for (index, offer) in offers.iter().enumerate() {
             if !(0.0..=1.0).contains(&offer.discount) {
                 return Err(Error::InvalidArgument(format!(
                     "offer {:?}: discount must be in [0, 1]",
@@ -654,18 +699,10 @@ impl Engine {
             let mut mass = 0f32;
             let mut best_item: Option<(f32, usize)> = None;
             for row in 1..exp.len() {
-                let eligible = explicit.contains(&row)
-                    || self.meta(row).is_some_and(|m| {
-                        offer
-                            .categories
-                            .iter()
-                            .any(|c| category_matches(&m.category, c))
-                            || offer
-                                .brands
-                                .iter()
-                                .any(|b| b.eq_ignore_ascii_case(&m.brand))
-                    });
-                if !eligible || bought.contains(&row) || !self.passes(row, &opts.filter)? {
+                if !self.applies(offer, &explicit, row)
+                    || bought.contains(&row)
+                    || !self.passes(row, filter)?
+                {
                     continue;
                 }
                 mass += exp[row];
@@ -673,32 +710,58 @@ impl Engine {
                     best_item = Some((exp[row], row));
                 }
             }
-            let Some((_, top)) = best_item else { continue };
-            let probability = mass / total.max(1e-30);
-            let reason = if state.is_some() {
-                self.reason(top, encoded, attention)
-            } else {
-                Reason {
-                    kind: "popular",
-                    item_id: None,
-                    query: None,
-                }
+            let Some((_, top_row)) = best_item else {
+                continue;
             };
-            picks.push(OfferPick {
-                offer_id: offer.id.clone(),
-                score: probability * offer.discount,
-                probability,
-                reason,
+            ranked.push(RankedOffer {
+                offer: index,
+                probability: mass / total.max(1e-30),
+                top_row,
             });
         }
-        picks.sort_by(|a, b| {
-            b.score
-                .total_cmp(&a.score)
-                .then_with(|| a.offer_id.cmp(&b.offer_id))
+        ranked.sort_by(|a, b| {
+            b.probability
+                .total_cmp(&a.probability)
+                .then_with(|| {
+                    offers[b.offer]
+                        .discount
+                        .total_cmp(&offers[a.offer].discount)
+                })
+                .then_with(|| offers[a.offer].id.cmp(&offers[b.offer].id))
         });
-        picks.truncate(opts.k);
-        Ok(picks)
+        Ok(ranked)
     }
+
+    /// Whether `offer` applies to the item in `row` (`explicit`: the rows it lists by id).
+    pub fn applies(&self, offer: &Offer, explicit: &HashSet<usize>, row: usize) -> bool {
+        explicit.contains(&row)
+            || self.meta(row).is_some_and(|m| {
+                offer
+                    .categories
+                    .iter()
+                    .any(|c| category_matches(&m.category, c))
+                    || offer
+                        .brands
+                        .iter()
+                        .any(|b| b.eq_ignore_ascii_case(&m.brand))
+            })
+    }
+
+    /// The catalogue row of an item id.
+    pub fn row_of(&self, item_id: &str) -> Option<usize> {
+        self.vocab.get(item_id).map(|r| r.0 as usize)
+    }
+}
+
+/// One offer's standing for a shopper (see [`Engine::rank_offers`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankedOffer {
+    /// Index into the offers passed in.
+    pub offer: usize,
+    /// Softmax mass on the offer's eligible, not-yet-bought items.
+    pub probability: f32,
+    /// The eligible item the model likes best (explains the offer).
+    pub top_row: usize,
 }
 
 /// `running` matches `running` and `running/shoes`, not `runningwear`.

@@ -199,6 +199,10 @@ struct EvalArgs {
     /// Print one JSON object (the default prints the same object, pretty).
     #[arg(long)]
     json: bool,
+    /// Also evaluate offer targeting with these offers (`offers.json` of `localrec synth`; the
+    /// model needs a catalogue): how often the top offer applies to the held-out purchase.
+    #[arg(long)]
+    offers: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -500,7 +504,20 @@ fn run_eval(a: EvalArgs) -> Result<()> {
     let test = train::cases(&prepared, Split::Test);
     let m = train::evaluate(&model, &artefact.header.config, &item_attrs, &test, false)?;
     let pop = train::evaluate_popularity(&artefact.popularity_rows(), &test)?;
-    let out = json!({
+    let offers = match &a.offers {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read {}", path.display()))?;
+            let list: Vec<localrec::engine::Offer> = serde_json::from_str(&text)
+                .with_context(|| format!("{}: not a JSON array of offers", path.display()))?;
+            let bytes = std::fs::read(&a.model)?;
+            let engine = Engine::load(&bytes, &localrec::cpu_device(), None)?;
+            let eval = train::evaluate_offers(&engine, &item_attrs, &test, &list)?;
+            serde_json::to_value(eval)?
+        }
+        None => serde_json::Value::Null,
+    };
+    let mut out = json!({
         "users": m.metrics.users,
         "hr@10": m.metrics.hr(),
         "ndcg@10": m.metrics.ndcg(),
@@ -511,6 +528,9 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         "model": {"file": a.model.display().to_string(), "sha256": artefact.sha256},
         "protocol": "leave-one-out, full ranking, history excluded",
     });
+    if !offers.is_null() {
+        out["offers"] = offers;
+    }
     if a.json {
         println!("{out}");
     } else {

@@ -30,7 +30,8 @@
 //! what was bought (`running/shoes` → `running/socks` or `running/accessories`,
 //! `kitchen/pans` → `kitchen/utensils`, ...), which makes the order of events matter.
 //! Otherwise the shopper stays with the current interest or (40%) drifts to another
-//! one. A session optionally (≈50%) opens with a `search` whose query is 2–4 words from the
+//! one; but a shopper who has just bought from a subcategory is satiated: a session that would
+//! go back to it goes (85%) to a complement of the purchase, or to another interest, instead. A session optionally (≈50%) opens with a `search` whose query is 2–4 words from the
 //! target's vocabulary ("trail running shoe", "merino running socks"); items matching the
 //! searched noun become more likely. Then come 2–6 `view`s, drawn mostly from the target by
 //! appeal, sometimes from another interest. With some probability the shopper puts a viewed,
@@ -165,6 +166,7 @@ const MAX_SESSIONS: usize = 8;
 const MAX_EXTRA_SESSIONS: usize = 4;
 const MIN_PURCHASES: usize = 2;
 const P_COMPLEMENT_SESSION: f64 = 0.5;
+const P_SATIATED: f64 = 0.85;
 const P_DRIFT: f64 = 0.4;
 const P_SEARCH: f64 = 0.5;
 const P_BRAND_IN_QUERY: f64 = 0.3;
@@ -1165,7 +1167,8 @@ fn simulate_shopper(
 }
 
 /// The session's target subcategory: often a complement of the previous session's purchase,
-/// otherwise the current interest, which now and then drifts to another one.
+/// otherwise the current interest, which now and then drifts to another one, and seldom the
+/// subcategory just bought from.
 fn choose_target(
     rng: &mut StdRng,
     ctx: &Ctx<'_>,
@@ -1183,11 +1186,29 @@ fn choose_target(
     if shopper.interests.len() > 1 && rng.random_bool(P_DRIFT) {
         *current = pick_weighted_excluding(rng, &shopper.weights, *current);
     }
-    shopper
+    let target = shopper
         .interests
         .get(*current)
         .copied()
-        .unwrap_or(shopper.interests[0])
+        .unwrap_or(shopper.interests[0]);
+    // Satiation: right after buying from a subcategory, a shopper seldom shops it again; the
+    // session goes to a complement of the purchase or to another interest instead.
+    let Some(item) = previous_purchase else {
+        return target;
+    };
+    let bought_sub = world.items[item].sub;
+    if target != bought_sub || !rng.random_bool(P_SATIATED) {
+        return target;
+    }
+    let comps = &world.subs[bought_sub].complements;
+    if !comps.is_empty() {
+        return comps[rng.random_range(0..comps.len())];
+    }
+    if shopper.interests.len() > 1 {
+        *current = pick_weighted_excluding(rng, &shopper.weights, *current);
+        return shopper.interests[*current];
+    }
+    target
 }
 
 /// One session: optional search, views, maybe cart and purchase. Returns the purchased item.
@@ -1880,6 +1901,40 @@ mod tests {
         assert!(follows > 100, "{follows}");
         let rate = hits as f64 / follows as f64;
         assert!(rate > 0.3, "complement rate {rate}");
+    }
+
+    #[test]
+    fn shoppers_seldom_return_to_a_subcategory_right_after_buying_from_it() {
+        let shop = shop(14);
+        let category: BTreeMap<&str, &str> = shop
+            .catalog
+            .iter()
+            .map(|i| (i.item_id.as_str(), i.category.as_str()))
+            .collect();
+        let all = sessions(&shop.events);
+        let (mut items, mut same) = (0, 0);
+        for w in all.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            if a[0].user_id != b[0].user_id {
+                continue;
+            }
+            let Some(bought) = a.iter().rev().find(|e| e.event == "purchase") else {
+                continue;
+            };
+            for e in b.iter().filter(|e| !e.item_id.is_empty()) {
+                items += 1;
+                if category[e.item_id.as_str()] == category[bought.item_id.as_str()] {
+                    same += 1;
+                }
+            }
+        }
+        assert!(items > 500, "{items}");
+        // Without satiation a third of these events were in the subcategory just bought.
+        let rate = same as f64 / items as f64;
+        assert!(
+            rate < 0.2,
+            "{same} of {items} next-session items in the bought subcategory"
+        );
     }
 
     #[test]

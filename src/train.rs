@@ -9,7 +9,7 @@
 //! Evaluation ranks the full catalogue, excludes items already in the input history, and reports
 //! a popularity baseline computed in the same run.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use burn::optim::{AdamConfig, GradientsParams};
@@ -22,6 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::artefact::ItemMeta;
 use crate::data::{Dataset, UserLog};
+use crate::engine::{Engine, Filter, Offer, RankedOffer};
 use crate::error::{Error, Result};
 use crate::event::{EventKind, query_buckets};
 use crate::metrics::{RankingMetrics, rank_of};
@@ -381,6 +382,86 @@ pub fn evaluate_popularity(popularity: &[u32], cases: &[EvalCase<'_>]) -> Result
     let n_rows = scores.len();
     rank_cases(cases, n_rows, 256, false, |chunk| {
         Ok(chunk.iter().flat_map(|_| scores.iter().copied()).collect())
+    })
+}
+
+/// How well offers are targeted: the share of shoppers whose held-out next purchase the top
+/// offer would have applied to ("hit@1"), for three ways of picking that offer.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct OfferEval {
+    pub users: usize,
+    /// The engine's rule (`pickOffers`): the most probable offer.
+    #[serde(rename = "hit@1")]
+    pub hit1: f64,
+    /// The largest expected discount (probability x discount) instead.
+    #[serde(rename = "hit@1_by_expected_discount")]
+    pub hit1_by_expected_discount: f64,
+    /// The engine's rule on popularity instead of the model (what a shop shows without one).
+    #[serde(rename = "hit@1_popularity")]
+    pub hit1_popularity: f64,
+}
+
+/// Evaluates offer targeting on `cases` (usually the test split) with the int8 engine, the way
+/// the browser picks offers: one user state per history, the catalogue scored against the int8
+/// item table, offers ranked by [`Engine::rank_offers`] with the shopper's purchases excluded.
+pub fn evaluate_offers(
+    engine: &Engine,
+    item_attrs: &[Vec<u32>],
+    cases: &[EvalCase<'_>],
+    offers: &[Offer],
+) -> Result<OfferEval> {
+    let config = engine.config();
+    let d = config.d_model;
+    let explicit: Vec<HashSet<usize>> = offers
+        .iter()
+        .map(|o| {
+            o.item_ids
+                .iter()
+                .filter_map(|id| engine.row_of(id))
+                .collect()
+        })
+        .collect();
+    let applies = |offer: usize, row: usize| engine.applies(&offers[offer], &explicit[offer], row);
+    let purchase = EventKind::Purchase.row();
+    let no_filter = Filter::default();
+    let (mut users, mut hits, mut by_value, mut popular) = (0usize, 0usize, 0usize, 0usize);
+    for chunk in cases.chunks(256) {
+        let histories: Vec<&[Step]> = chunk.iter().map(|c| c.input).collect();
+        let batch = SeqBatch::new(config, &histories, item_attrs);
+        let states = engine
+            .model()
+            .user_state(&batch)
+            .try_into_data()
+            .map_err(|e| Error::Compute(format!("{e:?}")))?
+            .try_to_vec::<f32>()
+            .map_err(|e| Error::Compute(format!("{e:?}")))?;
+        for (case, state) in chunk.iter().zip(states.chunks_exact(d)) {
+            let bought: HashSet<usize> = case
+                .input
+                .iter()
+                .filter(|s| s.kind == purchase && s.item != 0)
+                .map(|s| s.item as usize)
+                .collect();
+            let target = case.target as usize;
+            let scores = engine.score(state);
+            let ranked = engine.rank_offers(Some(&scores), &bought, offers, &no_filter)?;
+            let value = |r: &RankedOffer| r.probability * offers[r.offer].discount;
+            let best_value = ranked
+                .iter()
+                .reduce(|best, r| if value(r) > value(best) { r } else { best });
+            let pop = engine.rank_offers(None, &bought, offers, &no_filter)?;
+            users += 1;
+            hits += usize::from(ranked.first().is_some_and(|r| applies(r.offer, target)));
+            by_value += usize::from(best_value.is_some_and(|r| applies(r.offer, target)));
+            popular += usize::from(pop.first().is_some_and(|r| applies(r.offer, target)));
+        }
+    }
+    let rate = |n: usize| n as f64 / users.max(1) as f64;
+    Ok(OfferEval {
+        users,
+        hit1: rate(hits),
+        hit1_by_expected_discount: rate(by_value),
+        hit1_popularity: rate(popular),
     })
 }
 

@@ -93,6 +93,7 @@ fn synth_train_eval_inspect_recommend() {
     );
 
     let model = out.join("model.lrec");
+    let offers = shop.join("offers.json");
     let eval = json(&ok(localrec(&[
         "eval",
         "--model",
@@ -101,6 +102,8 @@ fn synth_train_eval_inspect_recommend() {
         p(&events),
         "--format",
         "events",
+        "--offers",
+        p(&offers),
         "--json",
     ])));
     assert_eq!(
@@ -114,6 +117,21 @@ fn synth_train_eval_inspect_recommend() {
         "eval of the shipped file reproduces the trainer's int8 figure: {eval} vs {test}"
     );
     assert!(eval["popularity"]["hr@10"].is_number());
+    let o = &eval["offers"];
+    assert_eq!(
+        o["users"], eval["users"],
+        "offers are judged on the test users: {o}"
+    );
+    let (model_hits, popular_hits) = (
+        o["hit@1"].as_f64().unwrap(),
+        o["hit@1_popularity"].as_f64().unwrap(),
+    );
+    eprintln!("offers: {o}");
+    assert!(
+        model_hits > popular_hits && model_hits <= 1.0,
+        "the model targets offers better than popularity: {o}"
+    );
+    assert!(o["hit@1_by_expected_discount"].as_f64().unwrap() <= 1.0);
 
     let header = json(&ok(localrec(&["inspect", p(&model)])));
     assert_eq!(header["format_version"], 1);
