@@ -5,10 +5,12 @@ Mirrors src/model.rs and src/train.rs:
   - item embedding * sqrt(d) + position embedding (positions counted from the newest event, so a
     left-padded batch of length L uses the last L rows of the table) [+ event-type embedding]
     [+ mean of the item's attribute embeddings], dropout, padding zeroed;
-  - pre-LayerNorm blocks: x + drop(attn(LN1 x)), x + drop(W2 gelu(W1 LN2 x)) (feed-forward width d);
+  - pre-LayerNorm blocks: x + drop(attn(LN1 x)), x + drop(W2 drop(gelu(W1 LN2 x))) (feed-forward
+    width d), dropout on the attention weights too;
     causal attention where a query sees earlier non-padding keys and always itself;
   - final LayerNorm; scores = newest hidden state . item embeddings (tied);
-  - loss: sampled softmax, 256 uniform negatives drawn per sequence and shared by its positions,
+  - loss: sampled softmax against the item table with dropout (training only), 256 uniform
+    negatives drawn per sequence and shared by its positions,
     a negative equal to the position's target masked out (accidental hits), mean over positions
     that have a target;
   - Adam (lr 1e-3, betas 0.9/0.999, eps 1e-5 as burn's AdamConfig), batch 128;
@@ -16,7 +18,7 @@ Mirrors src/model.rs and src/train.rs:
     left-padded to its longest history (at most max_len);
   - leave-one-out: each user trains on its items except the last two (the validation and test
     targets); an example is input = steps[:-1], targets = steps[1:], the newest max_len kept.
-  - init: embeddings N(0, 1/sqrt(d)), matrices Xavier-uniform, biases 0, LayerNorm gamma 1.
+  - init: embeddings Xavier-normal, matrices Xavier-uniform, biases 0, LayerNorm gamma 1.
 
 Modes:
   train-throughput --data DIR --threads T --epochs E   -> one JSON object on stdout
@@ -105,14 +107,15 @@ class Block(nn.Module):
         q, k, v = (t.reshape(b, l, self.heads, dh).transpose(1, 2) for t in (q, k, v))
         if additive is None:
             # Training: PyTorch's fused attention with a boolean mask (True = may attend).
-            o = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+            o = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed,
+                                               dropout_p=self.drop.p if self.training else 0.0)
         else:
             # Export: plain ops, the same -1e9 additive mask as localrec.
             att = torch.softmax(q @ k.transpose(2, 3) * (1.0 / math.sqrt(dh)) + additive, dim=-1)
             o = att @ v
         o = o.transpose(1, 2).reshape(b, l, d)
         x = x + self.drop(self.wo(o))
-        f = self.w2(F.gelu(self.w1(self.ln2(x))))
+        f = self.w2(self.drop(F.gelu(self.w1(self.ln2(x)))))
         return x + self.drop(f)
 
 
@@ -134,10 +137,9 @@ class SASRec(nn.Module):
         self.blocks = nn.ModuleList(Block(d, heads, dropout) for _ in range(layers))
         self.ln_final = nn.LayerNorm(d, eps=1e-5)
         self.drop = nn.Dropout(dropout)
-        std = 1.0 / math.sqrt(d)
         for emb in (self.item_emb, self.pos_emb, self.event_emb, self.attr_emb):
             if emb is not None:
-                nn.init.normal_(emb.weight, 0.0, std)
+                nn.init.xavier_normal_(emb.weight)
         for blk in self.blocks:
             for lin in (blk.wqkv, blk.wo, blk.w1, blk.w2):
                 nn.init.xavier_uniform_(lin.weight)
@@ -168,7 +170,7 @@ class SASRec(nn.Module):
     def loss(self, items, targets, negatives):
         """Sampled softmax: items/targets [b, l], negatives [b, n] (one set per sequence)."""
         h = self.encode(items)
-        emb = self.item_emb.weight
+        emb = self.drop(self.item_emb.weight)
         neg_logits = torch.bmm(h, emb[negatives].transpose(1, 2))  # [b, l, n]
         pos_logit = (h * emb[targets]).sum(-1, keepdim=True)  # [b, l, 1]
         hits = negatives.unsqueeze(1) == targets.unsqueeze(2)  # accidental hits

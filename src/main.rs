@@ -74,6 +74,7 @@ enum Command {
 enum SharingArg {
     Batch,
     Sequence,
+    Position,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -126,13 +127,15 @@ struct TrainArgs {
     heads: usize,
     #[arg(long, default_value_t = 50)]
     max_len: usize,
-    #[arg(long, default_value_t = 0.5)]
+    /// Dropout on embeddings, attention weights and outputs, inside the feed-forward and on the
+    /// item table the loss scores against (training only).
+    #[arg(long, default_value_t = 0.2)]
     dropout: f64,
     /// Sampled-softmax negatives; 0 trains with full cross-entropy. Default: full cross-entropy
     /// for catalogues up to 20,000 items (better on Beauty), 256 sampled negatives above.
     #[arg(long)]
     negatives: Option<usize>,
-    /// One set of negatives per sequence, or one shared by the whole batch.
+    /// One set of negatives per sequence, one per position, or one shared by the whole batch.
     #[arg(long, value_enum, default_value_t = SharingArg::Sequence)]
     negative_sharing: SharingArg,
     /// Adam's L2 weight decay.
@@ -332,6 +335,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
         negative_sharing: match a.negative_sharing {
             SharingArg::Batch => NegativeSharing::Batch,
             SharingArg::Sequence => NegativeSharing::Sequence,
+            SharingArg::Position => NegativeSharing::Position,
         },
         weight_decay: a.weight_decay,
         patience: a.patience,

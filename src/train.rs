@@ -76,6 +76,8 @@ pub enum NegativeSharing {
     Batch,
     /// Each sequence draws its own negatives, shared by its positions (one batched matmul).
     Sequence,
+    /// Every position draws its own negatives (most diverse, most memory: positions x n x d).
+    Position,
 }
 
 /// Where one leave-one-out question is cut.
@@ -605,6 +607,7 @@ pub fn train(
             let draws = match opts.negative_sharing {
                 NegativeSharing::Batch => opts.negatives,
                 NegativeSharing::Sequence => opts.negatives * chunk.len(),
+                NegativeSharing::Position => opts.negatives * rows.len(),
             };
             let negatives: Vec<u32> = (0..draws)
                 .map(|_| rng.random_range(1..=n_items as u32))
@@ -742,7 +745,7 @@ pub fn loss(
     let [b, l, d] = h.dims();
     let p = rows.len();
     let rows_t = Tensor::<1, Int>::from_data(TensorData::new(rows.to_vec(), [p]), &device);
-    let emb = model.item_embeddings();
+    let emb = model.output_embeddings();
     let target_ids: Vec<i64> = targets.iter().map(|&t| t as i64).collect();
     let target_t = Tensor::<1, Int>::from_data(TensorData::new(target_ids, [p]), &device);
     if negatives.is_empty() {
@@ -758,6 +761,7 @@ pub fn loss(
     let groups = match sharing {
         NegativeSharing::Batch => 1,
         NegativeSharing::Sequence => b,
+        NegativeSharing::Position => p,
     };
     let n = negatives.len() / groups;
     debug_assert_eq!(n * groups, negatives.len());
@@ -767,19 +771,27 @@ pub fn loss(
         Tensor::<1, Int>::from_data(TensorData::new(neg_ids, [groups * n]), &device),
     );
     let pos = emb.select(0, target_t);
+    let hp = h.clone().reshape([b * l, d]).select(0, rows_t.clone());
     let neg_logits = match sharing {
-        NegativeSharing::Batch => h.clone().reshape([b * l, d]).matmul(neg.transpose()),
+        NegativeSharing::Batch => hp.clone().matmul(neg.transpose()),
         NegativeSharing::Sequence => h
-            .clone()
             .matmul(neg.reshape([b, n, d]).swap_dims(1, 2))
-            .reshape([b * l, n]),
+            .reshape([b * l, n])
+            .select(0, rows_t),
+        NegativeSharing::Position => hp
+            .clone()
+            .reshape([p, 1, d])
+            .matmul(neg.reshape([p, n, d]).swap_dims(1, 2))
+            .reshape([p, n]),
     };
-    let neg_logits = neg_logits.select(0, rows_t.clone());
-    let hp = h.reshape([b * l, d]).select(0, rows_t);
     let pos_logit = (hp * pos).sum_dim(1);
     let mut hits = vec![0f32; p * n];
     for (i, (&t, &row)) in targets.iter().zip(rows).enumerate() {
-        let group = if groups == 1 { 0 } else { row as usize / l };
+        let group = match sharing {
+            NegativeSharing::Batch => 0,
+            NegativeSharing::Sequence => row as usize / l,
+            NegativeSharing::Position => i,
+        };
         for (j, &x) in negatives[group * n..(group + 1) * n].iter().enumerate() {
             if x == t {
                 hits[i * n + j] = -1e9;

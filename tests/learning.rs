@@ -85,7 +85,7 @@ fn learns_order_and_beats_popularity() {
 /// Per-sequence negatives are a generalisation of shared ones: when every sequence draws the
 /// same set, both give the same loss, and a negative equal to the target is masked in both.
 #[test]
-fn per_sequence_negatives_reduce_to_shared_ones() {
+fn per_sequence_and_per_position_negatives_reduce_to_shared_ones() {
     use localrec::model::{SeqBatch, Step};
     use localrec::train::NegativeSharing;
     let config = SeqRecConfig::new(30)
@@ -134,4 +134,12 @@ fn per_sequence_negatives_reduce_to_shared_ones() {
     other[6..].copy_from_slice(&[2, 14, 15, 16, 17, 18]);
     let three = value(&other, NegativeSharing::Sequence);
     assert!((one - three).abs() > 1e-4, "{one} vs {three}");
+    // One set per position: the shared set at every position is the batch-shared loss, and a
+    // different set at a single position changes it.
+    let mut per_pos: Vec<u32> = rows.iter().flat_map(|_| shared).collect();
+    let four = value(&per_pos, NegativeSharing::Position);
+    assert!((one - four).abs() < 1e-5, "{one} vs {four}");
+    per_pos[..6].copy_from_slice(&[2, 14, 15, 16, 17, 18]);
+    let five = value(&per_pos, NegativeSharing::Position);
+    assert!((one - five).abs() > 1e-5, "{one} vs {five}");
 }
