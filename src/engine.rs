@@ -94,6 +94,15 @@ pub struct Reason {
     pub query: Option<String>,
 }
 
+impl Reason {
+    /// No history to explain by: the item is popular.
+    const POPULAR: Reason = Reason {
+        kind: "popular",
+        item_id: None,
+        query: None,
+    };
+}
+
 /// One recommended item.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -440,7 +449,11 @@ impl Engine {
 
     /// The history event that best explains `row`: attention on the event times the cosine
     /// similarity between the candidate and the event's item.
-    fn reason(&self, row: usize, encoded: &Encoded, attention: &[f32]) -> Reason {
+    /// With no model state (`attention` is `None`: an empty history) the reason is `popular`.
+    fn reason(&self, row: usize, encoded: &Encoded, attention: Option<&[f32]>) -> Reason {
+        let Some(attention) = attention else {
+            return Reason::POPULAR;
+        };
         let d = self.config.d_model;
         let cand = &self.unit_items[row * d..(row + 1) * d];
         let offset = attention.len().saturating_sub(encoded.events.len());
@@ -474,11 +487,7 @@ impl Engine {
                 item_id: e.item_id.clone(),
                 query: e.query.clone(),
             },
-            _ => Reason {
-                kind: "popular",
-                item_id: None,
-                query: None,
-            },
+            _ => Reason::POPULAR,
         }
     }
 
@@ -546,7 +555,7 @@ impl Engine {
         } else {
             candidates
         };
-        let attention = state.map(|(_, a)| a).unwrap_or(&[]);
+        let attention = state.map(|(_, a)| a);
         Ok(chosen
             .into_iter()
             .map(|(row, score)| Recommendation {
@@ -556,15 +565,7 @@ impl Engine {
                     .unwrap_or_default()
                     .to_owned(),
                 score,
-                reason: if state.is_some() {
-                    self.reason(row, encoded, attention)
-                } else {
-                    Reason {
-                        kind: "popular",
-                        item_id: None,
-                        query: None,
-                    }
-                },
+                reason: self.reason(row, encoded, attention),
             })
             .collect())
     }
@@ -625,22 +626,14 @@ impl Engine {
         let mut ranked =
             self.rank_offers(scores.as_deref(), &bought, &opts.offers, &opts.filter)?;
         ranked.truncate(opts.k);
-        let attention = state.map(|(_, a)| a).unwrap_or(&[]);
+        let attention = state.map(|(_, a)| a);
         Ok(ranked
             .into_iter()
             .map(|r| OfferPick {
                 offer_id: opts.offers[r.offer].id.clone(),
                 score: r.probability * opts.offers[r.offer].discount,
                 probability: r.probability,
-                reason: if state.is_some() {
-                    self.reason(r.top_row, encoded, attention)
-                } else {
-                    Reason {
-                        kind: "popular",
-                        item_id: None,
-                        query: None,
-                    }
-                },
+                reason: self.reason(r.top_row, encoded, attention),
             })
             .collect())
     }

@@ -1569,6 +1569,25 @@ mod tests {
         generate(&config(seed)).expect("generate")
     }
 
+    /// Each purchase that ended a session, with the shopper's next session.
+    fn after_purchases(events: &[SynthEvent]) -> Vec<(&SynthEvent, &[SynthEvent])> {
+        sessions(events)
+            .windows(2)
+            .filter(|w| w[0][0].user_id == w[1][0].user_id)
+            .filter_map(|w| {
+                let bought = w[0].iter().rev().find(|e| e.event == "purchase")?;
+                Some((bought, w[1]))
+            })
+            .collect()
+    }
+
+    fn categories(shop: &Shop) -> BTreeMap<&str, &str> {
+        shop.catalog
+            .iter()
+            .map(|i| (i.item_id.as_str(), i.category.as_str()))
+            .collect()
+    }
+
     /// Splits events (sorted by user, then time) into sessions.
     fn sessions(events: &[SynthEvent]) -> Vec<&[SynthEvent]> {
         let mut out = Vec::new();
@@ -1873,23 +1892,11 @@ mod tests {
     #[test]
     fn sessions_after_a_purchase_often_target_a_complement() {
         let shop = shop(12);
-        let category: BTreeMap<&str, &str> = shop
-            .catalog
-            .iter()
-            .map(|i| (i.item_id.as_str(), i.category.as_str()))
-            .collect();
+        let category = categories(&shop);
         let table = complement_table();
-        let all = sessions(&shop.events);
         let (mut follows, mut hits) = (0, 0);
-        for w in all.windows(2) {
-            let (a, b) = (w[0], w[1]);
-            if a[0].user_id != b[0].user_id {
-                continue;
-            }
-            let Some(bought) = a.iter().rev().find(|e| e.event == "purchase") else {
-                continue;
-            };
-            let Some(view) = b.iter().find(|e| e.event == "view") else {
+        for (bought, next) in after_purchases(&shop.events) {
+            let Some(view) = next.iter().find(|e| e.event == "view") else {
                 continue;
             };
             follows += 1;
@@ -1906,22 +1913,10 @@ mod tests {
     #[test]
     fn shoppers_seldom_return_to_a_subcategory_right_after_buying_from_it() {
         let shop = shop(14);
-        let category: BTreeMap<&str, &str> = shop
-            .catalog
-            .iter()
-            .map(|i| (i.item_id.as_str(), i.category.as_str()))
-            .collect();
-        let all = sessions(&shop.events);
+        let category = categories(&shop);
         let (mut items, mut same) = (0, 0);
-        for w in all.windows(2) {
-            let (a, b) = (w[0], w[1]);
-            if a[0].user_id != b[0].user_id {
-                continue;
-            }
-            let Some(bought) = a.iter().rev().find(|e| e.event == "purchase") else {
-                continue;
-            };
-            for e in b.iter().filter(|e| !e.item_id.is_empty()) {
+        for (bought, next) in after_purchases(&shop.events) {
+            for e in next.iter().filter(|e| !e.item_id.is_empty()) {
                 items += 1;
                 if category[e.item_id.as_str()] == category[bought.item_id.as_str()] {
                     same += 1;
