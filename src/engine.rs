@@ -654,7 +654,7 @@ impl Engine {
         let scores = match scores {
             Some(s) => s,
             None => {
-                popularity = self.popularity.iter().map(|&c| (c + 1.0).ln()).collect();
+                popularity = self.popularity_scores();
                 &popularity
             }
         };
@@ -677,12 +677,7 @@ impl Engine {
                     offer.id
                 )));
             }
-            let explicit: HashSet<usize> = offer
-                .item_ids
-                .iter()
-                .filter_map(|id| self.vocab.get(id))
-                .map(|r| r.0 as usize)
-                .collect();
+            let explicit = self.listed_rows(offer);
             if (!offer.categories.is_empty() || !offer.brands.is_empty()) && self.catalog.is_none()
             {
                 return Err(Error::InvalidArgument(
@@ -725,9 +720,25 @@ impl Engine {
         Ok(ranked)
     }
 
-    /// Whether `offer` applies to the item in `row` (`explicit`: the rows it lists by id).
-    pub fn applies(&self, offer: &Offer, explicit: &HashSet<usize>, row: usize) -> bool {
-        explicit.contains(&row)
+    /// What offers rank by when there is no history: log popularity, so that the softmax mass
+    /// of an offer is proportional to its items' counts.
+    pub fn popularity_scores(&self) -> Vec<f32> {
+        self.popularity.iter().map(|&c| (c + 1.0).ln()).collect()
+    }
+
+    /// The catalogue rows an offer lists by item id (ids not in the model are ignored).
+    pub fn listed_rows(&self, offer: &Offer) -> HashSet<usize> {
+        offer
+            .item_ids
+            .iter()
+            .filter_map(|id| self.vocab.get(id))
+            .map(|r| r.0 as usize)
+            .collect()
+    }
+
+    /// Whether `offer` applies to the item in `row` (`listed`: [`Self::listed_rows`]).
+    pub fn applies(&self, offer: &Offer, listed: &HashSet<usize>, row: usize) -> bool {
+        listed.contains(&row)
             || self.meta(row).is_some_and(|m| {
                 offer
                     .categories
@@ -738,11 +749,6 @@ impl Engine {
                         .iter()
                         .any(|b| b.eq_ignore_ascii_case(&m.brand))
             })
-    }
-
-    /// The catalogue row of an item id.
-    pub fn row_of(&self, item_id: &str) -> Option<usize> {
-        self.vocab.get(item_id).map(|r| r.0 as usize)
     }
 }
 

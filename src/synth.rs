@@ -31,7 +31,8 @@
 //! `kitchen/pans` → `kitchen/utensils`, ...), which makes the order of events matter.
 //! Otherwise the shopper stays with the current interest or (40%) drifts to another
 //! one; but a shopper who has just bought from a subcategory is satiated: a session that would
-//! go back to it goes (85%) to a complement of the purchase, or to another interest, instead. A session optionally (≈50%) opens with a `search` whose query is 2–4 words from the
+//! go back to it goes (85%) to a complement of the purchase, or to another interest, instead.
+//! A session optionally (≈50%) opens with a `search` whose query is 2–4 words from the
 //! target's vocabulary ("trail running shoe", "merino running socks"); items matching the
 //! searched noun become more likely. Then come 2–6 `view`s, drawn mostly from the target by
 //! appeal, sometimes from another interest. With some probability the shopper puts a viewed,

@@ -414,16 +414,10 @@ pub fn evaluate_offers(
 ) -> Result<OfferEval> {
     let config = engine.config();
     let d = config.d_model;
-    let explicit: Vec<HashSet<usize>> = offers
-        .iter()
-        .map(|o| {
-            o.item_ids
-                .iter()
-                .filter_map(|id| engine.row_of(id))
-                .collect()
-        })
-        .collect();
-    let applies = |offer: usize, row: usize| engine.applies(&offers[offer], &explicit[offer], row);
+    let listed: Vec<HashSet<usize>> = offers.iter().map(|o| engine.listed_rows(o)).collect();
+    let applies = |offer: usize, row: usize| engine.applies(&offers[offer], &listed[offer], row);
+    // The popularity baseline's scores do not depend on the shopper.
+    let popularity = engine.popularity_scores();
     let purchase = EventKind::Purchase.row();
     let no_filter = Filter::default();
     let (mut users, mut hits, mut by_value, mut popular) = (0usize, 0usize, 0usize, 0usize);
@@ -451,7 +445,7 @@ pub fn evaluate_offers(
             let best_value = ranked
                 .iter()
                 .reduce(|best, r| if value(r) > value(best) { r } else { best });
-            let pop = engine.rank_offers(None, &bought, offers, &no_filter)?;
+            let pop = engine.rank_offers(Some(&popularity), &bought, offers, &no_filter)?;
             users += 1;
             hits += usize::from(ranked.first().is_some_and(|r| applies(r.offer, target)));
             by_value += usize::from(best_value.is_some_and(|r| applies(r.offer, target)));

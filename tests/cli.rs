@@ -126,7 +126,6 @@ fn synth_train_eval_inspect_recommend() {
         o["hit@1"].as_f64().unwrap(),
         o["hit@1_popularity"].as_f64().unwrap(),
     );
-    eprintln!("offers: {o}");
     assert!(
         model_hits > popular_hits && model_hits <= 1.0,
         "the model targets offers better than popularity: {o}"

@@ -68,6 +68,11 @@ fn ranked(
         .collect()
 }
 
+/// The offer ids of a ranking, best first.
+fn ids(ranking: &[(String, f32)]) -> Vec<&str> {
+    ranking.iter().map(|(id, _)| id.as_str()).collect()
+}
+
 #[test]
 fn the_most_probable_offer_wins_over_a_bigger_discount() {
     let e = engine();
@@ -79,8 +84,7 @@ fn the_most_probable_offer_wins_over_a_bigger_discount() {
     // Next item: hiking boots 50%, backpack 30%, socks 20%.
     let s = scores([0.0001, 0.0001, 0.2, 0.25, 0.25, 0.3]);
     let r = ranked(&e, Some(&s), &[], &offers);
-    let ids: Vec<&str> = r.iter().map(|(id, _)| id.as_str()).collect();
-    assert_eq!(ids, ["hiking-10", "backpacks-15", "socks-25"]);
+    assert_eq!(ids(&r), ["hiking-10", "backpacks-15", "socks-25"]);
     // Probabilities are the softmax mass on each offer's items.
     assert!((r[0].1 - 0.8).abs() < 1e-3, "{r:?}");
     assert!((r[1].1 - 0.3).abs() < 1e-3, "{r:?}");
@@ -98,12 +102,18 @@ fn bought_items_do_not_count_and_ties_go_to_the_bigger_discount() {
     let s = scores([0.4, 0.1, 0.1, 0.2, 0.1, 0.1]);
     // Shoes (items 1 + 2) and Strideline (items 1 + 3) both hold 0.5: the bigger discount first.
     let before = ranked(&e, Some(&s), &[], &offers);
-    let ids: Vec<&str> = before.iter().map(|(id, _)| id.as_str()).collect();
-    assert_eq!(ids, ["shoes-10", "strideline-5", "socks-20"], "{before:?}");
+    assert_eq!(
+        ids(&before),
+        ["shoes-10", "strideline-5", "socks-20"],
+        "{before:?}"
+    );
     // Item 1 bought: shoes keep item 2 (0.1), Strideline keeps item 3 (0.1), socks item 3 (0.1).
     let after = ranked(&e, Some(&s), &[1], &offers);
-    let ids: Vec<&str> = after.iter().map(|(id, _)| id.as_str()).collect();
-    assert_eq!(ids, ["socks-20", "shoes-10", "strideline-5"], "{after:?}");
+    assert_eq!(
+        ids(&after),
+        ["socks-20", "shoes-10", "strideline-5"],
+        "{after:?}"
+    );
 }
 
 #[test]
@@ -118,8 +128,7 @@ fn offers_with_nothing_left_are_dropped_and_listed_items_count() {
     ];
     let s = scores([0.1, 0.6, 0.1, 0.1, 0.05, 0.05]);
     let r = ranked(&e, Some(&s), &[3], &offers);
-    let ids: Vec<&str> = r.iter().map(|(id, _)| id.as_str()).collect();
-    assert_eq!(ids, ["pick-2"], "socks bought, no yoga items: {r:?}");
+    assert_eq!(ids(&r), ["pick-2"], "socks bought, no yoga items: {r:?}");
 }
 
 #[test]
