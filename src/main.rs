@@ -142,6 +142,10 @@ struct TrainArgs {
     /// Adam's L2 weight decay.
     #[arg(long, default_value_t = 0.0)]
     weight_decay: f64,
+    /// Loss weight of the positions right after a purchase (what the shopper turns to once they
+    /// have bought): above 1 teaches cross-selling harder. Only event logs have purchases.
+    #[arg(long, default_value_t = 1.0)]
+    purchase_weight: f64,
     #[arg(long, default_value_t = 128)]
     batch_size: usize,
     #[arg(long, default_value_t = 1e-3)]
@@ -346,6 +350,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
             SharingArg::Position => NegativeSharing::Position,
         },
         weight_decay: a.weight_decay,
+        purchase_weight: a.purchase_weight,
         patience: a.patience,
         seed: a.seed,
         time_limit: Some(Duration::from_secs_f64(a.time_limit_min * 60.0)),

@@ -42,6 +42,9 @@ pub struct TrainOptions {
     pub negative_sharing: NegativeSharing,
     /// Adam's L2 weight decay (0 = none).
     pub weight_decay: f64,
+    /// Loss weight of the positions right after a purchase (1 = like every other position).
+    /// Cross-selling happens there, yet those positions are a small share of the loss.
+    pub purchase_weight: f64,
     /// Stop after this many epochs without a better validation NDCG@10.
     pub patience: usize,
     pub seed: u64,
@@ -60,6 +63,7 @@ impl Default for TrainOptions {
             negatives: 256,
             negative_sharing: NegativeSharing::Sequence,
             weight_decay: 0.0,
+            purchase_weight: 1.0,
             patience: 10,
             seed: 42,
             time_limit: None,
@@ -588,16 +592,23 @@ pub fn train(
             let l = batch.len;
             let mut rows = Vec::new();
             let mut targets = Vec::new();
+            let mut weights = Vec::new();
             for (b, &i) in chunk.iter().enumerate() {
-                let t = &examples[i].1;
+                let (steps, t) = &examples[i];
                 let pad = l - t.len();
                 for (j, &item) in t.iter().enumerate() {
                     if item != 0 {
                         rows.push((b * l + pad + j) as i64);
                         targets.push(item);
+                        weights.push(if steps[j].kind == EventKind::Purchase.row() {
+                            opts.purchase_weight as f32
+                        } else {
+                            1.0
+                        });
                     }
                 }
             }
+            let weights = (opts.purchase_weight != 1.0).then_some(weights.as_slice());
             let draws = match opts.negative_sharing {
                 NegativeSharing::Batch => opts.negatives,
                 NegativeSharing::Sequence => opts.negatives * chunk.len(),
@@ -614,6 +625,7 @@ pub fn train(
                 &negatives,
                 opts.negative_sharing,
                 n_items,
+                weights,
             );
             let value = loss
                 .clone()
@@ -724,7 +736,9 @@ fn progress_bar(enabled: bool, len: usize, epoch: usize) -> Option<indicatif::Pr
 /// [`NegativeSharing::Batch`] `negatives` is one set for every position; with
 /// [`NegativeSharing::Sequence`] it holds one equal-sized set per sequence of the batch, in batch
 /// order. A negative equal to its position's target is masked out. `rows` index the flattened
-/// `[batch, len]` positions that have a target. Returns a one-element tensor.
+/// `[batch, len]` positions that have a target; `weights`, one per row, turn the mean over rows
+/// into a weighted mean. Returns a one-element tensor.
+#[allow(clippy::too_many_arguments)]
 pub fn loss(
     model: &SeqRec,
     batch: &SeqBatch,
@@ -733,6 +747,7 @@ pub fn loss(
     negatives: &[u32],
     sharing: NegativeSharing,
     n_items: usize,
+    weights: Option<&[f32]>,
 ) -> Tensor<1> {
     let device = model.device();
     let h = model.encode(batch);
@@ -750,7 +765,7 @@ pub fn loss(
             .reshape([1, n_items + 1]);
         let logits = hp.matmul(emb.transpose()) + mask;
         let logp = log_softmax(logits, 1);
-        return logp.gather(1, target_t.reshape([p, 1])).mean().neg();
+        return weighted_mean(logp.gather(1, target_t.reshape([p, 1])), weights).neg();
     }
     let groups = match sharing {
         NegativeSharing::Batch => 1,
@@ -794,7 +809,20 @@ pub fn loss(
     }
     let hits = Tensor::<1>::from_data(TensorData::new(hits, [p * n]), &device).reshape([p, n]);
     let logits = Tensor::cat(vec![pos_logit, neg_logits + hits], 1);
-    log_softmax(logits, 1).narrow(1, 0, 1).mean().neg()
+    weighted_mean(log_softmax(logits, 1).narrow(1, 0, 1), weights).neg()
+}
+
+/// The mean of a `[p, 1]` column, or its weighted mean with one weight per row.
+fn weighted_mean(column: Tensor<2>, weights: Option<&[f32]>) -> Tensor<1> {
+    match weights {
+        None => column.mean(),
+        Some(w) => {
+            let total: f32 = w.iter().sum();
+            let w =
+                Tensor::<1>::from_data(TensorData::new(w.to_vec(), [w.len()]), &column.device());
+            (column.reshape([w.dims()[0]]) * w).sum() / total
+        }
+    }
 }
 
 #[cfg(test)]

@@ -117,7 +117,7 @@ fn per_sequence_and_per_position_negatives_reduce_to_shared_ones() {
     let shared = [1u32, 5, 9, 20, 25, 12];
     let per_seq: Vec<u32> = shared.iter().chain(&shared).copied().collect();
     let value = |negs: &[u32], sharing| {
-        train::loss(&model, &batch, &rows, &targets, negs, sharing, 30)
+        train::loss(&model, &batch, &rows, &targets, negs, sharing, 30, None)
             .try_into_data()
             .unwrap()
             .try_to_vec::<f32>()
@@ -142,4 +142,55 @@ fn per_sequence_and_per_position_negatives_reduce_to_shared_ones() {
     per_pos[..6].copy_from_slice(&[2, 14, 15, 16, 17, 18]);
     let five = value(&per_pos, NegativeSharing::Position);
     assert!((one - five).abs() > 1e-5, "{one} vs {five}");
+}
+
+#[test]
+fn weights_turn_the_loss_into_a_weighted_mean_over_positions() {
+    use localrec::model::{SeqBatch, Step};
+    use localrec::train::NegativeSharing;
+    let config = SeqRecConfig::new(30)
+        .with_d_model(16)
+        .with_layers(1)
+        .with_max_len(8)
+        .with_dropout(0.0)
+        .with_event_types(false);
+    let model = config.init(&localrec::cpu_device()).unwrap();
+    let steps: Vec<Step> = [3, 4, 5]
+        .into_iter()
+        .map(|item| Step::item(item, EventKind::View))
+        .collect();
+    let batch = SeqBatch::new(&config, &[&steps], &[]);
+    let rows = [0i64, 1, 2];
+    let targets = [4u32, 5, 6];
+    let value = |rows: &[i64], targets: &[u32], weights: Option<&[f32]>| {
+        train::loss(
+            &model,
+            &batch,
+            rows,
+            targets,
+            &[],
+            NegativeSharing::Batch,
+            30,
+            weights,
+        )
+        .try_into_data()
+        .unwrap()
+        .try_to_vec::<f32>()
+        .unwrap()[0]
+    };
+    let mean = value(&rows, &targets, None);
+    let each: Vec<f32> = (0..3)
+        .map(|i| value(&rows[i..=i], &targets[i..=i], None))
+        .collect();
+    assert!((value(&rows, &targets, Some(&[1.0; 3])) - mean).abs() < 1e-5);
+    let weighted = value(&rows, &targets, Some(&[1.0, 1.0, 4.0]));
+    let expected = (each[0] + each[1] + 4.0 * each[2]) / 6.0;
+    assert!(
+        (weighted - expected).abs() < 1e-5,
+        "{weighted} vs {expected}"
+    );
+    assert!(
+        (weighted - mean).abs() > 1e-4,
+        "the weights change the loss"
+    );
 }
