@@ -82,12 +82,8 @@ fn learns_order_and_beats_popularity() {
     );
 }
 
-/// Per-sequence negatives are a generalisation of shared ones: when every sequence draws the
-/// same set, both give the same loss, and a negative equal to the target is masked in both.
-#[test]
-fn per_sequence_and_per_position_negatives_reduce_to_shared_ones() {
-    use localrec::model::{SeqBatch, Step};
-    use localrec::train::NegativeSharing;
+/// A one-block model over 30 items without dropout, for exact loss comparisons.
+fn tiny_model() -> (SeqRecConfig, localrec::model::SeqRec) {
     let config = SeqRecConfig::new(30)
         .with_d_model(16)
         .with_layers(1)
@@ -95,6 +91,16 @@ fn per_sequence_and_per_position_negatives_reduce_to_shared_ones() {
         .with_dropout(0.0)
         .with_event_types(false);
     let model = config.init(&localrec::cpu_device()).unwrap();
+    (config, model)
+}
+
+/// Per-sequence negatives are a generalisation of shared ones: when every sequence draws the
+/// same set, both give the same loss, and a negative equal to the target is masked in both.
+#[test]
+fn per_sequence_and_per_position_negatives_reduce_to_shared_ones() {
+    use localrec::model::{SeqBatch, Step};
+    use localrec::train::NegativeSharing;
+    let (config, model) = tiny_model();
     let step = |item| Step {
         item,
         kind: EventKind::Purchase.row(),
@@ -148,13 +154,7 @@ fn per_sequence_and_per_position_negatives_reduce_to_shared_ones() {
 fn weights_turn_the_loss_into_a_weighted_mean_over_positions() {
     use localrec::model::{SeqBatch, Step};
     use localrec::train::NegativeSharing;
-    let config = SeqRecConfig::new(30)
-        .with_d_model(16)
-        .with_layers(1)
-        .with_max_len(8)
-        .with_dropout(0.0)
-        .with_event_types(false);
-    let model = config.init(&localrec::cpu_device()).unwrap();
+    let (config, model) = tiny_model();
     let steps: Vec<Step> = [3, 4, 5]
         .into_iter()
         .map(|item| Step::item(item, EventKind::View))
