@@ -535,6 +535,34 @@ fn example(steps: &[Step], max_len: usize) -> Option<(&[Step], Vec<u32>)> {
     Some((&input[start..], targets[start..].to_vec()))
 }
 
+/// The positions of a batch (padded on the left to `len`) that have a target, as indices into the
+/// flattened `[batch, len]` positions, their targets, and, when `purchase_weight` is not 1, one
+/// loss weight per position: `purchase_weight` where the input step is a purchase, else 1.
+fn loss_rows<'a>(
+    examples: impl Iterator<Item = &'a (&'a [Step], Vec<u32>)>,
+    len: usize,
+    purchase_weight: f64,
+) -> (Vec<i64>, Vec<u32>, Option<Vec<f32>>) {
+    let weighted = purchase_weight != 1.0;
+    let (mut rows, mut targets, mut weights) = (Vec::new(), Vec::new(), Vec::new());
+    for (b, (steps, t)) in examples.enumerate() {
+        let pad = len - t.len();
+        for (j, &item) in t.iter().enumerate().filter(|(_, item)| **item != 0) {
+            rows.push((b * len + pad + j) as i64);
+            targets.push(item);
+            if weighted {
+                let purchase = steps[j].kind == EventKind::Purchase.row();
+                weights.push(if purchase {
+                    purchase_weight as f32
+                } else {
+                    1.0
+                });
+            }
+        }
+    }
+    (rows, targets, weighted.then_some(weights))
+}
+
 /// Trains with Adam and early stopping on validation NDCG@10. `on_epoch` sees every epoch and the
 /// current best model (for checkpoints).
 pub fn train(
@@ -589,26 +617,11 @@ pub fn train(
         for chunk in batches_of_epoch.iter().map(Vec::as_slice) {
             let histories: Vec<&[Step]> = chunk.iter().map(|&i| examples[i].0).collect();
             let batch = SeqBatch::new(config, &histories, &data.item_attrs);
-            let l = batch.len;
-            let mut rows = Vec::new();
-            let mut targets = Vec::new();
-            let mut weights = Vec::new();
-            for (b, &i) in chunk.iter().enumerate() {
-                let (steps, t) = &examples[i];
-                let pad = l - t.len();
-                for (j, &item) in t.iter().enumerate() {
-                    if item != 0 {
-                        rows.push((b * l + pad + j) as i64);
-                        targets.push(item);
-                        weights.push(if steps[j].kind == EventKind::Purchase.row() {
-                            opts.purchase_weight as f32
-                        } else {
-                            1.0
-                        });
-                    }
-                }
-            }
-            let weights = (opts.purchase_weight != 1.0).then_some(weights.as_slice());
+            let (rows, targets, weights) = loss_rows(
+                chunk.iter().map(|&i| &examples[i]),
+                batch.len,
+                opts.purchase_weight,
+            );
             let draws = match opts.negative_sharing {
                 NegativeSharing::Batch => opts.negatives,
                 NegativeSharing::Sequence => opts.negatives * chunk.len(),
@@ -625,7 +638,7 @@ pub fn train(
                 &negatives,
                 opts.negative_sharing,
                 n_items,
-                weights,
+                weights.as_deref(),
             );
             let value = loss
                 .clone()
@@ -851,6 +864,28 @@ mod tests {
         assert_eq!(input.len(), 4);
         // The purchase and the search after it both learn item 7; nothing follows the last view.
         assert_eq!(targets, vec![1, 7, 7, 0]);
+    }
+
+    #[test]
+    fn purchase_positions_carry_the_purchase_weight() {
+        let view = |i| Step::item(i, EventKind::View);
+        let long = vec![
+            view(1),
+            Step::item(1, EventKind::Purchase),
+            search(),
+            view(7),
+            search(),
+        ];
+        let short = vec![Step::item(2, EventKind::Purchase), view(3), view(4)];
+        let examples = [example(&long, 50).unwrap(), example(&short, 50).unwrap()];
+        // Inputs: [view 1, purchase 1, search, view 7] -> [1, 7, 7, 0] and, padded to length 4,
+        // [_, _, purchase 2, view 3] -> [3, 4].
+        let (rows, targets, weights) = loss_rows(examples.iter(), 4, 3.0);
+        assert_eq!(rows, vec![0, 1, 2, 6, 7]);
+        assert_eq!(targets, vec![1, 7, 7, 3, 4]);
+        assert_eq!(weights, Some(vec![1.0, 3.0, 1.0, 3.0, 1.0]));
+        let (same_rows, same_targets, none) = loss_rows(examples.iter(), 4, 1.0);
+        assert_eq!((same_rows, same_targets, none), (rows, targets, None));
     }
 
     #[test]
