@@ -20,6 +20,7 @@ const cart = new Map(); // item id -> quantity; kept in this tab's memory only
 const lists = new Map(); // listing settings (sort, filter, page) per category/brand/search
 let lastOrder = null;
 let current = null; // the page on screen
+let lastCategory = null; // the category page last recorded as a search
 
 // ---------------------------------------------------------------------------------------------
 // Events: every call to the recommender that records or forgets goes through one queue, so the
@@ -41,6 +42,7 @@ function track(event) {
 }
 
 function forget() {
+  lastCategory = null;
   return enqueue(async () => {
     await rec.forget();
     await refresh();
@@ -242,6 +244,13 @@ function render(force = false) {
     window.scrollTo(0, 0);
     $("#page-title")?.focus({ preventScroll: true });
   }
+  // A category page says what the shopper is after as plainly as a search does. The model has
+  // no event type for it, so the visit is recorded as a search for the category's name, once per
+  // category in a row (coming back to it from a product page adds nothing).
+  if (current.category && !revisit && current.category !== lastCategory) {
+    lastCategory = current.category;
+    track({ type: "search", query: current.category.split("/").join(" ") });
+  }
   if (current.view && !revisit) {
     const id = current.view;
     const shown = current;
@@ -313,6 +322,7 @@ function wire() {
     ev.preventDefault();
     const query = $("#search").value.trim();
     if (!query) return;
+    lastCategory = null;
     navigate("#/search", { q: query });
     track({ type: "search", query });
   });

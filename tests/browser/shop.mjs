@@ -116,14 +116,21 @@ export class Shopper {
     return lines;
   }
 
-  /** Top-level category from the menu, then a sub-category from the side navigation. */
+  /**
+   * Top-level category from the menu, then a sub-category from the side navigation. The shop
+   * records each category visit as a search for its name, so each waits for one more event
+   * (callers never open the category they are already in).
+   */
   async category(path) {
     const [top, sub] = path.split("/");
+    const n = await this.events();
     await this.page.click(`#categories a[href="#/c/${top}"]`);
     await this.page.waitForSelector(`#view[data-page="category"] [data-category="${top}"]`, { state: "attached" });
+    await this.settled(n + 1);
     if (sub) {
       await this.page.click(`.subnav a[href="#/c/${path}"]`);
       await this.page.waitForSelector(`#view[data-page="category"] [data-category="${path}"]`, { state: "attached" });
+      await this.settled(n + 2);
     }
   }
 

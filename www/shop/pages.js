@@ -153,6 +153,7 @@ export function categoryPage(ctx, path) {
   return {
     page: "category",
     title,
+    category: path,
     node: h(
       "div",
       { class: "with-side", dataset: { category: path } },
