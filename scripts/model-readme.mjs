@@ -27,7 +27,9 @@ ${command}
 - Architecture: d_model ${c.d_model}, ${c.layers} block(s), ${c.heads} head(s), max length ${c.max_len},
   dropout ${c.dropout}, query buckets ${c.query_buckets}, attributes ${c.n_attributes}, event types ${c.event_types}
 - Training: seed ${tr.options.seed}, ${tr.options.negatives ? `sampled softmax with ${tr.options.negatives} negatives` : "full cross-entropy"},
-  batch ${tr.options.batch_size}, lr ${tr.options.learning_rate}, ${tr.threads} thread(s); best epoch ${tr.best_epoch}
+  batch ${tr.options.batch_size}, lr ${tr.options.learning_rate}${
+  (tr.options.purchase_weight ?? 1) !== 1 ? `, purchase weight ${tr.options.purchase_weight}` : ""
+}, ${tr.threads} thread(s); best epoch ${tr.best_epoch}
   (${tr.stopped}); ${tr.train_seconds.toFixed(0)} s in the training loop, ${report.wall_seconds.toFixed(0)} s in all,
   ${tr.sequences_per_second.toFixed(0)} training sequences/s${
   tr.stopped.startsWith("time limit")

@@ -17,18 +17,7 @@ function accessories(recs) {
   return { count: positions.length, best: positions.length ? positions[0] : Infinity };
 }
 
-// A known gap of the shipped demo model, measured on CPU and WebGPU alike and kept strict here so
-// that every run shows it. After the running purchase no running accessory enters the top 8 (0
-// before, 0 after; the top 8 stays running shoes). The model does move them up: a native probe of
-// the same session (`localrec golden`) puts the best accessory at rank 9 and socks at 10 after the
-// purchase (rank 26 with the previous model). In the synthetic shop shoppers are satiated (of the
-// 1,238 items touched right after buying running shoes, 40% are accessories, 39% socks, 12% shoes), but
-// the model, early-stopped on next-purchase NDCG@10, has not learned that transition well enough to
-// lift single accessories over the shoes the session was about. Remove `todo` when a model does.
-const GAP = "a known gap of the shipped demo model (see the comment above)";
-
 const rank = (a) => (Number.isFinite(a.best) ? `#${a.best + 1}` : "none");
-
 
 async function start(webgpu) {
   const b = await open({ webgpu });
@@ -99,7 +88,7 @@ for (const webgpu of [false, true]) {
         bought = { target, before, after };
       });
 
-      await t.test("after buying, a running accessory rises in the top 8", { todo: GAP }, async () => {
+      await t.test("after buying, a running accessory rises in the top 8", async () => {
         assert.ok(bought, "the purchase did not complete");
         const { target, before, after } = bought;
         const [a0, a1] = [accessories(before), accessories(after)];
