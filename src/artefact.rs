@@ -407,14 +407,14 @@ fn validate_header(h: &Header, payload_len: usize) -> Result<()> {
     {
         return Err(corrupt("an attribute id is out of range"));
     }
-    if let Some(cat) = &h.catalog {
-        if cat.len() != c.n_items {
-            return Err(corrupt(format!(
-                "catalogue covers {} of {} items",
-                cat.len(),
-                c.n_items
-            )));
-        }
+    if let Some(cat) = &h.catalog
+        && cat.len() != c.n_items
+    {
+        return Err(corrupt(format!(
+            "catalogue covers {} of {} items",
+            cat.len(),
+            c.n_items
+        )));
     }
     let expected = c.param_shapes();
     if expected.len() != h.tensors.len() {

@@ -437,12 +437,12 @@ impl Engine {
     }
 
     fn check_filter(f: &Filter) -> Result<()> {
-        if let (Some(lo), Some(hi)) = (f.min_price, f.max_price) {
-            if lo > hi {
-                return Err(Error::InvalidArgument(format!(
-                    "minPrice {lo} is above maxPrice {hi}"
-                )));
-            }
+        if let (Some(lo), Some(hi)) = (f.min_price, f.max_price)
+            && lo > hi
+        {
+            return Err(Error::InvalidArgument(format!(
+                "minPrice {lo} is above maxPrice {hi}"
+            )));
         }
         Ok(())
     }
@@ -686,16 +686,16 @@ impl Engine {
             }
             let mut mass = 0f32;
             let mut best_item: Option<(f32, usize)> = None;
-            for row in 1..exp.len() {
+            for (row, &p_row) in exp.iter().enumerate().skip(1) {
                 if !self.applies(offer, &explicit, row)
                     || bought.contains(&row)
                     || !self.passes(row, filter)?
                 {
                     continue;
                 }
-                mass += exp[row];
-                if best_item.is_none_or(|(p, _)| exp[row] > p) {
-                    best_item = Some((exp[row], row));
+                mass += p_row;
+                if best_item.is_none_or(|(p, _)| p_row > p) {
+                    best_item = Some((p_row, row));
                 }
             }
             let Some((_, top_row)) = best_item else {

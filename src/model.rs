@@ -60,7 +60,7 @@ impl SeqRecConfig {
         if self.n_items == 0 {
             return bad("the catalogue is empty".into());
         }
-        if self.d_model == 0 || self.heads == 0 || self.d_model % self.heads != 0 {
+        if self.d_model == 0 || self.heads == 0 || !self.d_model.is_multiple_of(self.heads) {
             return bad(format!(
                 "d_model {} must be a positive multiple of heads {}",
                 self.d_model, self.heads
@@ -473,8 +473,8 @@ impl SeqRec {
         for s in 0..b {
             let row_valid = &batch.valid[s * l..(s + 1) * l];
             for qi in 0..l {
-                for ki in 0..l {
-                    mask.push(if ki == qi || (ki < qi && row_valid[ki] > 0.0) {
+                for (ki, &valid) in row_valid.iter().enumerate() {
+                    mask.push(if ki == qi || (ki < qi && valid > 0.0) {
                         0.0f32
                     } else {
                         -1e9

@@ -37,13 +37,11 @@ pub fn top_k(scores: &[f32], k: usize, mut keep: impl FnMut(usize) -> bool) -> V
         if score.is_nan() {
             continue;
         }
-        if heap.len() == k {
-            if let Some(worst) = heap.peek() {
-                let candidate = Entry { score, row };
-                if candidate <= worst.0 {
-                    continue;
-                }
-            }
+        if heap.len() == k
+            && let Some(worst) = heap.peek()
+            && (Entry { score, row }) <= worst.0
+        {
+            continue;
         }
         if !keep(row) {
             continue;

@@ -17,7 +17,10 @@ fn polyline(points: &[(f64, f64)], x0: f64, x1: f64, y0: f64, y1: f64, colour: &
     )
 }
 
-fn chart(title: &str, series: &[(&str, &str, Vec<(f64, f64)>)]) -> String {
+/// One line of a chart: name, colour and (x, y) points.
+type Series<'a> = (&'a str, &'a str, Vec<(f64, f64)>);
+
+fn chart(title: &str, series: &[Series]) -> String {
     let all: Vec<(f64, f64)> = series.iter().flat_map(|s| s.2.iter().copied()).collect();
     if all.is_empty() {
         return String::new();

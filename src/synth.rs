@@ -1210,7 +1210,7 @@ fn choose_target(
     }
     let comps = &world.subs[bought_sub].complements;
     let others = shopper.interests.len() > 1;
-    if !comps.is_empty() && !(others && rng.random_bool(P_SATIATED_ELSEWHERE)) {
+    if !comps.is_empty() && (!others || !rng.random_bool(P_SATIATED_ELSEWHERE)) {
         return comps[rng.random_range(0..comps.len())];
     }
     if others {
