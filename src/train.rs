@@ -850,16 +850,24 @@ mod tests {
         }
     }
 
-    #[test]
-    fn each_position_learns_the_next_item_even_across_searches() {
-        let view = |i| Step::item(i, EventKind::View);
-        let steps = vec![
+    fn view(item: u32) -> Step {
+        Step::item(item, EventKind::View)
+    }
+
+    /// A view, its purchase, a search, a view of item 7 and a final search.
+    fn purchase_then_search() -> Vec<Step> {
+        vec![
             view(1),
             Step::item(1, EventKind::Purchase),
             search(),
             view(7),
             search(),
-        ];
+        ]
+    }
+
+    #[test]
+    fn each_position_learns_the_next_item_even_across_searches() {
+        let steps = purchase_then_search();
         let (input, targets) = example(&steps, 50).unwrap();
         assert_eq!(input.len(), 4);
         // The purchase and the search after it both learn item 7; nothing follows the last view.
@@ -868,14 +876,7 @@ mod tests {
 
     #[test]
     fn purchase_positions_carry_the_purchase_weight() {
-        let view = |i| Step::item(i, EventKind::View);
-        let long = vec![
-            view(1),
-            Step::item(1, EventKind::Purchase),
-            search(),
-            view(7),
-            search(),
-        ];
+        let long = purchase_then_search();
         let short = vec![Step::item(2, EventKind::Purchase), view(3), view(4)];
         let examples = [example(&long, 50).unwrap(), example(&short, 50).unwrap()];
         // Inputs: [view 1, purchase 1, search, view 7] -> [1, 7, 7, 0] and, padded to length 4,
@@ -890,7 +891,7 @@ mod tests {
 
     #[test]
     fn examples_keep_the_newest_positions_and_need_a_target() {
-        let steps: Vec<Step> = (1..=6).map(|i| Step::item(i, EventKind::View)).collect();
+        let steps: Vec<Step> = (1..=6).map(view).collect();
         let (input, targets) = example(&steps, 3).unwrap();
         assert_eq!(
             input.iter().map(|s| s.item).collect::<Vec<_>>(),
