@@ -28,6 +28,7 @@ fn history(len: usize, items: usize) -> Vec<StoredEvent> {
             kind: EventKind::View,
             item_id: Some(format!("item-{}", (i * 7919) % items + 1)),
             query: None,
+            category: None,
             ts: 1.7e12 + i as f64,
         })
         .collect()

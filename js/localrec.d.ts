@@ -26,7 +26,9 @@ export interface LoadOptions {
 
 export type TrackEvent =
   | { type: "view" | "cart" | "purchase"; itemId: string; ts?: number }
-  | { type: "search"; query: string; itemId?: string; ts?: number };
+  | { type: "search"; query: string; itemId?: string; ts?: number }
+  /** A category page visit ("hiking/boots"); the model reads it as a search for its words. */
+  | { type: "category"; category: string; ts?: number };
 
 export interface Filter {
   /** Category names or prefixes ("running" matches "running/shoes"). */
@@ -38,9 +40,10 @@ export interface Filter {
 }
 
 export interface Reason {
-  kind: "viewed" | "carted" | "bought" | "searched" | "popular";
+  kind: "viewed" | "carted" | "bought" | "searched" | "browsed" | "popular";
   itemId?: string;
   query?: string;
+  category?: string;
 }
 
 export interface Recommendation {
@@ -65,9 +68,10 @@ export interface OfferPick {
 }
 
 export interface StoredEvent {
-  type: "view" | "cart" | "purchase" | "search";
+  type: "view" | "cart" | "purchase" | "search" | "category";
   itemId?: string;
   query?: string;
+  category?: string;
   ts: number;
 }
 

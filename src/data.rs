@@ -18,7 +18,7 @@ use crate::event::EventKind;
 pub enum Format {
     /// One line per user: `user item item ...` in time order.
     Seq,
-    /// CSV or JSONL with `user_id, timestamp, event, item_id, query`.
+    /// CSV or JSONL with `user_id, timestamp, event, item_id, query` and optionally `category`.
     Events,
 }
 
@@ -29,7 +29,8 @@ pub struct LogEvent {
     pub kind: EventKind,
     /// The item (None for a search without one).
     pub item: Option<String>,
-    /// The search text ("" unless a search).
+    /// What the model reads as query tokens: the search text, or the path of the category a
+    /// `category` event visited ("" for item events).
     pub query: String,
 }
 
@@ -174,6 +175,8 @@ struct RawRow {
     event: Option<String>,
     item_id: Option<serde_json::Value>,
     query: Option<String>,
+    #[serde(default)]
+    category: Option<String>,
 }
 
 fn value_text(v: &Option<serde_json::Value>) -> Option<String> {
@@ -199,11 +202,22 @@ fn row_to_event(row: &RawRow) -> std::result::Result<(String, LogEvent), String>
         Error::BadEvent(m) => m,
         other => other.to_string(),
     })?;
-    let item = value_text(&row.item_id);
-    let query = row.query.as_deref().unwrap_or("").trim().to_owned();
+    let mut item = value_text(&row.item_id);
+    let text = |t: &Option<String>| t.as_deref().unwrap_or("").trim().to_owned();
+    let query = match kind {
+        EventKind::Search => text(&row.query),
+        EventKind::Category => {
+            item = None;
+            text(&row.category)
+        }
+        _ => String::new(),
+    };
     match kind {
         EventKind::Search if query.is_empty() => return Err("search event without a query".into()),
-        EventKind::Search => {}
+        EventKind::Category if query.is_empty() => {
+            return Err("category event without a category".into());
+        }
+        EventKind::Search | EventKind::Category => {}
         _ if item.is_none() => return Err(format!("{} event without an item_id", kind.as_str())),
         _ => {}
     }
@@ -251,7 +265,14 @@ impl Grouper {
     }
 }
 
-const COLUMNS: [&str; 5] = ["user_id", "timestamp", "event", "item_id", "query"];
+const COLUMNS: [&str; 6] = [
+    "user_id",
+    "timestamp",
+    "event",
+    "item_id",
+    "query",
+    "category",
+];
 
 fn parse_csv(bytes: &[u8], r: &mut Reader) -> Result<Dataset> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
@@ -304,7 +325,7 @@ fn parse_csv(bytes: &[u8], r: &mut Reader) -> Result<Dataset> {
             )?;
             continue;
         }
-        let mut text = Vec::with_capacity(5);
+        let mut text = Vec::with_capacity(COLUMNS.len());
         let mut utf8_ok = true;
         for i in &idx {
             let field = i.and_then(|i| record.get(i)).unwrap_or(b"");
@@ -324,6 +345,7 @@ fn parse_csv(bytes: &[u8], r: &mut Reader) -> Result<Dataset> {
             event: Some(text[2].clone()),
             item_id: s(3),
             query: Some(text[4].clone()),
+            category: Some(text[5].clone()),
         };
         match row_to_event(&row) {
             Ok((user, ev)) => g.push(user, ev),
@@ -540,6 +562,35 @@ mod tests {
         );
         assert_eq!(u1.events[0].query, "trail shoes");
         assert_eq!(u1.events[0].item, None);
+    }
+
+    #[test]
+    fn category_visits_carry_their_path_as_text() {
+        let dir = tempfile::tempdir().unwrap();
+        let body = b"user_id,timestamp,event,item_id,query,category
+            u1,1,category,,,hiking/boots
+            u1,2,view,a,,
+";
+        let p = write(&dir, "e.csv", body);
+        let ds = load(&p, Format::Events, false).unwrap();
+        let e = &ds.users[0].events[0];
+        assert_eq!((e.kind, e.item.as_deref()), (EventKind::Category, None));
+        assert_eq!(e.query, "hiking/boots");
+        assert_eq!(ds.users[0].events[1].query, "", "item events carry no text");
+        let p = write(
+            &dir,
+            "e.jsonl",
+            br#"{"user_id": "u1", "timestamp": 1, "event": "category", "category": "yoga"}
+{"user_id": "u1", "timestamp": 2, "event": "category", "query": "yoga"}
+"#,
+        );
+        let err = load(&p, Format::Events, false).unwrap_err().to_string();
+        assert!(
+            err.contains("e.jsonl:2: category event without a category"),
+            "{err}"
+        );
+        let ds = load(&p, Format::Events, true).unwrap();
+        assert_eq!(ds.users[0].events[0].query, "yoga");
     }
 
     #[test]

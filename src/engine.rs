@@ -26,9 +26,23 @@ pub struct StoredEvent {
     pub item_id: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    /// The category page visited (`category` events), e.g. `hiking/boots`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
     /// Milliseconds since the epoch.
     #[serde(default)]
     pub ts: f64,
+}
+
+impl StoredEvent {
+    /// What the model reads as query tokens: a search's query or a visited category's path.
+    pub fn text(&self) -> Option<&str> {
+        match self.kind {
+            EventKind::Search => self.query.as_deref(),
+            EventKind::Category => self.category.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Filters shared by `recommend()` and `pickOffers()`.
@@ -86,12 +100,14 @@ impl Default for RecommendOptions {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Reason {
-    /// `viewed`, `carted`, `bought`, `searched` or `popular`.
+    /// `viewed`, `carted`, `bought`, `searched`, `browsed` (a category page) or `popular`.
     pub kind: &'static str,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub item_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub query: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
 }
 
 impl Reason {
@@ -100,6 +116,7 @@ impl Reason {
         kind: "popular",
         item_id: None,
         query: None,
+        category: None,
     };
 }
 
@@ -273,25 +290,29 @@ impl Engine {
         self.config.d_model
     }
 
-    /// Checks an incoming event and stamps it. Unknown items and empty queries are errors.
+    /// Checks an incoming event and stamps it. Unknown items, empty queries and categories no
+    /// catalogue item is in are errors.
     pub fn validate(&self, mut event: StoredEvent) -> Result<StoredEvent> {
         match event.kind {
             EventKind::Search => {
-                let q = event.query.as_deref().map(str::trim).unwrap_or("");
-                if q.is_empty() {
-                    return Err(Error::BadEvent(
-                        "a search event needs a non-empty `query`".into(),
-                    ));
-                }
-                if q.chars().count() > 200 {
-                    return Err(Error::BadEvent(
-                        "`query` is longer than 200 characters".into(),
-                    ));
-                }
-                event.query = Some(q.to_owned());
+                event.query = Some(required_text(event.query.as_deref(), "search", "query")?);
+                event.category = None;
                 if let Some(id) = &event.item_id {
                     self.vocab.require(id)?;
                 }
+            }
+            EventKind::Category => {
+                let c = required_text(event.category.as_deref(), "category", "category")?;
+                if let Some(catalog) = &self.catalog
+                    && !catalog.iter().any(|m| category_matches(&m.category, &c))
+                {
+                    return Err(Error::BadEvent(format!(
+                        "unknown category {c:?}: no item of the catalogue is in it"
+                    )));
+                }
+                event.category = Some(c);
+                event.item_id = None;
+                event.query = None;
             }
             kind => {
                 let id = event.item_id.as_deref().ok_or_else(|| {
@@ -299,6 +320,7 @@ impl Engine {
                 })?;
                 self.vocab.require(id)?;
                 event.query = None;
+                event.category = None;
             }
         }
         if !event.ts.is_finite() || event.ts < 0.0 {
@@ -321,16 +343,14 @@ impl Engine {
                 .and_then(|id| self.vocab.get(id))
                 .map(|r| r.0)
                 .unwrap_or(0);
-            if item == 0 && e.kind != EventKind::Search {
+            if item == 0 && !e.kind.is_text() {
                 continue;
             }
-            let query = match (&e.query, e.kind) {
-                (Some(q), EventKind::Search) => {
-                    query_buckets(q, self.config.query_buckets, self.config.max_query_tokens)
-                }
-                _ => Vec::new(),
-            };
-            if e.kind == EventKind::Search && item == 0 && query.is_empty() {
+            let query = e
+                .text()
+                .map(|t| query_buckets(t, self.config.query_buckets, self.config.max_query_tokens))
+                .unwrap_or_default();
+            if item == 0 && query.is_empty() {
                 continue;
             }
             let kind = if self.config.event_types {
@@ -469,7 +489,7 @@ impl Engine {
                         .sum::<f32>()
                         .max(0.0)
                 }
-                None => 0.5, // a search: its tokens have no item row; attention alone decides
+                None => 0.5, // a search or a category: no item row; attention alone decides
             };
             let c = weight * sim;
             if best.is_none_or(|(b, _)| c > b) {
@@ -483,9 +503,11 @@ impl Engine {
                     EventKind::Cart => "carted",
                     EventKind::Purchase => "bought",
                     EventKind::Search => "searched",
+                    EventKind::Category => "browsed",
                 },
                 item_id: e.item_id.clone(),
                 query: e.query.clone(),
+                category: e.category.clone(),
             },
             _ => Reason::POPULAR,
         }
@@ -761,6 +783,22 @@ pub struct RankedOffer {
     pub probability: f32,
     /// The eligible item the model likes best (explains the offer).
     pub top_row: usize,
+}
+
+/// The trimmed, non-empty text a `kind` event needs in `field` (at most 200 characters).
+fn required_text(text: Option<&str>, kind: &str, field: &str) -> Result<String> {
+    let t = text.map(str::trim).unwrap_or("");
+    if t.is_empty() {
+        return Err(Error::BadEvent(format!(
+            "a {kind} event needs a non-empty `{field}`"
+        )));
+    }
+    if t.chars().count() > 200 {
+        return Err(Error::BadEvent(format!(
+            "`{field}` is longer than 200 characters"
+        )));
+    }
+    Ok(t.to_owned())
 }
 
 /// `running` matches `running` and `running/shoes`, not `runningwear`.

@@ -4,31 +4,40 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
-/// What a shopper did. The discriminant is the row of the event-type embedding (0 is padding).
+/// What a shopper did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum EventKind {
-    View = 1,
-    Cart = 2,
-    Purchase = 3,
-    Search = 4,
+    View,
+    Cart,
+    Purchase,
+    Search,
+    /// A visit to a category page. The model reads it as a search for the category's words
+    /// (see [`EventKind::row`]).
+    Category,
 }
 
-/// Rows of the event-type embedding: padding plus the four kinds.
+/// Rows of the event-type embedding: padding plus view, cart, purchase and search.
 pub const EVENT_TYPES: usize = 5;
 
 impl EventKind {
-    /// Parses `view`, `cart`, `purchase` or `search`.
+    /// Parses `view`, `cart`, `purchase`, `search` or `category`.
     pub fn parse(s: &str) -> Result<Self> {
         match s.trim() {
             "view" => Ok(EventKind::View),
             "cart" => Ok(EventKind::Cart),
             "purchase" => Ok(EventKind::Purchase),
             "search" => Ok(EventKind::Search),
+            "category" => Ok(EventKind::Category),
             other => Err(Error::BadEvent(format!(
-                "unknown event type {other:?} (expected view, cart, purchase or search)"
+                "unknown event type {other:?} (expected view, cart, purchase, search or category)"
             ))),
         }
+    }
+
+    /// Whether the event carries text (a query, a category path) instead of an item.
+    pub fn is_text(self) -> bool {
+        matches!(self, EventKind::Search | EventKind::Category)
     }
 
     /// The lowercase name used in logs and in JS.
@@ -38,12 +47,21 @@ impl EventKind {
             EventKind::Cart => "cart",
             EventKind::Purchase => "purchase",
             EventKind::Search => "search",
+            EventKind::Category => "category",
         }
     }
 
-    /// The embedding row.
+    /// The row of the event-type embedding (0 is padding). A category page says what the
+    /// shopper is after as plainly as a search does, and shop logs seldom have enough of them to
+    /// learn a row of their own, so a visit shares the search row and its category's words are
+    /// hashed like query tokens: "hiking/boots" reads as a search for "hiking boots".
     pub fn row(self) -> u32 {
-        self as u32
+        match self {
+            EventKind::View => 1,
+            EventKind::Cart => 2,
+            EventKind::Purchase => 3,
+            EventKind::Search | EventKind::Category => 4,
+        }
     }
 }
 
@@ -77,9 +95,29 @@ mod tests {
     fn parses_known_kinds_and_rejects_others() {
         assert_eq!(EventKind::parse("cart").unwrap(), EventKind::Cart);
         assert_eq!(EventKind::parse(" search ").unwrap(), EventKind::Search);
+        assert_eq!(EventKind::parse("category").unwrap(), EventKind::Category);
         let err = EventKind::parse("click").unwrap_err();
         assert_eq!(err.code(), "BAD_EVENT");
         assert!(err.to_string().contains("click"));
+    }
+
+    #[test]
+    fn a_category_visit_reads_as_a_search_for_its_words() {
+        assert_eq!(EventKind::Category.row(), EventKind::Search.row());
+        let rows = [
+            EventKind::View,
+            EventKind::Cart,
+            EventKind::Purchase,
+            EventKind::Search,
+        ]
+        .map(EventKind::row);
+        assert_eq!(rows, [1, 2, 3, 4]);
+        assert!(rows.iter().all(|&r| (r as usize) < EVENT_TYPES));
+        assert_eq!(
+            query_buckets("hiking/boots", 1024, 8),
+            query_buckets("hiking boots", 1024, 8)
+        );
+        assert!(EventKind::Category.is_text() && !EventKind::View.is_text());
     }
 
     #[test]

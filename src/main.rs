@@ -606,6 +606,7 @@ fn run_recommend(model_path: &Path, history: &str, k: usize) -> Result<()> {
             kind: EventKind::Purchase,
             item_id: Some(id.to_owned()),
             query: None,
+            category: None,
             ts: 0.0,
         };
         events.push(engine.validate(event)?);

@@ -136,6 +136,7 @@ pub struct DataStats {
     pub evaluated_users: usize,
     pub items: usize,
     pub events: usize,
+    /// Search and category events (both read as query tokens).
     pub searches: usize,
     pub target: String,
     pub skipped_lines: usize,
@@ -190,7 +191,7 @@ pub fn prepare(ds: &Dataset, opts: &PrepareOptions<'_>) -> Result<Prepared> {
         let mut steps = Vec::with_capacity(events.len());
         let mut kinds = Vec::with_capacity(events.len());
         for e in events {
-            if opts.items_only && e.kind == EventKind::Search {
+            if opts.items_only && e.kind.is_text() {
                 continue;
             }
             let item = match &e.item {
@@ -204,7 +205,7 @@ pub fn prepare(ds: &Dataset, opts: &PrepareOptions<'_>) -> Result<Prepared> {
                 Some(id) => vocab.intern(id).0,
                 None => 0,
             };
-            let query = if e.kind == EventKind::Search {
+            let query = if e.kind.is_text() {
                 stats.searches += 1;
                 query_buckets(&e.query, opts.query_buckets, opts.max_query_tokens)
             } else {

@@ -373,16 +373,18 @@ impl Recommender {
         to_js(self.engine.info())
     }
 
-    /// Records an event on this device: `{type: "view"|"cart"|"purchase", itemId}` or
-    /// `{type: "search", query}`. A malformed event is rejected and the history is untouched.
+    /// Records an event on this device: `{type: "view"|"cart"|"purchase", itemId}`,
+    /// `{type: "search", query}` or `{type: "category", category}`. A malformed event is rejected
+    /// and the history is untouched.
     pub async fn track(&self, event: JsValue) -> JsResult<JsValue> {
-        check_keys(&event, &["type", "itemId", "query", "ts"], "event").map_err(|e| match e {
+        let keys = ["type", "itemId", "query", "category", "ts"];
+        check_keys(&event, &keys, "event").map_err(|e| match e {
             Error::InvalidArgument(m) => Error::BadEvent(m),
             other => other,
         })?;
         let mut parsed: StoredEvent = serde_wasm_bindgen::from_value(event).map_err(|e| {
             Error::BadEvent(format!(
-                "{e} (expected {{type, itemId}} or {{type: \"search\", query}})"
+                "{e} (expected {{type, itemId}}, {{type: \"search\", query}} or {{type: \"category\", category}})"
             ))
         })?;
         if parsed.ts == 0.0 {

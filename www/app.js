@@ -5,7 +5,7 @@
 import { Recommender } from "/pkg/worker-client.js";
 import { Catalog } from "./shop/catalog.js";
 import { $, h, label, when } from "./shop/dom.js";
-import { categoryHref, explain, grid, productCard, productHref, brandHref } from "./shop/ui.js";
+import { categoryHref, categoryName, explain, grid, productCard, productHref, brandHref } from "./shop/ui.js";
 import * as pages from "./shop/pages.js";
 
 const MODEL = "/models/demo/model.lrec";
@@ -20,7 +20,7 @@ const cart = new Map(); // item id -> quantity; kept in this tab's memory only
 const lists = new Map(); // listing settings (sort, filter, page) per category/brand/search
 let lastOrder = null;
 let current = null; // the page on screen
-let lastCategory = null; // the category page last recorded as a search
+let lastCategory = null; // the category page last recorded
 
 // ---------------------------------------------------------------------------------------------
 // Events: every call to the recommender that records or forgets goes through one queue, so the
@@ -106,15 +106,18 @@ function renderOffers(picks) {
   if (!picks.length) list.append(h("li", { class: "muted" }, "No offers right now."));
 }
 
-const EVENT_WORDS = { view: "Viewed", cart: "Added to cart", purchase: "Bought", search: "Searched" };
+const EVENT_WORDS = { view: "Viewed", cart: "Added to cart", purchase: "Bought", search: "Searched", category: "Browsed" };
+
+/** What an event is about: the query, the category page or the product. */
+function eventSubject(e) {
+  if (e.type === "search") return h("q", null, e.query);
+  if (e.type === "category") return h("a", { href: categoryHref(e.category) }, categoryName(e.category));
+  return h("a", { href: productHref(e.itemId), dataset: { itemId: e.itemId } }, catalog.get(e.itemId)?.title || e.itemId);
+}
 
 function renderHistory(history) {
   $("#history").replaceChildren(
     ...history.map((e) => {
-      const what =
-        e.type === "search"
-          ? h("q", null, e.query)
-          : h("a", { href: productHref(e.itemId), dataset: { itemId: e.itemId } }, catalog.get(e.itemId)?.title || e.itemId);
       return h(
         "li",
         { dataset: { type: e.type } },
@@ -122,7 +125,7 @@ function renderHistory(history) {
         " ",
         h("span", { class: "event-type" }, EVENT_WORDS[e.type] || e.type),
         " ",
-        what,
+        eventSubject(e),
       );
     }),
   );
@@ -244,12 +247,11 @@ function render(force = false) {
     window.scrollTo(0, 0);
     $("#page-title")?.focus({ preventScroll: true });
   }
-  // A category page says what the shopper is after as plainly as a search does. The model has
-  // no event type for it, so the visit is recorded as a search for the category's name, once per
-  // category in a row (coming back to it from a product page adds nothing).
+  // A category page says what the shopper is after as plainly as a search does: the visit is
+  // recorded once per category in a row (coming back to it from a product page adds nothing).
   if (current.category && !revisit && current.category !== lastCategory) {
     lastCategory = current.category;
-    track({ type: "search", query: current.category.split("/").join(" ") });
+    track({ type: "category", category: current.category });
   }
   if (current.view && !revisit) {
     const id = current.view;

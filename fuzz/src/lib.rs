@@ -37,6 +37,7 @@ pub fn exercise_model(bytes: &[u8]) {
             kind: localrec::event::EventKind::View,
             item_id: Some(r.item_id.clone()),
             query: None,
+            category: None,
             ts: 1.0e12 + i as f64,
         })
         .collect();

@@ -100,6 +100,9 @@ test("bad models and bad events reject with coded errors and keep history", { ti
       await attempt("unknownType", () => rec.track({ type: "click", itemId: id }));
       await attempt("unknownItem", () => rec.track({ type: "view", itemId: "no-such-item" }));
       await attempt("emptySearch", () => rec.track({ type: "search", query: "  " }));
+      await attempt("unknownCategory", () => rec.track({ type: "category", category: "hiking/sandals" }));
+      await attempt("categoryWithoutPath", () => rec.track({ type: "category", query: "hiking" }));
+      await rec.track({ type: "category", category: "hiking/boots" });
       await attempt("badK", () => rec.recommend({ k: 0 }));
       await attempt("badOption", () => rec.recommend({ kk: 3 }));
       // Overlapping calls must not throw.
@@ -115,10 +118,12 @@ test("bad models and bad events reject with coded errors and keep history", { ti
       unknownType: "Error:BAD_EVENT",
       unknownItem: "Error:UNKNOWN_ITEM",
       emptySearch: "Error:BAD_EVENT",
+      unknownCategory: "Error:BAD_EVENT",
+      categoryWithoutPath: "Error:BAD_EVENT",
       badK: "Error:INVALID_ARGUMENT",
       badOption: "Error:INVALID_ARGUMENT",
     });
-    assert.deepEqual(result.history, ["view", "cart"]);
+    assert.deepEqual(result.history, ["view", "category", "cart"]);
     assert.deepEqual(b.errors.filter((e) => /panicked|unreachable/.test(e)), [], "no panic may reach JS");
   } finally {
     await b.close();

@@ -118,8 +118,8 @@ export class Shopper {
 
   /**
    * Top-level category from the menu, then a sub-category from the side navigation. The shop
-   * records each category visit as a search for its name, so each waits for one more event
-   * (callers never open the category they are already in).
+   * records each category visit, so each waits for one more event (callers never open the
+   * category they are already in).
    */
   async category(path) {
     const [top, sub] = path.split("/");

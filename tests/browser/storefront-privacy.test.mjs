@@ -9,8 +9,8 @@ import { Shopper, topOf } from "./shop.mjs";
 
 const QUERIES = ["trail running shoes", "merino hiking socks"];
 // Distinctive words of the queries ("shoes" and "socks" as well: no request has any reason to
-// contain them). They cover the category visits too ("hiking", "hiking socks"), which the shop
-// records as searches.
+// contain them). They cover the category pages visited too ("hiking", "hiking/socks"), which the
+// shop records as events.
 const TERMS = [...new Set(QUERIES.flatMap((q) => q.split(" ")))];
 
 /** The start-up downloads: static files, all GET, all from the shop's own origin. */
@@ -90,8 +90,8 @@ for (const webgpu of [false, true]) {
       await b.page.click("#cart-link");
       await shop.onPage("cart");
       const events = await shop.events();
-      // search, 2 views, view, cart, purchase, 2 category visits, search, view, category visit
-      // (category visits are recorded as searches for the category's name), offer's category
+      // search, 2 views, view, cart, purchase, 2 category visits, search, view, category visit,
+      // offer's category
       assert.equal(events, 11 + (offerCategory ? 1 : 0), "every action was recorded on the device");
       await b.page.click("#forget");
       await shop.settled(0);

@@ -113,8 +113,8 @@ for (const webgpu of [false, true]) {
       await t.test("switching to hiking boots (category visits, then three views): the majority of the top 8 is hiking", async () => {
         await shop.category("hiking/boots");
         const visits = (await shop.historyTexts()).slice(-2);
-        assert.match(visits[0], /Searched hiking$/);
-        assert.match(visits[1], /Searched hiking boots$/);
+        assert.match(visits[0], /Browsed Hiking$/);
+        assert.match(visits[1], /Browsed Hiking › Boots$/);
         const boots = (await shop.products()).slice(0, 3);
         for (const [i, id] of boots.entries()) {
           await shop.open("#products", id);

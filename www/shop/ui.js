@@ -7,6 +7,9 @@ export const productHref = (id) => `#/p/${encodeURIComponent(id)}`;
 export const categoryHref = (path) => `#/c/${path.split("/").map(encodeURIComponent).join("/")}`;
 export const brandHref = (brand) => `#/brand/${encodeURIComponent(brand)}`;
 
+/** A category path in words: "hiking/boots" is "Hiking › Boots". */
+export const categoryName = (path) => path.split("/").map(label).join(" › ");
+
 /** A recommendation's reason in words. */
 export function explain(reason, catalog) {
   const title = (id) => catalog.get(id)?.title || id;
@@ -19,6 +22,8 @@ export function explain(reason, catalog) {
       return `because you bought ${title(reason.itemId)}`;
     case "searched":
       return `because you searched “${reason.query}”`;
+    case "browsed":
+      return `because you browsed ${categoryName(reason.category)}`;
     case "popular":
       return "popular in the shop";
     default:
