@@ -5,11 +5,11 @@
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
-use localrec::artefact;
-use localrec::engine::{Engine, RecommendOptions, StoredEvent};
 use localrec::event::EventKind;
+use localrec::format;
 use localrec::model::SeqRecConfig;
-use localrec::rank::top_k;
+use localrec::runtime::rank::top_k;
+use localrec::runtime::{Engine, RecommendOptions, StoredEvent};
 
 fn engine(items: usize) -> Engine {
     let config = SeqRecConfig::new(items)
@@ -18,7 +18,7 @@ fn engine(items: usize) -> Engine {
         .with_heads(1)
         .with_max_len(50)
         .with_query_buckets(0);
-    let bytes = artefact::random_model(&config, 7).unwrap();
+    let bytes = format::random_model(&config, 7).unwrap();
     Engine::load(&bytes, &localrec::cpu_device(), None).unwrap()
 }
 

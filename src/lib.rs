@@ -4,27 +4,17 @@
 //! catalogue. The same model code runs in the native trainer (feature `train`) and, compiled to
 //! WebAssembly, in the shopper's browser (module `web`).
 
-pub mod artefact;
-pub mod engine;
 pub mod error;
 pub mod event;
-pub mod metrics;
+pub mod format;
 pub mod model;
-pub mod quant;
-pub mod rank;
-#[cfg(feature = "train")]
-pub mod report;
-pub mod vocab;
+pub mod runtime;
 
-#[cfg(feature = "train")]
-pub mod data;
-#[cfg(feature = "train")]
-pub mod synth;
 #[cfg(feature = "train")]
 pub mod train;
 
 #[cfg(target_arch = "wasm32")]
-pub mod web;
+pub mod wasm;
 
 pub use error::{Error, Result};
 

@@ -1,9 +1,9 @@
 //! A seeded learning test: on sequences where order matters, the model must clearly beat
 //! popularity (full ranking, leave-one-out), on the CPU in well under a minute.
 
-use localrec::data::{Dataset, LogEvent, UserLog};
 use localrec::event::EventKind;
 use localrec::model::SeqRecConfig;
+use localrec::train::data::{Dataset, LogEvent, UserLog};
 use localrec::train::{self, PrepareOptions, Split, TrainOptions};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 

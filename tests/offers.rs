@@ -3,9 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use localrec::artefact::{ItemMeta, random_model};
-use localrec::engine::{Engine, Filter, Offer};
+use localrec::format::{ItemMeta, random_model};
 use localrec::model::SeqRecConfig;
+use localrec::runtime::{Engine, Filter, Offer};
 
 /// Items 1-6: running shoes (1, 2), running socks (3), hiking boots (4, 5), a hiking backpack (6).
 /// Brands: Strideline (1, 3), Peakform (4, 5, 6), Cadence (2).

@@ -5,8 +5,8 @@
 
 use std::path::Path;
 
-use localrec::engine::{Engine, RecommendOptions, StoredEvent};
 use localrec::event::EventKind;
+use localrec::runtime::{Engine, RecommendOptions, StoredEvent};
 
 #[derive(serde::Deserialize)]
 struct Golden {
@@ -93,7 +93,7 @@ fn a_category_visit_ranks_like_a_search_for_its_words() {
     let by_search = engine
         .recommend_blocking(&[viewed.clone(), search], &opts)
         .unwrap();
-    let ids = |r: &[localrec::engine::Recommendation]| {
+    let ids = |r: &[localrec::runtime::Recommendation]| {
         r.iter().map(|r| r.item_id.clone()).collect::<Vec<_>>()
     };
     assert_eq!(ids(&by_visit), ids(&by_search));

@@ -4,7 +4,7 @@
 
 use sha2::{Digest, Sha256};
 
-use localrec::synth::{SynthConfig, generate, write};
+use localrec::train::synth::{SynthConfig, generate, write};
 
 #[test]
 fn seed_42_gives_the_same_bytes() {

@@ -84,7 +84,7 @@ async fn cpu_backend_runs_the_model() {
 
 #[wasm_bindgen_test]
 async fn webgpu_matches_cpu() {
-    let (device, backend) = localrec::web::select_device("webgpu")
+    let (device, backend) = localrec::wasm::select_device("webgpu")
         .await
         .expect("the test browser has a WebGPU adapter");
     assert_eq!(backend, "webgpu");
@@ -98,14 +98,14 @@ async fn webgpu_matches_cpu() {
 
 #[wasm_bindgen_test]
 async fn unknown_backend_is_an_error_not_a_panic() {
-    let err = localrec::web::select_device("tpu").await.unwrap_err();
+    let err = localrec::wasm::select_device("tpu").await.unwrap_err();
     assert_eq!(err.code(), "INVALID_ARGUMENT");
 }
 
 /// The wasm SIMD scoring path (`i32x4.dot_i16x8_s`) gives exactly the portable loop's scores.
 #[wasm_bindgen_test]
 fn simd_scoring_matches_the_portable_loop() {
-    use localrec::quant::QuantizedMatrix;
+    use localrec::format::quant::QuantizedMatrix;
     for (rows, cols) in [(1000, 64), (37, 16), (5, 48), (9, 20)] {
         let values: Vec<f32> = (0..rows * cols)
             .map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 97.0)
@@ -125,7 +125,7 @@ fn simd_scoring_matches_the_portable_loop() {
 /// behaviour): the portable integer loop against `i32x4.dot_i16x8_s` over a 1M x 64 int8 table.
 #[wasm_bindgen_test]
 fn simd_scoring_before_and_after() {
-    use localrec::quant::QuantizedMatrix;
+    use localrec::format::quant::QuantizedMatrix;
     let (rows, cols) = (1_000_000, 64);
     let values: Vec<f32> = (0..rows * cols)
         .map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 97.0)

@@ -4,19 +4,19 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use localrec::artefact::{self, ItemMeta};
-use localrec::engine::{Engine, OfferOptions, RecommendOptions, StoredEvent};
+use localrec::format::{self, ItemMeta};
+use localrec::runtime::{Engine, OfferOptions, RecommendOptions, StoredEvent};
 use localrec::model::SeqRecConfig;
 
 /// Splits `header JSON, 0x00, payload` and frames it as a complete file with
-/// [`artefact::envelope`] (magic, version, lengths, SHA-256). JSON never contains a raw 0x00 byte,
+/// [`format::envelope`] (magic, version, lengths, SHA-256). JSON never contains a raw 0x00 byte,
 /// so the split is unambiguous; without one, the whole input is the header and the payload is empty.
 pub fn seal(unsealed: &[u8]) -> Vec<u8> {
     let (header, payload) = match unsealed.iter().position(|&b| b == 0) {
         Some(at) => (&unsealed[..at], &unsealed[at + 1..]),
         None => (unsealed, &[][..]),
     };
-    artefact::envelope(header, payload)
+    format::envelope(header, payload)
 }
 
 /// Loads a weights file the way the browser does and, when it loads, asks it for recommendations
@@ -52,7 +52,7 @@ pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
         .with_max_len(12)
         .with_query_buckets(64)
         .with_event_types(true);
-    let bytes = artefact::random_model(&config, 7).expect("random model");
+    let bytes = format::random_model(&config, 7).expect("random model");
     let catalog: HashMap<String, ItemMeta> = (1..=40)
         .map(|i| {
             let meta = ItemMeta {

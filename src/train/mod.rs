@@ -20,15 +20,20 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use crate::artefact::ItemMeta;
-use crate::data::{Dataset, UserLog};
-use crate::engine::{Engine, Filter, Offer, RankedOffer};
 use crate::error::{Error, Result};
 use crate::event::{EventKind, query_buckets};
-use crate::metrics::{RankingMetrics, rank_of};
+use crate::format::ItemMeta;
+use crate::model::vocab::Vocab;
 use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step};
-use crate::rank::top_k;
-use crate::vocab::Vocab;
+use crate::runtime::rank::top_k;
+use crate::runtime::{Engine, Filter, Offer, RankedOffer};
+use data::{Dataset, UserLog};
+use metrics::{RankingMetrics, rank_of};
+
+pub mod data;
+pub mod metrics;
+pub mod report;
+pub mod synth;
 
 /// Optimisation settings (the model's own live in [`SeqRecConfig`]).
 #[derive(Debug, Clone, Serialize)]

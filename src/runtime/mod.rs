@@ -8,13 +8,15 @@ use std::collections::{HashMap, HashSet};
 
 use serde::{Deserialize, Serialize};
 
-use crate::artefact::{self, Artefact, ItemMeta};
 use crate::error::{Error, Result};
 use crate::event::{EventKind, query_buckets};
+use crate::format::quant::QuantizedMatrix;
+use crate::format::{self, Artefact, ItemMeta};
+use crate::model::vocab::{ItemIndex, Vocab};
 use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step};
-use crate::quant::QuantizedMatrix;
-use crate::rank::top_k;
-use crate::vocab::{ItemIndex, Vocab};
+use rank::top_k;
+
+pub mod rank;
 
 /// An event as stored on the device (what `history()` returns).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -215,7 +217,7 @@ impl Engine {
         device: &burn::prelude::Device,
         catalog: Option<HashMap<String, ItemMeta>>,
     ) -> Result<Self> {
-        let a: Artefact = artefact::read(bytes)?;
+        let a: Artefact = format::read(bytes)?;
         let model = a.model(device)?;
         let config = a.header.config.clone();
         let vocab = Vocab::from_ids(a.header.items.clone())?;
@@ -247,7 +249,7 @@ impl Engine {
             None => a.header.catalog.clone(),
         };
         let info = ModelInfo {
-            version: artefact::FORMAT_VERSION,
+            version: format::FORMAT_VERSION,
             items: config.n_items,
             d_model: config.d_model,
             layers: config.layers,

@@ -20,7 +20,9 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 use crate::model::{SeqRecConfig, WeightTensor, Weights};
-use crate::quant::QuantizedMatrix;
+use quant::QuantizedMatrix;
+
+pub mod quant;
 
 /// First bytes of every weights file.
 pub const MAGIC: [u8; 8] = *b"\x89LREC\r\n\x1a";

@@ -7,11 +7,11 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use serde_json::json;
 
-use localrec::artefact::{self, Artefact, ArtefactParts};
-use localrec::data::{self, Format};
-use localrec::engine::{Engine, RecommendOptions, StoredEvent};
 use localrec::event::EventKind;
+use localrec::format::{self, Artefact, ArtefactParts};
 use localrec::model::SeqRecConfig;
+use localrec::runtime::{Engine, RecommendOptions, StoredEvent};
+use localrec::train::data::{self, Format};
 use localrec::train::{
     self, NegativeSharing, PrepareOptions, Prepared, Resume, Scores, Split, TrainOptions,
 };
@@ -267,7 +267,7 @@ fn read_model(path: &Path) -> Result<Artefact> {
 fn read_model_bytes(path: &Path) -> Result<(Artefact, Vec<u8>)> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
     let artefact =
-        artefact::read(&bytes).with_context(|| format!("cannot load {}", path.display()))?;
+        format::read(&bytes).with_context(|| format!("cannot load {}", path.display()))?;
     Ok((artefact, bytes))
 }
 
@@ -376,7 +376,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
     let catalog_out: Option<Vec<_>> = prepared.catalog.as_ref().map(|c| c[1..].to_vec());
     let parts =
         |weights: &localrec::model::Weights, provenance: serde_json::Value, quantize: bool| {
-            artefact::write(&ArtefactParts {
+            format::write(&ArtefactParts {
                 config: &config,
                 items: &items,
                 popularity: &popularity,
@@ -412,7 +412,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
     let pop_eval = train::evaluate_popularity(&prepared.popularity, &test)?;
     let weights = trained.model.to_weights()?;
     let provisional = parts(&weights, serde_json::Value::Null, true)?;
-    let shipped = artefact::read(&provisional)?;
+    let shipped = format::read(&provisional)?;
     let int8_model = shipped.model(&localrec::cpu_device())?;
     let int8_eval = train::evaluate(&int8_model, &config, &prepared.item_attrs, &test, true)?;
     let f32_scores = Scores::from(&f32_eval.metrics);
@@ -452,7 +452,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
     let model_path = a.out.join("model.lrec");
     std::fs::write(&model_path, &bytes)
         .with_context(|| format!("cannot write {}", model_path.display()))?;
-    let sha = artefact::read(&bytes)?.sha256;
+    let sha = format::read(&bytes)?.sha256;
     let mut report = report;
     report["model"] = json!({"file": "model.lrec", "bytes": bytes.len(), "sha256": sha});
     std::fs::write(
@@ -461,7 +461,7 @@ fn run_train(a: TrainArgs) -> Result<()> {
     )?;
     std::fs::write(
         a.out.join("report.html"),
-        localrec::report::html(&trained.curve, &report),
+        localrec::train::report::html(&trained.curve, &report),
     )?;
     let _ = std::fs::remove_file(&checkpoint);
     println!("{}", serde_json::to_string_pretty(&report["test"])?);
@@ -498,7 +498,7 @@ fn load_checkpoint(path: &Path, config: &SeqRecConfig) -> Result<Resume> {
 
 fn prepare_for(artefact: &Artefact, ds: &data::Dataset) -> Result<(Prepared, Vec<Vec<u32>>)> {
     let c = &artefact.header.config;
-    let vocab = localrec::vocab::Vocab::from_ids(artefact.header.items.clone())?;
+    let vocab = localrec::model::vocab::Vocab::from_ids(artefact.header.items.clone())?;
     let prepared = train::prepare(
         ds,
         &PrepareOptions {
@@ -525,7 +525,7 @@ fn run_eval(a: EvalArgs) -> Result<()> {
         Some(path) => {
             let text = std::fs::read_to_string(path)
                 .with_context(|| format!("cannot read {}", path.display()))?;
-            let list: Vec<localrec::engine::Offer> = serde_json::from_str(&text)
+            let list: Vec<localrec::runtime::Offer> = serde_json::from_str(&text)
                 .with_context(|| format!("{}: not a JSON array of offers", path.display()))?;
             let engine = Engine::load(&bytes, &localrec::cpu_device(), None)?;
             let eval = train::evaluate_offers(&engine, &item_attrs, &test, &list)?;
@@ -556,12 +556,12 @@ fn run_eval(a: EvalArgs) -> Result<()> {
 }
 
 fn run_synth(a: SynthArgs) -> Result<()> {
-    let shop = localrec::synth::generate(&localrec::synth::SynthConfig {
+    let shop = localrec::train::synth::generate(&localrec::train::synth::SynthConfig {
         items: a.items,
         shoppers: a.shoppers,
         seed: a.seed,
     })?;
-    localrec::synth::write(&shop, &a.out)?;
+    localrec::train::synth::write(&shop, &a.out)?;
     eprintln!(
         "wrote {} items, {} events, {} offers to {}",
         shop.catalog.len(),
@@ -574,9 +574,9 @@ fn run_synth(a: SynthArgs) -> Result<()> {
 
 fn run_inspect(file: &Path) -> Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let (header, payload, sha256) = artefact::read_header(&bytes)?;
+    let (header, payload, sha256) = format::read_header(&bytes)?;
     let out = json!({
-        "format_version": artefact::FORMAT_VERSION,
+        "format_version": format::FORMAT_VERSION,
         "bytes": bytes.len(),
         "payload_bytes": payload.len(),
         "sha256": sha256,
@@ -653,7 +653,7 @@ fn run_random_model(a: RandomModelArgs) -> Result<()> {
         .with_max_len(a.max_len)
         .with_query_buckets(a.query_buckets)
         .with_event_types(true);
-    let bytes = artefact::random_model(&config, a.seed)?;
+    let bytes = format::random_model(&config, a.seed)?;
     if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }

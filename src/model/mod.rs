@@ -2,7 +2,7 @@
 //!
 //! One [`SeqRec::encode`] serves training and inference: it turns a batch of event histories into
 //! one hidden state per position. Scoring the catalogue and top-k live elsewhere
-//! (`score_items`, [`crate::rank`]).
+//! (`score_items`, [`crate::runtime::rank`]).
 
 use std::collections::BTreeMap;
 
@@ -14,7 +14,9 @@ use burn::tensor::activation::{gelu, softmax};
 
 use crate::error::{Error, Result};
 use crate::event::{EVENT_TYPES, EventKind};
-use crate::vocab::left_pad;
+use vocab::left_pad;
+
+pub mod vocab;
 
 /// Architecture of the model. It travels inside the weights file, and builds the module.
 #[derive(Config, Debug)]

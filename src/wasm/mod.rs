@@ -1,5 +1,5 @@
 //! The browser boundary (wasm32 only): JS types, async device set-up and readback, storage, and
-//! errors turned into JS `Error`s with a stable `code`. Everything else is in [`crate::engine`].
+//! errors turned into JS `Error`s with a stable `code`. Everything else is in [`crate::runtime`].
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -9,9 +9,9 @@ use serde::Deserialize;
 use serde::Serialize;
 use wasm_bindgen::prelude::*;
 
-use crate::artefact::ItemMeta;
-use crate::engine::{Encoded, Engine, OfferOptions, RecommendOptions, StoredEvent};
 use crate::error::{Error, Result};
+use crate::format::ItemMeta;
+use crate::runtime::{Encoded, Engine, OfferOptions, RecommendOptions, StoredEvent};
 
 #[wasm_bindgen(module = "/js/host.js")]
 extern "C" {

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
-use crate::artefact::ItemMeta;
 use crate::error::{Error, Result};
 use crate::event::EventKind;
+use crate::format::ItemMeta;
 
 /// Input layouts understood by the trainer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
