@@ -5,11 +5,12 @@
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 
+use localrec::event::Event;
 use localrec::event::EventKind;
 use localrec::format;
 use localrec::model::SeqRecConfig;
 use localrec::runtime::rank::top_k;
-use localrec::runtime::{Engine, RecommendOptions, StoredEvent};
+use localrec::runtime::{Engine, RecommendOptions};
 
 fn engine(items: usize) -> Engine {
     let config = SeqRecConfig::new(items)
@@ -22,14 +23,11 @@ fn engine(items: usize) -> Engine {
     Engine::load(&bytes, &localrec::cpu_device(), None).unwrap()
 }
 
-fn history(len: usize, items: usize) -> Vec<StoredEvent> {
+fn history(len: usize, items: usize) -> Vec<Event> {
     (0..len)
-        .map(|i| StoredEvent {
-            kind: EventKind::View,
-            item_id: Some(format!("item-{}", (i * 7919) % items + 1)),
-            query: None,
-            category: None,
-            ts: 1.7e12 + i as f64,
+        .map(|i| {
+            let id = format!("item-{}", (i * 7919) % items + 1);
+            Event::item(EventKind::View, id, 1.7e12 + i as f64)
         })
         .collect()
 }

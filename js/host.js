@@ -19,16 +19,6 @@ export async function fetchModel(source) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
-export async function hasWebGpu() {
-  const gpu = globalThis.navigator && globalThis.navigator.gpu;
-  if (!gpu) return false;
-  try {
-    return (await gpu.requestAdapter()) != null;
-  } catch {
-    return false;
-  }
-}
-
 export function now() {
   return Date.now();
 }
@@ -37,29 +27,35 @@ export function perfNow() {
   return globalThis.performance ? globalThis.performance.now() : Date.now();
 }
 
-function keep(events, maxEvents, retentionDays) {
-  const cutoff = retentionDays > 0 ? Date.now() - retentionDays * 86400000 : -Infinity;
-  const fresh = events.filter((e) => e.ts >= cutoff);
-  return fresh.slice(Math.max(0, fresh.length - maxEvents));
-}
+// The stores below only mirror the history the wasm core keeps: its cap and retention are
+// decided there (src/runtime/history.rs). `apply(event, drop)` appends `event` (unless null), then
+// removes the positions in `drop` (ascending, counted after the append). Each call updates the
+// store's view synchronously and queues its write, so calls land in the order they were made.
 
 class MemoryStore {
-  constructor(maxEvents, retentionDays) {
+  constructor() {
     this.kind = "memory";
     this.events = [];
-    this.maxEvents = maxEvents;
-    this.retentionDays = retentionDays;
   }
   async load() {
-    this.events = keep(this.events, this.maxEvents, this.retentionDays);
     return this.events.slice();
   }
-  async append(event) {
-    this.events = keep([...this.events, event], this.maxEvents, this.retentionDays);
+  async apply(event, drop) {
+    if (event != null) this.events.push(event);
+    removePositions(this.events, drop);
   }
   async clear() {
     this.events = [];
   }
+}
+
+/** Removes the ascending positions `drop` from `list` in place; returns what was removed. */
+function removePositions(list, drop) {
+  const removed = [];
+  for (let i = drop.length - 1; i >= 0; i--) {
+    if (drop[i] < list.length) removed.push(...list.splice(drop[i], 1));
+  }
+  return removed;
 }
 
 function request(req) {
@@ -78,7 +74,7 @@ function done(tx) {
 }
 
 class IndexedDbStore {
-  static async open(namespace, maxEvents, retentionDays) {
+  static async open(namespace) {
     if (!globalThis.indexedDB) throw new Error("no IndexedDB");
     const req = indexedDB.open(`localrec:${namespace}`, 1);
     req.onupgradeneeded = () => req.result.createObjectStore("events", { autoIncrement: true });
@@ -86,48 +82,48 @@ class IndexedDbStore {
     const store = new IndexedDbStore();
     store.kind = "indexeddb";
     store.db = db;
-    store.maxEvents = maxEvents;
-    store.retentionDays = retentionDays;
+    const tx = db.transaction("events", "readonly");
+    const os = tx.objectStore("events");
+    const [keys, values] = await Promise.all([request(os.getAllKeys()), request(os.getAll())]);
+    await done(tx);
+    // Keys in arrival order, mirroring the history position by position. New events get the
+    // next key explicitly, so a write's key is known before it lands.
+    store.keys = keys;
+    store.values = values;
+    store.nextKey = keys.length ? Math.max(...keys.filter((k) => typeof k === "number"), 0) + 1 : 1;
     return store;
   }
   async load() {
-    const tx = this.db.transaction("events", "readwrite");
-    const os = tx.objectStore("events");
-    const [keys, values] = await Promise.all([request(os.getAllKeys()), request(os.getAll())]);
-    const kept = keep(values, this.maxEvents, this.retentionDays);
-    const drop = values.length - kept.length;
-    // keep() only removes from the front (oldest or expired first), so the first `drop` keys go.
-    for (let i = 0; i < drop; i++) os.delete(keys[i]);
-    await done(tx);
-    return kept;
+    const values = this.values;
+    this.values = null;
+    return values ?? [];
   }
-  async append(event) {
+  apply(event, drop) {
     const tx = this.db.transaction("events", "readwrite");
     const os = tx.objectStore("events");
-    os.add(event);
-    const count = await request(os.count());
-    if (count > this.maxEvents) {
-      const keys = await request(os.getAllKeys(null, count - this.maxEvents));
-      for (const k of keys) os.delete(k);
+    if (event != null) {
+      const key = this.nextKey++;
+      this.keys.push(key);
+      os.put(event, key);
     }
-    await done(tx);
+    for (const key of removePositions(this.keys, drop)) os.delete(key);
+    return done(tx);
   }
-  async clear() {
+  clear() {
     const tx = this.db.transaction("events", "readwrite");
     tx.objectStore("events").clear();
-    await done(tx);
+    this.keys = [];
+    return done(tx);
   }
 }
 
-export async function openStore(kind, namespace, maxEvents, retentionDays) {
+export async function openStore(kind, namespace) {
   if (kind === "indexeddb") {
     try {
-      const store = await IndexedDbStore.open(namespace, maxEvents, retentionDays);
-      await store.load();
-      return store;
+      return await IndexedDbStore.open(namespace);
     } catch {
       // Private mode, blocked storage, no IndexedDB: keep working in memory and say so.
     }
   }
-  return new MemoryStore(maxEvents, retentionDays);
+  return new MemoryStore();
 }

@@ -9,7 +9,15 @@
 const bundles = new Map();
 let current = null;
 
-async function hasWebGpu() {
+/** Whether the page has a WebGPU adapter: asked once per page (the only adapter request besides
+ * the one burn's wgpu makes to create its device). */
+let adapterCheck = null;
+function hasWebGpu() {
+  adapterCheck ??= probeWebGpu();
+  return adapterCheck;
+}
+
+async function probeWebGpu() {
   const gpu = globalThis.navigator && globalThis.navigator.gpu;
   if (!gpu) return false;
   try {

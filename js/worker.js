@@ -1,12 +1,13 @@
 // The worker side of `localrec/worker`: runs the Recommender off the main thread. Calls are
 // answered as they finish; the Recommender's methods are safe to overlap.
-import init, { Recommender } from "./localrec.js";
+import { Recommender } from "./localrec.js";
 
 let rec = null;
 
 async function handle(method, args) {
   if (method === "load") {
-    await init();
+    // load() downloads only the bundle its `backend` needs (no init() first: that would fetch
+    // the auto choice too, e.g. the WebGPU bundle for a `backend: "cpu"` worker).
     rec = await Recommender.load(args[0]);
     return { backend: rec.backend, storage: rec.storage, model: rec.model };
   }

@@ -1,4 +1,5 @@
-//! Shopper events and the featurisation shared by the trainer and the browser runtime.
+//! Shopper events: the one event type of the browser's history, the trainer's logs and the
+//! synthetic shop. [`crate::model::features`] turns an event into model input, for all of them.
 
 use serde::{Deserialize, Serialize};
 
@@ -15,6 +16,73 @@ pub enum EventKind {
     /// A visit to a category page. The model reads it as a search for the category's words
     /// (see [`EventKind::row`]).
     Category,
+}
+
+/// One thing a shopper did. This is what `track()` takes and `history()` returns (JSON:
+/// `{type, itemId?, query?, category?, ts}`), what the trainer reads from a log line and what
+/// `localrec synth` writes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Event {
+    #[serde(rename = "type")]
+    pub kind: EventKind,
+    /// The item viewed, carted or bought (a search may name one too).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub item_id: Option<String>,
+    /// The search text (`search` events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// The category page visited (`category` events), e.g. `hiking/boots`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+    /// When it happened: milliseconds since the epoch in the browser; in a trainer's log the
+    /// log's own unit (only the order matters there).
+    #[serde(default)]
+    pub ts: f64,
+}
+
+impl Event {
+    /// An item event (`view`, `cart`, `purchase`).
+    pub fn item(kind: EventKind, item_id: impl Into<String>, ts: f64) -> Self {
+        Event {
+            kind,
+            item_id: Some(item_id.into()),
+            query: None,
+            category: None,
+            ts,
+        }
+    }
+
+    /// A search for `query`.
+    pub fn search(query: impl Into<String>, ts: f64) -> Self {
+        Event {
+            kind: EventKind::Search,
+            item_id: None,
+            query: Some(query.into()),
+            category: None,
+            ts,
+        }
+    }
+
+    /// A visit to the category page `category`.
+    pub fn category(category: impl Into<String>, ts: f64) -> Self {
+        Event {
+            kind: EventKind::Category,
+            item_id: None,
+            query: None,
+            category: Some(category.into()),
+            ts,
+        }
+    }
+
+    /// What the model reads as query tokens: a search's query or a visited category's path.
+    pub fn text(&self) -> Option<&str> {
+        match self.kind {
+            EventKind::Search => self.query.as_deref(),
+            EventKind::Category => self.category.as_deref(),
+            _ => None,
+        }
+    }
 }
 
 /// Rows of the event-type embedding: padding plus view, cart, purchase and search.
@@ -65,28 +133,6 @@ impl EventKind {
     }
 }
 
-/// Splits a search query into lowercase alphanumeric tokens (at most `max_tokens`).
-pub fn tokenize(query: &str, max_tokens: usize) -> Vec<String> {
-    query
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .map(str::to_lowercase)
-        .take(max_tokens)
-        .collect()
-}
-
-/// Hashes query tokens into `buckets` embedding rows, `1..=buckets` (0 means "no token").
-/// xxh3 is stable across platforms, so the trainer and the browser agree.
-pub fn query_buckets(query: &str, buckets: usize, max_tokens: usize) -> Vec<u32> {
-    if buckets == 0 {
-        return Vec::new();
-    }
-    tokenize(query, max_tokens)
-        .iter()
-        .map(|t| (xxhash_rust::xxh3::xxh3_64(t.as_bytes()) % buckets as u64) as u32 + 1)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -113,30 +159,6 @@ mod tests {
         .map(EventKind::row);
         assert_eq!(rows, [1, 2, 3, 4]);
         assert!(rows.iter().all(|&r| (r as usize) < EVENT_TYPES));
-        assert_eq!(
-            query_buckets("hiking/boots", 1024, 8),
-            query_buckets("hiking boots", 1024, 8)
-        );
         assert!(EventKind::Category.is_text() && !EventKind::View.is_text());
-    }
-
-    #[test]
-    fn tokenizes_lowercase_and_bounded() {
-        assert_eq!(
-            tokenize("Trail-Running  SHOES!", 8),
-            vec!["trail", "running", "shoes"]
-        );
-        assert_eq!(tokenize("a b c d e", 2), vec!["a", "b"]);
-        assert!(tokenize("  ,; ", 8).is_empty());
-    }
-
-    #[test]
-    fn buckets_are_stable_and_in_range() {
-        let a = query_buckets("trail running shoes", 1024, 8);
-        let b = query_buckets("TRAIL running shoes", 1024, 8);
-        assert_eq!(a, b);
-        assert_eq!(a.len(), 3);
-        assert!(a.iter().all(|&x| (1..=1024).contains(&x)));
-        assert!(query_buckets("anything", 0, 8).is_empty());
     }
 }

@@ -4,6 +4,7 @@
 //! catalogue. The same model code runs in the native trainer (feature `train`) and, compiled to
 //! WebAssembly, in the shopper's browser (module `web`).
 
+pub mod catalog;
 pub mod error;
 pub mod event;
 pub mod format;

@@ -1,9 +1,10 @@
 //! A seeded learning test: on sequences where order matters, the model must clearly beat
 //! popularity (full ranking, leave-one-out), on the CPU in well under a minute.
 
+use localrec::event::Event;
 use localrec::event::EventKind;
-use localrec::model::SeqRecConfig;
-use localrec::train::data::{Dataset, LogEvent, UserLog};
+use localrec::model::{Features, SeqRecConfig};
+use localrec::train::data::{Dataset, UserLog};
 use localrec::train::{self, PrepareOptions, Split, TrainOptions};
 use rand::{Rng, SeedableRng, rngs::StdRng};
 
@@ -17,12 +18,7 @@ fn walks(users: usize, seed: u64) -> Dataset {
             let len = rng.random_range(5..12);
             let events = (0..len)
                 .map(|t| {
-                    let e = LogEvent {
-                        timestamp: t as f64,
-                        kind: EventKind::Purchase,
-                        item: Some(format!("i{item}")),
-                        query: String::new(),
-                    };
+                    let e = Event::item(EventKind::Purchase, format!("i{item}"), t as f64);
                     item = (item + if rng.random_bool(0.8) { 1 } else { 2 }) % 60;
                     e
                 })
@@ -43,12 +39,14 @@ fn walks(users: usize, seed: u64) -> Dataset {
 fn learns_order_and_beats_popularity() {
     let ds = walks(1500, 11);
     let opts = PrepareOptions {
-        query_buckets: 0,
-        max_query_tokens: 6,
+        features: Features {
+            query_buckets: 0,
+            max_query_tokens: 6,
+            event_types: false,
+        },
         attributes: None,
         catalog: None,
         vocab: None,
-        items_only: false,
     };
     let data = train::prepare(&ds, &opts).unwrap();
     let config = SeqRecConfig::new(data.vocab.len())

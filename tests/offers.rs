@@ -3,9 +3,10 @@
 
 use std::collections::{HashMap, HashSet};
 
-use localrec::format::{ItemMeta, random_model};
+use localrec::catalog::{ItemMeta, Offer};
+use localrec::format::random_model;
 use localrec::model::SeqRecConfig;
-use localrec::runtime::{Engine, Filter, Offer};
+use localrec::runtime::{Engine, Filter};
 
 /// Items 1-6: running shoes (1, 2), running socks (3), hiking boots (4, 5), a hiking backpack (6).
 /// Brands: Strideline (1, 3), Peakform (4, 5, 6), Cadence (2).
@@ -43,6 +44,8 @@ fn offer(id: &str, categories: &[&str], brands: &[&str], discount: f32) -> Offer
         brands: brands.iter().map(|s| s.to_string()).collect(),
         item_ids: Vec::new(),
         discount,
+        title: String::new(),
+        redeemers: None,
     }
 }
 

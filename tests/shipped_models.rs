@@ -5,12 +5,13 @@
 
 use std::path::Path;
 
+use localrec::event::Event;
 use localrec::event::EventKind;
-use localrec::runtime::{Engine, RecommendOptions, StoredEvent};
+use localrec::runtime::{Engine, RecommendOptions};
 
 #[derive(serde::Deserialize)]
 struct Golden {
-    history: Vec<StoredEvent>,
+    history: Vec<Event>,
     top10: Vec<String>,
     scores: Vec<f32>,
 }
@@ -62,8 +63,8 @@ fn beauty_model_gives_its_golden_top10() {
     check("beauty");
 }
 
-fn event(kind: EventKind, item_id: Option<&str>, text: Option<&str>) -> StoredEvent {
-    StoredEvent {
+fn event(kind: EventKind, item_id: Option<&str>, text: Option<&str>) -> Event {
+    Event {
         kind,
         item_id: item_id.map(str::to_owned),
         query: text

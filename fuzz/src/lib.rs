@@ -4,8 +4,10 @@
 use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use localrec::format::{self, ItemMeta};
-use localrec::runtime::{Engine, OfferOptions, RecommendOptions, StoredEvent};
+use localrec::catalog::ItemMeta;
+use localrec::event::{Event, EventKind};
+use localrec::format;
+use localrec::runtime::{Engine, HistoryPolicy, History, OfferOptions, RecommendOptions};
 use localrec::model::SeqRecConfig;
 
 /// Splits `header JSON, 0x00, payload` and frames it as a complete file with
@@ -29,17 +31,11 @@ pub fn exercise_model(bytes: &[u8]) {
     let Ok(popular) = engine.recommend_blocking(&[], &RecommendOptions::default()) else {
         return;
     };
-    let history: Vec<StoredEvent> = popular
+    let history: Vec<Event> = popular
         .iter()
         .take(3)
         .enumerate()
-        .map(|(i, r)| StoredEvent {
-            kind: localrec::event::EventKind::View,
-            item_id: Some(r.item_id.clone()),
-            query: None,
-            category: None,
-            ts: 1.0e12 + i as f64,
-        })
+        .map(|(i, r)| Event::item(EventKind::View, r.item_id.clone(), 1.0e12 + i as f64))
         .collect();
     let _ = engine.recommend_blocking(&history, &RecommendOptions::default());
 }
@@ -73,27 +69,30 @@ pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
 /// history (bounded as in the browser); every call runs on the history so far.
 pub fn exercise_calls(text: &str) {
     let engine = &*ENGINE;
-    let mut history: Vec<StoredEvent> = Vec::new();
+    // Bounded as in the browser: the same policy, at most 50 events, no expiry.
+    let policy = HistoryPolicy {
+        max_events: 50,
+        retention_days: 0.0,
+    };
+    let (mut history, _) = History::new(Vec::new(), policy, 0.0);
     for line in text.lines().take(64) {
         if let Some(rest) = line.strip_prefix('R') {
             if let Ok(opts) = serde_json::from_str::<RecommendOptions>(rest) {
                 if opts.k <= 10_000 {
-                    let _ = engine.recommend_blocking(&history, &opts);
+                    let _ = engine.recommend_blocking(history.events(), &opts);
                 }
             }
         } else if let Some(rest) = line.strip_prefix('O') {
             if let Ok(opts) = serde_json::from_str::<OfferOptions>(rest) {
-                let encoded = engine.encode(&history);
+                let encoded = engine.encode(history.events());
                 if let Ok(state) = engine.state_blocking(&encoded) {
                     let state = state.as_ref().map(|(s, a)| (s.as_slice(), a.as_slice()));
                     let _ = engine.pick_offers(&encoded, state, &opts);
                 }
             }
-        } else if let Ok(event) = serde_json::from_str::<StoredEvent>(line) {
+        } else if let Ok(event) = serde_json::from_str::<Event>(line) {
             if let Ok(event) = engine.validate(event) {
-                history.push(event);
-                let excess = history.len().saturating_sub(50);
-                history.drain(..excess);
+                history.push(event, 0.0);
             }
         }
     }

@@ -18,50 +18,23 @@
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::catalog::ItemMeta;
 use crate::error::{Error, Result};
 use crate::model::{SeqRecConfig, WeightTensor, Weights};
 use quant::QuantizedMatrix;
 
 pub mod quant;
+#[cfg(feature = "train")]
+mod write;
+#[cfg(feature = "train")]
+pub use write::{ArtefactParts, envelope, random_model, write};
 
 /// First bytes of every weights file.
 pub const MAGIC: [u8; 8] = *b"\x89LREC\r\n\x1a";
 /// The format version this build writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
 const DIGEST_LEN: usize = 32;
-const MIN_LEN: usize = 8 + 4 + 8 + 8 + DIGEST_LEN;
-
-/// Item metadata used by filters and offers.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ItemMeta {
-    #[serde(default)]
-    pub title: String,
-    #[serde(default)]
-    pub category: String,
-    #[serde(default)]
-    pub brand: String,
-    #[serde(default)]
-    pub price: Option<f32>,
-    #[serde(default = "yes")]
-    pub in_stock: bool,
-}
-
-fn yes() -> bool {
-    true
-}
-
-impl Default for ItemMeta {
-    /// No title, category, brand or price; in stock.
-    fn default() -> Self {
-        ItemMeta {
-            title: String::new(),
-            category: String::new(),
-            brand: String::new(),
-            price: None,
-            in_stock: true,
-        }
-    }
-}
+pub(crate) const MIN_LEN: usize = 8 + 4 + 8 + 8 + DIGEST_LEN;
 
 /// How one tensor is stored in the payload.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -108,105 +81,6 @@ pub struct Artefact {
     pub sha256: String,
     /// File size in bytes.
     pub size: usize,
-}
-
-/// What goes into a new weights file.
-pub struct ArtefactParts<'a> {
-    pub config: &'a SeqRecConfig,
-    pub items: &'a [String],
-    pub popularity: &'a [u32],
-    pub attributes: &'a [Vec<u32>],
-    pub catalog: Option<&'a [ItemMeta]>,
-    pub weights: &'a Weights,
-    pub provenance: serde_json::Value,
-    /// Store matrices as int8 (shipping) or f32 (training checkpoints).
-    pub quantize: bool,
-}
-
-/// A model file with random weights and `config.n_items` synthetic items (`item-1`, `item-2`, ...,
-/// with a Zipf-like popularity), for timing: benchmarks and load tests. Same seed, same bytes.
-pub fn random_model(config: &SeqRecConfig, seed: u64) -> Result<Vec<u8>> {
-    let device = crate::cpu_device();
-    device.seed(seed);
-    let weights = config.init(&device)?.to_weights()?;
-    let n = config.n_items;
-    let items: Vec<String> = (1..=n).map(|i| format!("item-{i}")).collect();
-    let popularity: Vec<u32> = (1..=n)
-        .map(|rank| (1_000_000 / rank).max(1) as u32)
-        .collect();
-    write(&ArtefactParts {
-        config,
-        items: &items,
-        popularity: &popularity,
-        attributes: &[],
-        catalog: None,
-        weights: &weights,
-        provenance: serde_json::json!({ "random_weights": true, "seed": seed }),
-        quantize: true,
-    })
-}
-
-/// Serialises a model. Matrices are quantised to int8 here.
-pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
-    let mut payload = Vec::new();
-    let mut tensors = Vec::new();
-    for (name, shape) in parts.config.param_shapes() {
-        let w = parts
-            .weights
-            .get(&name)
-            .ok_or_else(|| Error::InvalidArgument(format!("weights lack tensor {name}")))?;
-        if w.shape != shape {
-            return Err(Error::InvalidArgument(format!(
-                "tensor {name} has shape {:?}, expected {shape:?}",
-                w.shape
-            )));
-        }
-        let offset = payload.len();
-        let dtype = if shape.len() == 2 && parts.quantize {
-            let q = QuantizedMatrix::quantize(&w.values, shape[0], shape[1]);
-            payload.extend(q.data.iter().map(|&v| v as u8));
-            payload.resize(payload.len().next_multiple_of(4), 0);
-            payload.extend(q.scales.iter().flat_map(|s| s.to_le_bytes()));
-            "i8"
-        } else {
-            payload.extend(w.values.iter().flat_map(|v| v.to_le_bytes()));
-            "f32"
-        };
-        tensors.push(TensorEntry {
-            name,
-            shape,
-            dtype: dtype.into(),
-            offset,
-            bytes: payload.len() - offset,
-        });
-    }
-    let header = Header {
-        config: parts.config.clone(),
-        items: parts.items.to_vec(),
-        popularity: parts.popularity.to_vec(),
-        attributes: parts.attributes.to_vec(),
-        catalog: parts.catalog.map(<[ItemMeta]>::to_vec),
-        tensors,
-        provenance: parts.provenance.clone(),
-    };
-    validate_header(&header, payload.len())?;
-    let header = serde_json::to_vec(&header).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-    Ok(envelope(&header, &payload))
-}
-
-/// Frames header JSON and payload as a file of this format version: magic, version, both lengths
-/// and the SHA-256 trailer. No validation: [`write`] checks first (the fuzzer frames raw bytes).
-pub fn envelope(header: &[u8], payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(MIN_LEN + header.len() + payload.len());
-    out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
-    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
-    out.extend_from_slice(header);
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(payload);
-    let digest = Sha256::digest(&out);
-    out.extend_from_slice(&digest);
-    out
 }
 
 fn corrupt(msg: impl Into<String>) -> Error {
@@ -320,14 +194,17 @@ pub fn read(bytes: &[u8]) -> Result<Artefact> {
     let mut weights = Weights::new();
     let mut item_table = None;
     for t in &header.tensors {
+        // `validate_header` checked every size below with checked arithmetic and every range
+        // against the payload, so these slices and products cannot overflow or go out of bounds.
         let data = &payload[t.offset..t.offset + t.bytes];
         let values = if t.dtype == "i8" {
             let (rows, cols) = (t.shape[0], t.shape[1]);
-            let scales_at = (rows * cols).next_multiple_of(4);
+            let n = rows * cols;
+            let scales_at = int8_scales_at(n).ok_or_else(|| corrupt("tensor too large"))?;
             let q = QuantizedMatrix {
                 rows,
                 cols,
-                data: data[..rows * cols].iter().map(|&b| b as i8).collect(),
+                data: data[..n].iter().map(|&b| b as i8).collect(),
                 scales: f32s(&data[scales_at..]),
             };
             if q.scales.iter().any(|s| !s.is_finite() || *s <= 0.0) {
@@ -362,6 +239,24 @@ pub fn read(bytes: &[u8]) -> Result<Artefact> {
         sha256,
         size: bytes.len(),
     })
+}
+
+/// Where an int8 matrix of `n` values keeps its f32 scales: after the values, 4-byte aligned.
+pub(crate) fn int8_scales_at(n: usize) -> Option<usize> {
+    n.checked_next_multiple_of(4)
+}
+
+/// Bytes a stored tensor takes, or None if the size does not fit this platform.
+pub(crate) fn stored_bytes(dtype: &str, shape: &[usize]) -> Option<Option<usize>> {
+    let n = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    match (dtype, shape.len()) {
+        ("i8", 2) => Some(
+            n.and_then(int8_scales_at)
+                .and_then(|at| shape[0].checked_mul(4).and_then(|s| at.checked_add(s))),
+        ),
+        ("f32", _) => Some(n.and_then(|n| n.checked_mul(4))),
+        _ => None,
+    }
 }
 
 fn f32s(bytes: &[u8]) -> Vec<f32> {
@@ -418,6 +313,7 @@ fn validate_header(h: &Header, payload_len: usize) -> Result<()> {
             c.n_items
         )));
     }
+    // The config is bounded (validate) before any shape is derived from it.
     let expected = c.param_shapes();
     if expected.len() != h.tensors.len() {
         return Err(corrupt(format!(
@@ -433,13 +329,17 @@ fn validate_header(h: &Header, payload_len: usize) -> Result<()> {
                 t.name, t.shape
             )));
         }
-        let n: usize = shape.iter().product();
-        let need = match (t.dtype.as_str(), shape.len()) {
-            ("i8", 2) => n.next_multiple_of(4) + 4 * shape[0],
-            ("f32", _) => 4 * n,
-            (d, _) => {
+        let need = match stored_bytes(&t.dtype, shape) {
+            Some(Some(need)) => need,
+            Some(None) => {
                 return Err(corrupt(format!(
-                    "tensor {name} has unsupported dtype {d:?}"
+                    "tensor {name} {shape:?} is too large for this platform"
+                )));
+            }
+            None => {
+                return Err(corrupt(format!(
+                    "tensor {name} has unsupported dtype {:?}",
+                    t.dtype
                 )));
             }
         };
@@ -456,7 +356,7 @@ fn validate_header(h: &Header, payload_len: usize) -> Result<()> {
     Ok(())
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "train"))]
 mod tests {
     use super::*;
 
@@ -551,6 +451,23 @@ mod tests {
                 err.to_string().contains("header length field says"),
                 "{err}"
             );
+        }
+    }
+
+    #[test]
+    fn rejects_headers_whose_sizes_would_overflow() {
+        // A header is untrusted: a huge `d_model` once overflowed `3 * d` and the shape
+        // products (a panic with overflow checks, a wrapped size in release wasm). The same
+        // header is a fuzz seed (fuzz/seeds/artefact_sealed/huge-d-model).
+        let seed = include_bytes!("../../fuzz/seeds/artefact_sealed/huge-d-model");
+        let header = &seed[..seed.len() - 1];
+        for d_model in ["4611686018427387904", "18446744073709551615", "1048576"] {
+            let text = std::str::from_utf8(header)
+                .unwrap()
+                .replace("4611686018427387904", d_model);
+            let err = read(&envelope(text.as_bytes(), &[0; 16])).unwrap_err();
+            assert_eq!(err.code(), "MODEL_CORRUPT", "{d_model}: {err}");
+            assert!(err.to_string().contains("d_model"), "{err}");
         }
     }
 

@@ -77,15 +77,6 @@ impl Vocab {
     }
 }
 
-/// Keeps the last `max_len` values of `seq`, left-padded with `pad` to exactly `max_len`.
-pub fn left_pad<T: Copy>(seq: &[T], max_len: usize, pad: T) -> Vec<T> {
-    let keep = &seq[seq.len().saturating_sub(max_len)..];
-    let mut out = Vec::with_capacity(max_len);
-    out.resize(max_len - keep.len(), pad);
-    out.extend_from_slice(keep);
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -103,13 +94,5 @@ mod tests {
         let w = Vocab::from_ids(v.ids().to_vec()).unwrap();
         assert_eq!(w.get("b"), Some(ItemIndex(2)));
         assert!(Vocab::from_ids(vec!["x".into(), "x".into()]).is_err());
-    }
-
-    #[test]
-    fn left_pad_pads_and_truncates() {
-        assert_eq!(left_pad(&[1, 2], 4, 0), vec![0, 0, 1, 2]);
-        assert_eq!(left_pad(&[1, 2, 3, 4, 5], 3, 0), vec![3, 4, 5]);
-        assert_eq!(left_pad(&[1, 2, 3], 3, 0), vec![1, 2, 3]);
-        assert_eq!(left_pad::<u32>(&[], 2, 0), vec![0, 0]);
     }
 }

@@ -9,9 +9,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+use crate::catalog::ItemMeta;
 use crate::error::{Error, Result};
-use crate::event::EventKind;
-use crate::format::ItemMeta;
+use crate::event::{Event, EventKind};
 
 /// Input layouts understood by the trainer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -22,23 +22,11 @@ pub enum Format {
     Events,
 }
 
-/// One logged event.
-#[derive(Debug, Clone, PartialEq)]
-pub struct LogEvent {
-    pub timestamp: f64,
-    pub kind: EventKind,
-    /// The item (None for a search without one).
-    pub item: Option<String>,
-    /// What the model reads as query tokens: the search text, or the path of the category a
-    /// `category` event visited ("" for item events).
-    pub query: String,
-}
-
 /// One user's events, oldest first.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UserLog {
     pub user: String,
-    pub events: Vec<LogEvent>,
+    pub events: Vec<Event>,
 }
 
 /// Lines dropped under `--skip-bad-lines`.
@@ -152,12 +140,7 @@ fn parse_seq(bytes: &[u8], r: &mut Reader) -> Result<Dataset> {
         let events = items
             .iter()
             .enumerate()
-            .map(|(t, item)| LogEvent {
-                timestamp: t as f64,
-                kind: EventKind::Purchase,
-                item: Some((*item).to_owned()),
-                query: String::new(),
-            })
+            .map(|(t, item)| Event::item(EventKind::Purchase, *item, t as f64))
             .collect();
         ds.users.push(UserLog {
             user: user.to_owned(),
@@ -188,10 +171,10 @@ fn value_text(v: &Option<serde_json::Value>) -> Option<String> {
 }
 
 /// Validates one row; `Err(reason)` for a bad line.
-fn row_to_event(row: &RawRow) -> std::result::Result<(String, LogEvent), String> {
+fn row_to_event(row: &RawRow) -> std::result::Result<(String, Event), String> {
     let user = value_text(&row.user_id).ok_or("missing user_id")?;
     let ts_text = value_text(&row.timestamp).ok_or("missing timestamp")?;
-    let timestamp: f64 = ts_text
+    let ts: f64 = ts_text
         .parse()
         .ok()
         .filter(|t: &f64| t.is_finite())
@@ -202,45 +185,52 @@ fn row_to_event(row: &RawRow) -> std::result::Result<(String, LogEvent), String>
         Error::BadEvent(m) => m,
         other => other.to_string(),
     })?;
-    let mut item = value_text(&row.item_id);
-    let text = |t: &Option<String>| t.as_deref().unwrap_or("").trim().to_owned();
-    let query = match kind {
-        EventKind::Search => text(&row.query),
-        EventKind::Category => {
-            item = None;
-            text(&row.category)
-        }
-        _ => String::new(),
+    let text = |t: &Option<String>| Some(t.as_deref().unwrap_or("").trim().to_owned());
+    let event = match kind {
+        EventKind::Search => Event {
+            kind,
+            item_id: value_text(&row.item_id),
+            query: text(&row.query).filter(|q| !q.is_empty()),
+            category: None,
+            ts,
+        },
+        EventKind::Category => Event {
+            category: text(&row.category).filter(|c| !c.is_empty()),
+            ..Event::category("", ts)
+        },
+        _ => Event {
+            kind,
+            item_id: value_text(&row.item_id),
+            query: None,
+            category: None,
+            ts,
+        },
     };
     match kind {
-        EventKind::Search if query.is_empty() => return Err("search event without a query".into()),
-        EventKind::Category if query.is_empty() => {
+        EventKind::Search if event.query.is_none() => {
+            return Err("search event without a query".into());
+        }
+        EventKind::Category if event.category.is_none() => {
             return Err("category event without a category".into());
         }
         EventKind::Search | EventKind::Category => {}
-        _ if item.is_none() => return Err(format!("{} event without an item_id", kind.as_str())),
+        _ if event.item_id.is_none() => {
+            return Err(format!("{} event without an item_id", kind.as_str()));
+        }
         _ => {}
     }
-    Ok((
-        user,
-        LogEvent {
-            timestamp,
-            kind,
-            item,
-            query,
-        },
-    ))
+    Ok((user, event))
 }
 
 /// Collects rows into per-user logs, ordered by timestamp (stable for ties), users by first appearance.
 #[derive(Default)]
 struct Grouper {
     order: Vec<String>,
-    by_user: HashMap<String, Vec<LogEvent>>,
+    by_user: HashMap<String, Vec<Event>>,
 }
 
 impl Grouper {
-    fn push(&mut self, user: String, event: LogEvent) {
+    fn push(&mut self, user: String, event: Event) {
         if !self.by_user.contains_key(&user) {
             self.order.push(user.clone());
         }
@@ -253,7 +243,7 @@ impl Grouper {
             .into_iter()
             .map(|user| {
                 let mut events = self.by_user.remove(&user).unwrap_or_default();
-                events.sort_by(|a, b| a.timestamp.total_cmp(&b.timestamp));
+                events.sort_by(|a, b| a.ts.total_cmp(&b.ts));
                 UserLog { user, events }
             })
             .collect();
@@ -521,7 +511,7 @@ mod tests {
         let ds = load(&p, Format::Seq, false).unwrap();
         assert_eq!(ds.users.len(), 2);
         assert_eq!(ds.users[0].events.len(), 3);
-        assert_eq!(ds.users[1].events[1].item.as_deref(), Some("13"));
+        assert_eq!(ds.users[1].events[1].item_id.as_deref(), Some("13"));
     }
 
     #[test]
@@ -560,8 +550,8 @@ mod tests {
             kinds,
             vec![EventKind::Search, EventKind::View, EventKind::Cart]
         );
-        assert_eq!(u1.events[0].query, "trail shoes");
-        assert_eq!(u1.events[0].item, None);
+        assert_eq!(u1.events[0].query.as_deref(), Some("trail shoes"));
+        assert_eq!(u1.events[0].item_id, None);
     }
 
     #[test]
@@ -574,9 +564,13 @@ mod tests {
         let p = write(&dir, "e.csv", body);
         let ds = load(&p, Format::Events, false).unwrap();
         let e = &ds.users[0].events[0];
-        assert_eq!((e.kind, e.item.as_deref()), (EventKind::Category, None));
-        assert_eq!(e.query, "hiking/boots");
-        assert_eq!(ds.users[0].events[1].query, "", "item events carry no text");
+        assert_eq!((e.kind, e.item_id.as_deref()), (EventKind::Category, None));
+        assert_eq!(e.text(), Some("hiking/boots"));
+        assert_eq!(
+            ds.users[0].events[1].text(),
+            None,
+            "item events carry no text"
+        );
         let p = write(
             &dir,
             "e.jsonl",
@@ -590,7 +584,7 @@ mod tests {
             "{err}"
         );
         let ds = load(&p, Format::Events, true).unwrap();
-        assert_eq!(ds.users[0].events[0].query, "yoga");
+        assert_eq!(ds.users[0].events[0].category.as_deref(), Some("yoga"));
     }
 
     #[test]
@@ -647,7 +641,7 @@ not json
         let err = load(&p, Format::Events, false).unwrap_err().to_string();
         assert!(err.contains("e.jsonl:3:"), "{err}");
         let ds = load(&p, Format::Events, true).unwrap();
-        assert_eq!(ds.users[0].events[1].item.as_deref(), Some("7"));
+        assert_eq!(ds.users[0].events[1].item_id.as_deref(), Some("7"));
     }
 
     #[test]

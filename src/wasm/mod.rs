@@ -1,57 +1,54 @@
-//! The browser boundary (wasm32 only): JS types, async device set-up and readback, storage, and
-//! errors turned into JS `Error`s with a stable `code`. Everything else is in [`crate::runtime`].
+//! The browser boundary (wasm32 only): the `Recommender` a storefront calls, device choice,
+//! storage and the JS conversions. Everything else is in [`crate::runtime`], free of JS types.
+//!
+//! - [`js`]: errors as JS `Error`s with a `code`; options and events converted once by serde.
+//! - [`device`]: WebGPU or CPU.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
 
 use burn::prelude::*;
-use serde::Deserialize;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 
+use crate::catalog::CatalogEntry;
 use crate::error::{Error, Result};
-use crate::format::ItemMeta;
-use crate::runtime::{Encoded, Engine, OfferOptions, RecommendOptions, StoredEvent};
+use crate::event::Event;
+use crate::runtime::{Encoded, Engine, History, HistoryPolicy, OfferOptions, RecommendOptions};
+
+pub mod device;
+mod js;
+
+pub use device::select_device;
+use js::{JsResult, from_js, js_message, to_js};
 
 #[wasm_bindgen(module = "/js/host.js")]
 extern "C" {
     #[wasm_bindgen(js_name = fetchModel, catch)]
     async fn fetch_model(source: JsValue) -> std::result::Result<JsValue, JsValue>;
-    #[cfg(feature = "webgpu")]
-    #[wasm_bindgen(js_name = hasWebGpu)]
-    async fn has_webgpu() -> JsValue;
     #[wasm_bindgen(js_name = now)]
     fn now_ms() -> f64;
     #[wasm_bindgen(js_name = perfNow)]
     fn perf_now() -> f64;
     #[wasm_bindgen(js_name = openStore)]
-    async fn open_store(
-        kind: &str,
-        namespace: &str,
-        max_events: u32,
-        retention_days: f64,
-    ) -> JsValue;
+    async fn open_store(kind: &str, namespace: &str) -> JsValue;
 
+    /// Where the history persists. It only mirrors [`History`]: it appends what it is given and
+    /// drops the positions it is told to, each call applied in call order.
     type Store;
     #[wasm_bindgen(method, getter)]
     fn kind(this: &Store) -> String;
     #[wasm_bindgen(method, catch)]
     async fn load(this: &Store) -> std::result::Result<JsValue, JsValue>;
     #[wasm_bindgen(method, catch)]
-    async fn append(this: &Store, event: JsValue) -> std::result::Result<JsValue, JsValue>;
+    async fn apply(
+        this: &Store,
+        event: JsValue,
+        drop: Vec<u32>,
+    ) -> std::result::Result<JsValue, JsValue>;
     #[wasm_bindgen(method, catch)]
     async fn clear(this: &Store) -> std::result::Result<JsValue, JsValue>;
 }
-
-impl From<Error> for JsValue {
-    fn from(e: Error) -> JsValue {
-        let err = js_sys::Error::new(&e.to_string());
-        let _ = js_sys::Reflect::set(&err, &"code".into(), &e.code().into());
-        err.into()
-    }
-}
-
-type JsResult<T> = std::result::Result<T, JsValue>;
 
 /// Panics are bugs; if one happens, say so on the console before the module traps.
 #[wasm_bindgen(start)]
@@ -69,117 +66,7 @@ pub fn js_version() -> String {
     crate::version().to_owned()
 }
 
-fn js_message(v: &JsValue) -> String {
-    v.dyn_ref::<js_sys::Error>()
-        .map(|e| String::from(e.message()))
-        .or_else(|| v.as_string())
-        .unwrap_or_else(|| format!("{v:?}"))
-}
-
-/// Refuses unknown option names (a typo such as `exludeSeen` must not pass silently);
-/// serde-wasm-bindgen only reads the fields it knows.
-fn check_keys(v: &JsValue, allowed: &[&str], what: &str) -> Result<()> {
-    if !v.is_object() {
-        return if v.is_undefined() {
-            Ok(())
-        } else {
-            Err(Error::InvalidArgument(format!("{what} must be an object")))
-        };
-    }
-    for key in js_sys::Object::keys(v.unchecked_ref::<js_sys::Object>()).iter() {
-        let key = key.as_string().unwrap_or_default();
-        if !allowed.contains(&key.as_str()) {
-            return Err(Error::InvalidArgument(format!(
-                "{what}: unknown option {key:?} (expected one of {allowed:?})"
-            )));
-        }
-    }
-    Ok(())
-}
-
-const FILTER_KEYS: [&str; 5] = ["categories", "brands", "minPrice", "maxPrice", "inStock"];
-
-/// Checks a `{..., filter: {...}}` options object.
-fn check_options(v: &JsValue, allowed: &[&str], what: &str) -> Result<()> {
-    check_keys(v, allowed, what)?;
-    if v.is_object() {
-        let filter = js_sys::Reflect::get(v, &"filter".into()).unwrap_or(JsValue::UNDEFINED);
-        check_keys(&filter, &FILTER_KEYS, &format!("{what}.filter"))?;
-    }
-    Ok(())
-}
-
-fn from_js<T: for<'de> Deserialize<'de>>(v: JsValue, what: &str) -> Result<T> {
-    serde_wasm_bindgen::from_value(v).map_err(|e| Error::InvalidArgument(format!("{what}: {e}")))
-}
-
-fn to_js<T: Serialize>(v: &T) -> JsResult<JsValue> {
-    v.serialize(&serde_wasm_bindgen::Serializer::json_compatible())
-        .map_err(|e| Error::Compute(format!("cannot convert a result to JS: {e}")).into())
-}
-
-#[cfg(feature = "webgpu")]
-thread_local! {
-    /// burn's WebGPU runtime can be initialised once per page.
-    static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
-}
-
-/// Picks the compute device: WebGPU when asked for (or `auto`) and an adapter exists, else CPU.
-pub async fn select_device(preference: &str) -> Result<(Device, &'static str)> {
-    match preference {
-        "cpu" => return Ok((crate::cpu_device(), "cpu")),
-        "auto" | "webgpu" => {}
-        other => {
-            return Err(Error::InvalidArgument(format!(
-                "backend must be \"auto\", \"webgpu\" or \"cpu\", got {other:?}"
-            )));
-        }
-    }
-    webgpu_device(preference).await
-}
-
-#[cfg(feature = "webgpu")]
-async fn webgpu_device(preference: &str) -> Result<(Device, &'static str)> {
-    if let Some(device) = WEBGPU.with(|d| d.borrow().clone()) {
-        return Ok((device, "webgpu"));
-    }
-    // Check first: asking wgpu for an adapter where the page has no WebGPU can panic.
-    let available = has_webgpu().await.as_bool().unwrap_or(false);
-    let attempt = if available {
-        Device::wgpu_options()
-            .init_async()
-            .await
-            .map_err(|e| format!("{e:?}"))
-    } else {
-        Err(
-            "this browser exposes no WebGPU adapter (navigator.gpu.requestAdapter() gave none)"
-                .to_owned(),
-        )
-    };
-    match (attempt, preference) {
-        (Ok(device), _) => {
-            WEBGPU.with(|d| *d.borrow_mut() = Some(device.clone()));
-            Ok((device, "webgpu"))
-        }
-        (Err(why), "webgpu") => Err(Error::BackendUnavailable(why)),
-        (Err(_), _) => Ok((crate::cpu_device(), "cpu")),
-    }
-}
-
-/// The CPU-only bundle: `auto` is the CPU, and asking for WebGPU says which bundle to load.
-#[cfg(not(feature = "webgpu"))]
-async fn webgpu_device(preference: &str) -> Result<(Device, &'static str)> {
-    if preference == "webgpu" {
-        return Err(Error::BackendUnavailable(
-            "this is the CPU-only bundle (localrec_cpu); load the package entry `localrec`, which \
-             picks the WebGPU bundle when an adapter exists"
-                .into(),
-        ));
-    }
-    Ok((crate::cpu_device(), "cpu"))
-}
-
-/// Options of `Recommender.load()`.
+/// Options of `Recommender.load()` (besides `model`, read before these).
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct LoadOptions {
@@ -197,15 +84,6 @@ struct LoadOptions {
     catalog: Option<Vec<CatalogEntry>>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CatalogEntry {
-    #[serde(alias = "item_id")]
-    item_id: String,
-    #[serde(flatten)]
-    meta: ItemMeta,
-}
-
 fn auto() -> String {
     "auto".into()
 }
@@ -216,10 +94,10 @@ fn namespace() -> String {
     "default".into()
 }
 fn max_events() -> u32 {
-    200
+    HistoryPolicy::default().max_events as u32
 }
 fn retention() -> f64 {
-    90.0
+    HistoryPolicy::default().retention_days
 }
 
 /// Reads the newest position's state and the attention over the history, awaiting the device.
@@ -243,9 +121,8 @@ async fn user_state(engine: &Engine, encoded: &Encoded) -> Result<Option<(Vec<f3
 pub struct Recommender {
     engine: Engine,
     store: Store,
-    history: RefCell<Vec<StoredEvent>>,
+    history: RefCell<History>,
     backend: &'static str,
-    max_events: usize,
     timings: RefCell<Timings>,
 }
 
@@ -266,6 +143,12 @@ struct Timings {
 impl Recommender {
     /// Loads and verifies a model, picks the backend and opens the on-device history.
     pub async fn load(options: JsValue) -> JsResult<Recommender> {
+        if !options.is_object() {
+            return Err(Error::InvalidArgument(
+                "load() needs an options object with `model`".into(),
+            )
+            .into());
+        }
         let model = js_sys::Reflect::get(&options, &"model".into()).unwrap_or(JsValue::UNDEFINED);
         if model.is_undefined() || model.is_null() {
             return Err(Error::InvalidArgument(
@@ -277,19 +160,7 @@ impl Recommender {
         let rest =
             js_sys::Object::assign(&js_sys::Object::new(), &options.clone().unchecked_into());
         let _ = js_sys::Reflect::delete_property(&rest, &"model".into());
-        check_keys(
-            &rest,
-            &[
-                "backend",
-                "storage",
-                "namespace",
-                "maxEvents",
-                "retentionDays",
-                "catalog",
-            ],
-            "load options",
-        )?;
-        let opts: LoadOptions = from_js(rest.into(), "load options")?;
+        let opts: LoadOptions = from_js(&rest.into(), "load options")?;
         if opts.storage != "indexeddb" && opts.storage != "memory" {
             return Err(Error::InvalidArgument(format!(
                 "storage must be \"indexeddb\" or \"memory\", got {:?}",
@@ -299,6 +170,12 @@ impl Recommender {
         }
         if opts.max_events == 0 {
             return Err(Error::InvalidArgument("maxEvents must be at least 1".into()).into());
+        }
+        if !opts.retention_days.is_finite() || opts.retention_days < 0.0 {
+            return Err(Error::InvalidArgument(
+                "retentionDays must be a number of days (0: no limit)".into(),
+            )
+            .into());
         }
         let bytes = fetch_model(model)
             .await
@@ -311,31 +188,40 @@ impl Recommender {
                 .collect::<HashMap<_, _>>()
         });
         let engine = Engine::load(&bytes, &device, catalog)?;
-        let store: Store = open_store(
-            &opts.storage,
-            &opts.namespace,
-            opts.max_events,
-            opts.retention_days,
-        )
-        .await
-        .unchecked_into();
+        let store: Store = open_store(&opts.storage, &opts.namespace)
+            .await
+            .unchecked_into();
         let stored = store
             .load()
             .await
             .map_err(|e| Error::Storage(js_message(&e)))?;
-        // Stored events were validated when tracked; anything unreadable (another version) is dropped.
-        let history: Vec<StoredEvent> = js_sys::Array::from(&stored)
-            .iter()
-            .filter_map(|v| serde_wasm_bindgen::from_value(v).ok())
-            .collect();
-        Ok(Recommender {
+        // Stored events were checked when tracked. One this version cannot read (written by
+        // another) is dropped from the store too, so that the store and the history stay aligned.
+        let mut events = Vec::new();
+        let mut unreadable = Vec::new();
+        for (i, v) in js_sys::Array::from(&stored).iter().enumerate() {
+            match serde_wasm_bindgen::from_value::<Event>(v) {
+                Ok(e) => events.push(e),
+                Err(_) => unreadable.push(i as u32),
+            }
+        }
+        let policy = HistoryPolicy {
+            max_events: opts.max_events as usize,
+            retention_days: opts.retention_days,
+        };
+        let (history, dropped) = History::new(events, policy, now_ms());
+        let rec = Recommender {
             engine,
             store,
             history: RefCell::new(history),
             backend,
-            max_events: opts.max_events as usize,
             timings: RefCell::new(Timings::default()),
-        })
+        };
+        if !unreadable.is_empty() {
+            rec.persist(JsValue::NULL, unreadable).await?;
+        }
+        rec.persist(JsValue::NULL, positions(dropped)).await?;
+        Ok(rec)
     }
 
     /// `"webgpu"` or `"cpu"`: what actually runs.
@@ -377,48 +263,33 @@ impl Recommender {
     /// `{type: "search", query}` or `{type: "category", category}`. A malformed event is rejected
     /// and the history is untouched.
     pub async fn track(&self, event: JsValue) -> JsResult<JsValue> {
-        let keys = ["type", "itemId", "query", "category", "ts"];
-        check_keys(&event, &keys, "event").map_err(|e| match e {
-            Error::InvalidArgument(m) => Error::BadEvent(m),
-            other => other,
-        })?;
-        let mut parsed: StoredEvent = serde_wasm_bindgen::from_value(event).map_err(|e| {
+        let mut parsed: Event = from_js(&event, "event").map_err(|e| {
             Error::BadEvent(format!(
-                "{e} (expected {{type, itemId}}, {{type: \"search\", query}} or {{type: \"category\", category}})"
+                "{} (expected {{type, itemId}}, {{type: \"search\", query}} or {{type: \"category\", category}})",
+                match e {
+                    Error::InvalidArgument(m) => m,
+                    other => other.to_string(),
+                }
             ))
         })?;
+        let now = now_ms();
         if parsed.ts == 0.0 {
-            parsed.ts = now_ms();
+            parsed.ts = now;
         }
         let event = self.engine.validate(parsed)?;
         let js_event = to_js(&event)?;
-        {
-            let mut h = self.history.borrow_mut();
-            h.push(event);
-            let excess = h.len().saturating_sub(self.max_events);
-            h.drain(..excess);
-        }
-        self.store
-            .append(js_event)
-            .await
-            .map_err(|e| Error::Storage(js_message(&e)))?;
+        // The history changes and the store is told in the same turn, so overlapping calls
+        // reach the store in the order they changed the history.
+        let dropped = self.history.borrow_mut().push(event, now);
+        self.persist(js_event, positions(dropped)).await?;
         Ok(JsValue::UNDEFINED)
     }
 
     /// Ranks the catalogue for this shopper: `[{itemId, score, reason}]`.
     pub async fn recommend(&self, options: JsValue) -> JsResult<JsValue> {
-        check_options(
-            &options,
-            &["k", "excludeSeen", "filter", "diversity"],
-            "recommend options",
-        )?;
-        let opts: RecommendOptions = if options.is_undefined() {
-            RecommendOptions::default()
-        } else {
-            from_js(options, "recommend options")?
-        };
+        let opts: RecommendOptions = from_js(&options, "recommend options")?;
         let t0 = perf_now();
-        let encoded = self.engine.encode(&self.history.borrow());
+        let encoded = self.current().await?;
         let state = user_state(&self.engine, &encoded).await?;
         let t1 = perf_now();
         let recs = self.engine.recommend(
@@ -439,9 +310,11 @@ impl Recommender {
     /// Ranks offers for this shopper: `[{offerId, score, probability, reason}]`.
     #[wasm_bindgen(js_name = pickOffers)]
     pub async fn pick_offers(&self, options: JsValue) -> JsResult<JsValue> {
-        check_options(&options, &["offers", "k", "filter"], "pickOffers options")?;
-        let opts: OfferOptions = from_js(options, "pickOffers options")?;
-        let encoded = self.engine.encode(&self.history.borrow());
+        if options.is_undefined() {
+            return Err(Error::InvalidArgument("pickOffers() needs `offers`".into()).into());
+        }
+        let opts: OfferOptions = from_js(&options, "pickOffers options")?;
+        let encoded = self.current().await?;
         let state = user_state(&self.engine, &encoded).await?;
         let picks = self.engine.pick_offers(
             &encoded,
@@ -453,7 +326,8 @@ impl Recommender {
 
     /// Exactly what is stored on this device, oldest first.
     pub async fn history(&self) -> JsResult<JsValue> {
-        to_js(&*self.history.borrow())
+        self.expire().await?;
+        to_js(&self.history.borrow().events())
     }
 
     /// Wipes this device's history.
@@ -465,4 +339,35 @@ impl Recommender {
             .map_err(|e| Error::Storage(js_message(&e)))?;
         Ok(JsValue::UNDEFINED)
     }
+}
+
+impl Recommender {
+    /// Mirrors a change of the history in the store: `event` appended (or null), then the
+    /// positions `drop` removed.
+    async fn persist(&self, event: JsValue, drop: Vec<u32>) -> Result<()> {
+        if event.is_null() && drop.is_empty() {
+            return Ok(());
+        }
+        self.store
+            .apply(event, drop)
+            .await
+            .map(|_| ())
+            .map_err(|e| Error::Storage(js_message(&e)))
+    }
+
+    /// Drops what retention has expired since the last call.
+    async fn expire(&self) -> Result<()> {
+        let dropped = self.history.borrow_mut().expire(now_ms());
+        self.persist(JsValue::NULL, positions(dropped)).await
+    }
+
+    /// The history as the model reads it now, expired events dropped first.
+    async fn current(&self) -> Result<Encoded> {
+        self.expire().await?;
+        Ok(self.engine.encode(self.history.borrow().events()))
+    }
+}
+
+fn positions(dropped: Vec<usize>) -> Vec<u32> {
+    dropped.into_iter().map(|i| i as u32).collect()
 }

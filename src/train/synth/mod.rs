@@ -62,7 +62,13 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rand_distr::StandardNormal;
 
+use crate::catalog::{CatalogEntry, ItemMeta, Offer};
 use crate::error::{Error, Result};
+use crate::event::{Event, EventKind};
+use crate::train::data::UserLog;
+
+mod categories;
+use categories::{SubSpec, TOPS};
 
 /// What to generate.
 #[derive(Debug, Clone)]
@@ -75,65 +81,26 @@ pub struct SynthConfig {
     pub seed: u64,
 }
 
-/// One product of the synthetic catalogue (an element of `catalog.json`).
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
-pub struct CatalogItem {
-    /// `sku-…`, zero padded to the number of digits of the item count.
-    pub item_id: String,
-    /// `brand [adjective] noun model`, e.g. "Strideline Cushioned Trail Running Shoe 3".
-    pub title: String,
-    /// `top/sub`, lowercase ascii, e.g. `running/shoes`.
-    pub category: String,
-    /// The brand name, also the first word of the title.
-    pub brand: String,
-    /// Price in currency units, rounded to cents.
-    pub price: f32,
-    /// Whether the item can be put into the cart.
-    pub in_stock: bool,
-}
-
-/// One row of `events.csv`.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
-pub struct SynthEvent {
-    /// `u-…`, zero padded.
-    pub user_id: String,
-    /// Unix seconds.
-    pub timestamp: i64,
-    /// `view`, `cart`, `purchase` or `search`.
-    pub event: String,
-    /// The item for `view`/`cart`/`purchase`; empty for `search`.
-    pub item_id: String,
-    /// The query for `search`; empty otherwise.
-    pub query: String,
-}
-
-/// A promotion (an element of `offers.json`), with its ground-truth audience.
-#[derive(Debug, Clone, serde::Serialize, serde::Deserialize, PartialEq)]
-pub struct Offer {
-    /// E.g. `running-shoes-15` (category offer) or `strideline-10` (brand coupon).
-    pub id: String,
-    /// Human-readable title, e.g. "15% off Running Shoes".
-    pub title: String,
-    /// Categories (`top/sub`) the offer applies to; empty for brand coupons.
-    pub categories: Vec<String>,
-    /// Brands the offer applies to; empty for category offers.
-    pub brands: Vec<String>,
-    /// Fraction off, e.g. `0.15`.
-    pub discount: f32,
-    /// Ground truth: shoppers whose last purchase falls into `categories` or `brands`,
-    /// in user-id order.
-    pub redeemers: Vec<String>,
-}
-
 /// A generated shop: catalogue, clickstream and offers.
 #[derive(Debug, Clone)]
 pub struct Shop {
-    /// All items, in item-id order.
-    pub catalog: Vec<CatalogItem>,
-    /// All events, sorted by user then timestamp.
-    pub events: Vec<SynthEvent>,
-    /// About two offers per top category.
+    /// All items, in item-id order (`sku-…`, zero padded to the number of digits of the item
+    /// count; titles `brand [adjective] noun model`; categories `top/sub`; prices in currency
+    /// units, rounded to cents).
+    pub catalog: Vec<CatalogEntry>,
+    /// Every shopper's events in time order (timestamps in unix seconds), shoppers in user-id
+    /// order (`u-…`, zero padded). `view`, `cart` and `purchase` name an item, `search` a query.
+    pub shoppers: Vec<UserLog>,
+    /// About two offers per top category, each with its ground-truth `redeemers`: the shoppers
+    /// whose last purchase falls into its categories or brands, in user-id order.
     pub offers: Vec<Offer>,
+}
+
+impl Shop {
+    /// Number of events of all shoppers.
+    pub fn events(&self) -> usize {
+        self.shoppers.iter().map(|u| u.events.len()).sum()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -192,505 +159,6 @@ const BRAND_DISCOUNTS: [u32; 3] = [5, 10, 15];
 const EVENTS_HEADER: [&str; 5] = ["user_id", "timestamp", "event", "item_id", "query"];
 
 // ---------------------------------------------------------------------------------------------
-// The category tree.
-
-struct TopSpec {
-    name: &'static str,
-    /// Relative share of shoppers whose main interest lies here.
-    weight: f64,
-    /// Brand names; 4–8 of them are used per shop.
-    brands: &'static [&'static str],
-    subs: &'static [SubSpec],
-}
-
-struct SubSpec {
-    name: &'static str,
-    /// Title nouns (2–3 words each); queries are built from them.
-    nouns: &'static [&'static str],
-    /// One-word title adjectives.
-    adjectives: &'static [&'static str],
-    /// Typical price range (about ±2σ of the log-normal).
-    lo: f64,
-    hi: f64,
-    /// Complementary subcategories as `top/sub`.
-    complements: &'static [&'static str],
-}
-
-static TOPS: &[TopSpec] = &[
-    TopSpec {
-        name: "running",
-        weight: 1.3,
-        brands: &[
-            "Strideline",
-            "Pacewell",
-            "Trailmark",
-            "Vantor",
-            "Fleetfoot",
-            "Kinetra",
-            "Aerostride",
-            "Tempora",
-        ],
-        subs: &[
-            SubSpec {
-                name: "shoes",
-                nouns: &["Trail Running Shoe", "Road Running Shoe"],
-                adjectives: &[
-                    "Lightweight",
-                    "Cushioned",
-                    "Stability",
-                    "Neutral",
-                    "Waterproof",
-                    "Responsive",
-                ],
-                lo: 60.0,
-                hi: 200.0,
-                complements: &["running/socks", "running/accessories"],
-            },
-            SubSpec {
-                name: "socks",
-                nouns: &[
-                    "Running Socks",
-                    "Ankle Running Socks",
-                    "Compression Running Socks",
-                ],
-                adjectives: &[
-                    "Merino",
-                    "Cushioned",
-                    "Seamless",
-                    "Breathable",
-                    "Lightweight",
-                ],
-                lo: 8.0,
-                hi: 25.0,
-                complements: &["running/shoes", "running/apparel"],
-            },
-            SubSpec {
-                name: "apparel",
-                nouns: &[
-                    "Running Shorts",
-                    "Running Tee",
-                    "Running Jacket",
-                    "Running Tights",
-                ],
-                adjectives: &[
-                    "Breathable",
-                    "Reflective",
-                    "Lightweight",
-                    "Thermal",
-                    "Windproof",
-                ],
-                lo: 20.0,
-                hi: 120.0,
-                complements: &["running/socks", "running/accessories"],
-            },
-            SubSpec {
-                name: "accessories",
-                nouns: &[
-                    "Running Belt",
-                    "Hydration Vest",
-                    "Running Cap",
-                    "Running Armband",
-                ],
-                adjectives: &["Adjustable", "Reflective", "Lightweight", "Waterproof"],
-                lo: 10.0,
-                hi: 80.0,
-                complements: &["running/shoes", "running/apparel"],
-            },
-        ],
-    },
-    TopSpec {
-        name: "hiking",
-        weight: 1.0,
-        brands: &[
-            "Summitcraft",
-            "Alpenfold",
-            "Granitepeak",
-            "Trekwise",
-            "Northbound",
-            "Cairnline",
-            "Wildmoor",
-            "Ridgeback",
-        ],
-        subs: &[
-            SubSpec {
-                name: "boots",
-                nouns: &["Hiking Boot", "Trekking Boot", "Hiking Shoe"],
-                adjectives: &[
-                    "Waterproof",
-                    "Leather",
-                    "Lightweight",
-                    "Insulated",
-                    "Rugged",
-                ],
-                lo: 80.0,
-                hi: 260.0,
-                complements: &["hiking/socks", "hiking/backpacks"],
-            },
-            SubSpec {
-                name: "backpacks",
-                nouns: &["Hiking Backpack", "Trekking Backpack", "Day Pack"],
-                adjectives: &[
-                    "Ventilated",
-                    "Waterproof",
-                    "Ultralight",
-                    "Rolltop",
-                    "Compact",
-                ],
-                lo: 40.0,
-                hi: 220.0,
-                complements: &["hiking/poles", "hiking/jackets"],
-            },
-            SubSpec {
-                name: "socks",
-                nouns: &["Hiking Socks", "Trekking Socks"],
-                adjectives: &["Merino", "Cushioned", "Wool", "Midweight"],
-                lo: 10.0,
-                hi: 30.0,
-                complements: &["hiking/boots"],
-            },
-            SubSpec {
-                name: "jackets",
-                nouns: &["Rain Jacket", "Fleece Jacket", "Down Jacket"],
-                adjectives: &["Packable", "Waterproof", "Insulated", "Windproof"],
-                lo: 60.0,
-                hi: 300.0,
-                complements: &["hiking/backpacks", "hiking/socks"],
-            },
-            SubSpec {
-                name: "poles",
-                nouns: &["Trekking Poles", "Hiking Poles"],
-                adjectives: &["Carbon", "Aluminium", "Foldable", "Adjustable"],
-                lo: 30.0,
-                hi: 150.0,
-                complements: &["hiking/boots", "hiking/backpacks"],
-            },
-        ],
-    },
-    TopSpec {
-        name: "cycling",
-        weight: 0.8,
-        brands: &[
-            "Velonix",
-            "Spokewise",
-            "Cadenza",
-            "Pedalworks",
-            "Chainline",
-            "Roadhawk",
-            "Gearbolt",
-            "Crankford",
-        ],
-        subs: &[
-            SubSpec {
-                name: "helmets",
-                nouns: &["Bike Helmet", "Cycling Helmet"],
-                adjectives: &["Aero", "Ventilated", "Lightweight", "Commuter"],
-                lo: 40.0,
-                hi: 220.0,
-                complements: &["cycling/lights", "cycling/clothing"],
-            },
-            SubSpec {
-                name: "lights",
-                nouns: &["Bike Light", "Front Bike Light", "Rear Bike Light"],
-                adjectives: &["Rechargeable", "Bright", "Compact", "Waterproof"],
-                lo: 15.0,
-                hi: 90.0,
-                complements: &["cycling/helmets", "cycling/tools"],
-            },
-            SubSpec {
-                name: "clothing",
-                nouns: &["Cycling Jersey", "Cycling Shorts", "Cycling Gloves"],
-                adjectives: &["Breathable", "Aero", "Thermal", "Padded"],
-                lo: 25.0,
-                hi: 150.0,
-                complements: &["cycling/helmets"],
-            },
-            SubSpec {
-                name: "tools",
-                nouns: &["Bike Multitool", "Mini Bike Pump", "Tire Repair Kit"],
-                adjectives: &["Compact", "Portable", "Steel", "Lightweight"],
-                lo: 8.0,
-                hi: 70.0,
-                complements: &["cycling/lights", "cycling/helmets"],
-            },
-        ],
-    },
-    TopSpec {
-        name: "kitchen",
-        weight: 1.1,
-        brands: &[
-            "Ovenbright",
-            "Copperleaf",
-            "Sautewell",
-            "Cuisinette",
-            "Knifecraft",
-            "Hearthware",
-            "Panterra",
-            "Brewhaus",
-        ],
-        subs: &[
-            SubSpec {
-                name: "pans",
-                nouns: &["Frying Pan", "Saute Pan", "Cast Iron Skillet", "Stock Pot"],
-                adjectives: &["Nonstick", "Stainless", "Induction", "Ceramic"],
-                lo: 20.0,
-                hi: 180.0,
-                complements: &["kitchen/utensils", "kitchen/knives"],
-            },
-            SubSpec {
-                name: "knives",
-                nouns: &["Chef Knife", "Paring Knife", "Bread Knife", "Knife Set"],
-                adjectives: &["Damascus", "Forged", "Stainless", "Japanese"],
-                lo: 15.0,
-                hi: 250.0,
-                complements: &["kitchen/utensils"],
-            },
-            SubSpec {
-                name: "utensils",
-                nouns: &[
-                    "Cooking Spatula",
-                    "Kitchen Tongs",
-                    "Utensil Set",
-                    "Cooking Spoon",
-                ],
-                adjectives: &["Silicone", "Bamboo", "Heatproof", "Stainless"],
-                lo: 5.0,
-                hi: 45.0,
-                complements: &["kitchen/pans"],
-            },
-            SubSpec {
-                name: "coffee",
-                nouns: &[
-                    "Coffee Grinder",
-                    "French Press",
-                    "Pour Over Kettle",
-                    "Espresso Maker",
-                ],
-                adjectives: &["Stainless", "Electric", "Manual", "Compact"],
-                lo: 20.0,
-                hi: 250.0,
-                complements: &["kitchen/utensils"],
-            },
-        ],
-    },
-    TopSpec {
-        name: "beauty",
-        weight: 1.0,
-        brands: &[
-            "Luminelle",
-            "Dewbloom",
-            "Velvetine",
-            "Purelle",
-            "Glowra",
-            "Silkroot",
-            "Amberly",
-            "Rosewater",
-        ],
-        subs: &[
-            SubSpec {
-                name: "skincare",
-                nouns: &[
-                    "Face Moisturizer",
-                    "Vitamin C Serum",
-                    "Facial Cleanser",
-                    "Night Cream",
-                ],
-                adjectives: &["Hydrating", "Gentle", "Unscented", "Brightening"],
-                lo: 10.0,
-                hi: 90.0,
-                complements: &["beauty/makeup", "beauty/haircare"],
-            },
-            SubSpec {
-                name: "haircare",
-                nouns: &["Hair Shampoo", "Hair Conditioner", "Hair Oil", "Hair Mask"],
-                adjectives: &["Nourishing", "Volumizing", "Argan", "Repairing"],
-                lo: 6.0,
-                hi: 45.0,
-                complements: &["beauty/skincare"],
-            },
-            SubSpec {
-                name: "makeup",
-                nouns: &[
-                    "Liquid Foundation",
-                    "Lash Mascara",
-                    "Lip Gloss",
-                    "Eyeshadow Palette",
-                ],
-                adjectives: &["Longwear", "Matte", "Natural", "Waterproof"],
-                lo: 8.0,
-                hi: 60.0,
-                complements: &["beauty/skincare", "beauty/fragrance"],
-            },
-            SubSpec {
-                name: "fragrance",
-                nouns: &["Eau de Parfum", "Body Mist", "Eau de Toilette"],
-                adjectives: &["Floral", "Woody", "Citrus", "Amber"],
-                lo: 20.0,
-                hi: 150.0,
-                complements: &["beauty/makeup"],
-            },
-        ],
-    },
-    TopSpec {
-        name: "electronics",
-        weight: 1.2,
-        brands: &[
-            "Voltaro",
-            "Sonique",
-            "Ampliq",
-            "Chargewell",
-            "Pixelon",
-            "Wavecrest",
-            "Nexbeam",
-            "Tronvia",
-        ],
-        subs: &[
-            SubSpec {
-                name: "headphones",
-                nouns: &[
-                    "Wireless Headphones",
-                    "Wireless Earbuds",
-                    "Studio Headphones",
-                ],
-                adjectives: &["Bluetooth", "Foldable", "Sport", "Premium"],
-                lo: 25.0,
-                hi: 350.0,
-                complements: &["electronics/chargers"],
-            },
-            SubSpec {
-                name: "chargers",
-                nouns: &[
-                    "Wall Charger",
-                    "Power Bank",
-                    "Charging Cable",
-                    "Wireless Charger",
-                ],
-                adjectives: &["Fast", "Compact", "Braided", "Dual"],
-                lo: 10.0,
-                hi: 80.0,
-                complements: &["electronics/headphones", "electronics/smartwatches"],
-            },
-            SubSpec {
-                name: "speakers",
-                nouns: &["Bluetooth Speaker", "Smart Speaker", "Soundbar Speaker"],
-                adjectives: &["Portable", "Waterproof", "Compact", "Stereo"],
-                lo: 30.0,
-                hi: 300.0,
-                complements: &["electronics/chargers"],
-            },
-            SubSpec {
-                name: "smartwatches",
-                nouns: &["Smart Watch", "Fitness Tracker", "GPS Watch"],
-                adjectives: &["Waterproof", "Slim", "Sport", "Solar"],
-                lo: 50.0,
-                hi: 400.0,
-                complements: &["electronics/chargers", "running/accessories"],
-            },
-        ],
-    },
-    TopSpec {
-        name: "home",
-        weight: 1.0,
-        brands: &[
-            "Nestwell",
-            "Loomhaven",
-            "Cozyra",
-            "Hearthstone",
-            "Linenfold",
-            "Lumora",
-            "Dwellwise",
-            "Oakhollow",
-        ],
-        subs: &[
-            SubSpec {
-                name: "bedding",
-                nouns: &[
-                    "Duvet Cover",
-                    "Bed Sheet Set",
-                    "Pillowcase Set",
-                    "Throw Blanket",
-                ],
-                adjectives: &["Linen", "Cotton", "Percale", "Organic"],
-                lo: 20.0,
-                hi: 200.0,
-                complements: &["home/candles", "home/lighting"],
-            },
-            SubSpec {
-                name: "lighting",
-                nouns: &["Table Lamp", "Floor Lamp", "Desk Lamp", "String Lights"],
-                adjectives: &["Dimmable", "Modern", "Rattan", "Brass"],
-                lo: 15.0,
-                hi: 250.0,
-                complements: &["home/storage"],
-            },
-            SubSpec {
-                name: "storage",
-                nouns: &["Storage Basket", "Storage Box", "Shelf Organizer"],
-                adjectives: &["Woven", "Stackable", "Foldable", "Bamboo"],
-                lo: 10.0,
-                hi: 80.0,
-                complements: &["home/lighting"],
-            },
-            SubSpec {
-                name: "candles",
-                nouns: &["Scented Candle", "Candle Set", "Reed Diffuser"],
-                adjectives: &["Soy", "Lavender", "Vanilla", "Cedar"],
-                lo: 8.0,
-                hi: 60.0,
-                complements: &["home/bedding", "beauty/fragrance"],
-            },
-        ],
-    },
-    TopSpec {
-        name: "yoga",
-        weight: 0.7,
-        brands: &[
-            "Zenflow",
-            "Asanova",
-            "Lotuswell",
-            "Balancia",
-            "Mindpose",
-            "Flexora",
-            "Solmat",
-            "Breathwell",
-        ],
-        subs: &[
-            SubSpec {
-                name: "mats",
-                nouns: &["Yoga Mat", "Travel Yoga Mat", "Exercise Mat"],
-                adjectives: &["Nonslip", "Thick", "Cork", "Eco"],
-                lo: 20.0,
-                hi: 130.0,
-                complements: &["yoga/blocks", "yoga/straps"],
-            },
-            SubSpec {
-                name: "blocks",
-                nouns: &["Yoga Block", "Yoga Brick", "Yoga Block Set"],
-                adjectives: &["Cork", "Foam", "Bamboo", "Recycled"],
-                lo: 8.0,
-                hi: 40.0,
-                complements: &["yoga/straps", "yoga/mats"],
-            },
-            SubSpec {
-                name: "straps",
-                nouns: &["Yoga Strap", "Stretch Strap", "Resistance Band"],
-                adjectives: &["Cotton", "Adjustable", "Elastic", "Padded"],
-                lo: 6.0,
-                hi: 30.0,
-                complements: &["yoga/blocks"],
-            },
-            SubSpec {
-                name: "apparel",
-                nouns: &["Yoga Leggings", "Yoga Top", "Yoga Shorts"],
-                adjectives: &["Highwaist", "Seamless", "Breathable", "Soft"],
-                lo: 20.0,
-                hi: 110.0,
-                complements: &["yoga/mats"],
-            },
-        ],
-    },
-];
-
-// ---------------------------------------------------------------------------------------------
 // The generated world (internal, index-based).
 
 struct Sub {
@@ -711,7 +179,7 @@ struct Sub {
     fallback: usize,
 }
 
-struct ItemMeta {
+struct ItemTraits {
     sub: usize,
     brand: usize,
     noun: usize,
@@ -722,7 +190,7 @@ struct ItemMeta {
 
 struct World {
     subs: Vec<Sub>,
-    items: Vec<ItemMeta>,
+    items: Vec<ItemTraits>,
     top_subs: Vec<Vec<usize>>,
     top_weights: Vec<f64>,
     brand_names: Vec<&'static str>,
@@ -748,9 +216,8 @@ struct Shopper {
 /// What stays fixed while one shopper is simulated.
 struct Ctx<'a> {
     world: &'a World,
-    catalog: &'a [CatalogItem],
+    catalog: &'a [CatalogEntry],
     shopper: &'a Shopper,
-    user_id: &'a str,
 }
 
 /// Buffers reused across sessions.
@@ -785,7 +252,7 @@ pub fn generate(config: &SynthConfig) -> Result<Shop> {
     let mut offers = make_offers(&mut rng, &world);
 
     let width = digits(config.shoppers).max(6);
-    let mut events = Vec::with_capacity(config.shoppers.saturating_mul(32).min(1 << 20));
+    let mut shoppers = Vec::with_capacity(config.shoppers);
     let mut scratch = Scratch::default();
     let mut last_purchases: Vec<(String, Option<usize>)> = Vec::with_capacity(config.shoppers);
     for u in 0..config.shoppers {
@@ -795,10 +262,14 @@ pub fn generate(config: &SynthConfig) -> Result<Shop> {
             world: &world,
             catalog: &catalog,
             shopper: &shopper,
-            user_id: &user_id,
         };
+        let mut events = Vec::with_capacity(32);
         let last = simulate_shopper(&mut rng, &ctx, &mut events, &mut scratch);
-        last_purchases.push((user_id, last));
+        last_purchases.push((user_id.clone(), last));
+        shoppers.push(UserLog {
+            user: user_id,
+            events,
+        });
     }
 
     for (user_id, last) in &last_purchases {
@@ -806,28 +277,33 @@ pub fn generate(config: &SynthConfig) -> Result<Shop> {
             continue;
         };
         for offer in offers.iter_mut() {
-            if offer.categories.contains(&item.category) || offer.brands.contains(&item.brand) {
-                offer.redeemers.push(user_id.clone());
+            if offer.categories.contains(&item.meta.category)
+                || offer.brands.contains(&item.meta.brand)
+            {
+                offer
+                    .redeemers
+                    .get_or_insert_default()
+                    .push(user_id.clone());
             }
         }
     }
 
     Ok(Shop {
         catalog,
-        events,
+        shoppers,
         offers,
     })
 }
 
 /// Writes `catalog.json`, `events.csv` and `offers.json` into `dir`, creating it if needed.
 ///
-/// The JSON files are pretty-printed arrays of [`CatalogItem`] and [`Offer`]; `events.csv` has
+/// The JSON files are pretty-printed arrays of [`CatalogEntry`] and [`Offer`]; `events.csv` has
 /// the header `user_id,timestamp,event,item_id,query` and its rows sorted by user, then
 /// timestamp.
 pub fn write(shop: &Shop, dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     write_json(&dir.join("catalog.json"), shop.catalog.as_slice())?;
-    write_events(&dir.join("events.csv"), &shop.events)?;
+    write_events(&dir.join("events.csv"), &shop.shoppers)?;
     write_json(&dir.join("offers.json"), shop.offers.as_slice())?;
     Ok(())
 }
@@ -842,13 +318,9 @@ fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()
     Ok(())
 }
 
-fn write_events(path: &Path, events: &[SynthEvent]) -> Result<()> {
-    let mut order: Vec<&SynthEvent> = events.iter().collect();
-    order.sort_by(|a, b| {
-        a.user_id
-            .cmp(&b.user_id)
-            .then(a.timestamp.cmp(&b.timestamp))
-    });
+fn write_events(path: &Path, shoppers: &[UserLog]) -> Result<()> {
+    let mut order: Vec<&UserLog> = shoppers.iter().collect();
+    order.sort_by(|a, b| a.user.cmp(&b.user));
 
     let csv_err = |e: csv::Error| Error::io(path, std::io::Error::other(e));
     let mut out = csv::WriterBuilder::new()
@@ -856,8 +328,20 @@ fn write_events(path: &Path, events: &[SynthEvent]) -> Result<()> {
         .from_path(path)
         .map_err(csv_err)?;
     out.write_record(EVENTS_HEADER).map_err(csv_err)?;
-    for event in order {
-        out.serialize(event).map_err(csv_err)?;
+    for shopper in order {
+        let mut events: Vec<&Event> = shopper.events.iter().collect();
+        events.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+        for e in events {
+            let ts = format!("{}", e.ts as i64);
+            out.write_record([
+                shopper.user.as_str(),
+                ts.as_str(),
+                e.kind.as_str(),
+                e.item_id.as_deref().unwrap_or(""),
+                e.query.as_deref().unwrap_or(""),
+            ])
+            .map_err(csv_err)?;
+        }
     }
     out.flush().map_err(|e| Error::io(path, e))?;
     Ok(())
@@ -866,7 +350,7 @@ fn write_events(path: &Path, events: &[SynthEvent]) -> Result<()> {
 // ---------------------------------------------------------------------------------------------
 // Catalogue.
 
-fn build_world(rng: &mut StdRng, n_items: usize) -> (World, Vec<CatalogItem>) {
+fn build_world(rng: &mut StdRng, n_items: usize) -> (World, Vec<CatalogEntry>) {
     // Subcategories and the complement graph.
     let mut subs: Vec<Sub> = Vec::new();
     let mut top_subs: Vec<Vec<usize>> = Vec::with_capacity(TOPS.len());
@@ -945,8 +429,8 @@ fn build_world(rng: &mut StdRng, n_items: usize) -> (World, Vec<CatalogItem>) {
 
     // Items.
     let width = digits(n_items);
-    let mut catalog: Vec<CatalogItem> = Vec::with_capacity(assignment.len());
-    let mut items: Vec<ItemMeta> = Vec::with_capacity(assignment.len());
+    let mut catalog: Vec<CatalogEntry> = Vec::with_capacity(assignment.len());
+    let mut items: Vec<ItemTraits> = Vec::with_capacity(assignment.len());
     for (idx, &s) in assignment.iter().enumerate() {
         let sub = &subs[s];
         let spec = sub.spec;
@@ -975,15 +459,17 @@ fn build_world(rng: &mut StdRng, n_items: usize) -> (World, Vec<CatalogItem>) {
         let price64 = cents / 100.0;
         let in_stock = rng.random_bool(IN_STOCK_RATE);
 
-        catalog.push(CatalogItem {
+        catalog.push(CatalogEntry {
             item_id: format!("sku-{:0width$}", idx + 1),
-            title,
-            category: sub.name.clone(),
-            brand: brand_name.to_string(),
-            price: price64 as f32,
-            in_stock,
+            meta: ItemMeta {
+                title,
+                category: sub.name.clone(),
+                brand: brand_name.to_string(),
+                price: Some(price64 as f32),
+                in_stock,
+            },
         });
-        items.push(ItemMeta {
+        items.push(ItemTraits {
             sub: s,
             brand,
             noun,
@@ -1003,7 +489,7 @@ fn build_world(rng: &mut StdRng, n_items: usize) -> (World, Vec<CatalogItem>) {
             (Some(i), _) => i,
             (None, Some(&i)) => {
                 items[i].in_stock = true;
-                catalog[i].in_stock = true;
+                catalog[i].meta.in_stock = true;
                 i
             }
             (None, None) => 0,
@@ -1055,8 +541,9 @@ fn make_offers(rng: &mut StdRng, world: &World) -> Vec<Offer> {
                 ),
                 categories: vec![sub.name.clone()],
                 brands: Vec::new(),
+                item_ids: Vec::new(),
                 discount: pct as f32 / 100.0,
-                redeemers: Vec::new(),
+                redeemers: Some(Vec::new()),
             });
         }
         let brands = &world.top_brands[t];
@@ -1068,8 +555,9 @@ fn make_offers(rng: &mut StdRng, world: &World) -> Vec<Offer> {
                 title: format!("{pct}% off all {name} products"),
                 categories: Vec::new(),
                 brands: vec![name.to_string()],
+                item_ids: Vec::new(),
                 discount: pct as f32 / 100.0,
-                redeemers: Vec::new(),
+                redeemers: Some(Vec::new()),
             });
         }
     }
@@ -1139,7 +627,7 @@ fn make_shopper(rng: &mut StdRng, world: &World) -> Shopper {
 fn simulate_shopper(
     rng: &mut StdRng,
     ctx: &Ctx<'_>,
-    events: &mut Vec<SynthEvent>,
+    events: &mut Vec<Event>,
     scratch: &mut Scratch,
 ) -> Option<usize> {
     let mut t = START_TS + rng.random_range(0..FIRST_SESSION_SPREAD_S);
@@ -1227,7 +715,7 @@ fn run_session(
     target: usize,
     forced: bool,
     t: &mut i64,
-    events: &mut Vec<SynthEvent>,
+    events: &mut Vec<Event>,
     scratch: &mut Scratch,
 ) -> Option<usize> {
     let world = ctx.world;
@@ -1245,7 +733,7 @@ fn run_session(
             .map(|b| world.brand_names[b]);
         let query = make_query(rng, sub.spec, k, brand);
         tick(rng, t, &mut first);
-        push_event(events, ctx.user_id, *t, "search", "", query);
+        events.push(Event::search(query, *t as f64));
     }
 
     fill_scores(world, ctx.shopper, target, noun, &mut scratch.cum);
@@ -1262,14 +750,11 @@ fn run_session(
             i
         };
         tick(rng, t, &mut first);
-        push_event(
-            events,
-            ctx.user_id,
-            *t,
-            "view",
+        events.push(Event::item(
+            EventKind::View,
             &ctx.catalog[item].item_id,
-            String::new(),
-        );
+            *t as f64,
+        ));
         scratch.viewed.push(item);
     }
 
@@ -1280,37 +765,28 @@ fn run_session(
     if choice.is_none() && forced {
         let item = draw_in_stock(rng, world, target, &scratch.cum);
         tick(rng, t, &mut first);
-        push_event(
-            events,
-            ctx.user_id,
-            *t,
-            "view",
+        events.push(Event::item(
+            EventKind::View,
             &ctx.catalog[item].item_id,
-            String::new(),
-        );
+            *t as f64,
+        ));
         scratch.viewed.push(item);
         choice = Some(item);
     }
     let item = choice?;
     tick(rng, t, &mut first);
-    push_event(
-        events,
-        ctx.user_id,
-        *t,
-        "cart",
+    events.push(Event::item(
+        EventKind::Cart,
         &ctx.catalog[item].item_id,
-        String::new(),
-    );
+        *t as f64,
+    ));
     if forced || rng.random_bool(P_PURCHASE) {
         tick(rng, t, &mut first);
-        push_event(
-            events,
-            ctx.user_id,
-            *t,
-            "purchase",
+        events.push(Event::item(
+            EventKind::Purchase,
             &ctx.catalog[item].item_id,
-            String::new(),
-        );
+            *t as f64,
+        ));
         Some(item)
     } else {
         None
@@ -1432,23 +908,6 @@ fn make_query(rng: &mut StdRng, spec: &SubSpec, noun: usize, brand: Option<&str>
         }
     }
     words.join(" ")
-}
-
-fn push_event(
-    events: &mut Vec<SynthEvent>,
-    user_id: &str,
-    t: i64,
-    kind: &str,
-    item_id: &str,
-    query: String,
-) {
-    events.push(SynthEvent {
-        user_id: user_id.to_owned(),
-        timestamp: t,
-        event: kind.to_owned(),
-        item_id: item_id.to_owned(),
-        query,
-    });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1578,8 +1037,34 @@ mod tests {
         generate(&config(seed)).expect("generate")
     }
 
+    /// One row of `events.csv`.
+    #[derive(Debug, Clone, PartialEq, serde::Deserialize)]
+    struct Row {
+        user_id: String,
+        timestamp: i64,
+        event: String,
+        item_id: String,
+        query: String,
+    }
+
+    /// The shop's events as the rows of `events.csv`, sorted by user, then time.
+    fn rows(shop: &Shop) -> Vec<Row> {
+        shop.shoppers
+            .iter()
+            .flat_map(|u| {
+                u.events.iter().map(|e| Row {
+                    user_id: u.user.clone(),
+                    timestamp: e.ts as i64,
+                    event: e.kind.as_str().to_owned(),
+                    item_id: e.item_id.clone().unwrap_or_default(),
+                    query: e.query.clone().unwrap_or_default(),
+                })
+            })
+            .collect()
+    }
+
     /// Each purchase that ended a session, with the shopper's next session.
-    fn after_purchases(events: &[SynthEvent]) -> Vec<(&SynthEvent, &[SynthEvent])> {
+    fn after_purchases(events: &[Row]) -> Vec<(&Row, &[Row])> {
         sessions(events)
             .windows(2)
             .filter(|w| w[0][0].user_id == w[1][0].user_id)
@@ -1593,12 +1078,12 @@ mod tests {
     fn categories(shop: &Shop) -> BTreeMap<&str, &str> {
         shop.catalog
             .iter()
-            .map(|i| (i.item_id.as_str(), i.category.as_str()))
+            .map(|i| (i.item_id.as_str(), i.meta.category.as_str()))
             .collect()
     }
 
     /// Splits events (sorted by user, then time) into sessions.
-    fn sessions(events: &[SynthEvent]) -> Vec<&[SynthEvent]> {
+    fn sessions(events: &[Row]) -> Vec<&[Row]> {
         let mut out = Vec::new();
         let mut start = 0;
         for i in 1..=events.len() {
@@ -1655,10 +1140,10 @@ mod tests {
         let a = shop(42);
         let b = shop(42);
         assert_eq!(a.catalog, b.catalog);
-        assert_eq!(a.events, b.events);
+        assert_eq!(a.shoppers, b.shoppers);
         assert_eq!(a.offers, b.offers);
         let c = shop(43);
-        assert_ne!(a.events, c.events);
+        assert_ne!(a.shoppers, c.shoppers);
         assert_ne!(a.catalog, c.catalog);
     }
 
@@ -1702,7 +1187,11 @@ mod tests {
         assert_eq!(shop.catalog[0].item_id, "sku-001");
         assert_eq!(shop.catalog[299].item_id, "sku-300");
 
-        let categories: BTreeSet<&str> = shop.catalog.iter().map(|i| i.category.as_str()).collect();
+        let categories: BTreeSet<&str> = shop
+            .catalog
+            .iter()
+            .map(|i| i.meta.category.as_str())
+            .collect();
         let table = complement_table();
         assert_eq!(
             categories.len(),
@@ -1732,7 +1221,9 @@ mod tests {
 
         let mut brands_per_top: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
         for item in &shop.catalog {
-            assert!(item.price > 0.0);
+            let item = &item.meta;
+            let price = item.price.expect("every synthetic item has a price");
+            assert!(price > 0.0);
             assert!(item.title.starts_with(&item.brand), "{}", item.title);
             let top = item.category.split('/').next().unwrap_or("");
             brands_per_top
@@ -1750,12 +1241,8 @@ mod tests {
                 "running/socks" => assert!(title.contains("running socks"), "{title}"),
                 _ => {}
             }
-            let cents = (item.price as f64 * 100.0).round();
-            assert!(
-                (item.price as f64 * 100.0 - cents).abs() < 1e-2,
-                "{}",
-                item.price
-            );
+            let cents = (price as f64 * 100.0).round();
+            assert!((price as f64 * 100.0 - cents).abs() < 1e-2, "{}", price);
         }
         for (top, brands) in &brands_per_top {
             assert!(brands.len() <= 8, "{top}: {brands:?}");
@@ -1763,8 +1250,8 @@ mod tests {
         let shoes: Vec<f32> = shop
             .catalog
             .iter()
-            .filter(|i| i.category == "running/shoes")
-            .map(|i| i.price)
+            .filter(|i| i.meta.category == "running/shoes")
+            .filter_map(|i| i.meta.price)
             .collect();
         assert!(
             shoes.iter().all(|&p| (59.0..=200.0).contains(&p)),
@@ -1773,24 +1260,25 @@ mod tests {
         let socks: Vec<f32> = shop
             .catalog
             .iter()
-            .filter(|i| i.category == "running/socks")
-            .map(|i| i.price)
+            .filter(|i| i.meta.category == "running/socks")
+            .filter_map(|i| i.meta.price)
             .collect();
         assert!(
             socks.iter().all(|&p| (8.0..=25.0).contains(&p)),
             "{socks:?}"
         );
 
-        let in_stock = shop.catalog.iter().filter(|i| i.in_stock).count() as f64 / 300.0;
+        let in_stock = shop.catalog.iter().filter(|i| i.meta.in_stock).count() as f64 / 300.0;
         assert!((0.8..0.99).contains(&in_stock), "{in_stock}");
     }
 
     #[test]
     fn every_shopper_has_two_purchases() {
         let shop = shop(3);
+        let events = rows(&shop);
         let mut purchases: BTreeMap<&str, usize> = BTreeMap::new();
         let mut users = BTreeSet::new();
-        for e in &shop.events {
+        for e in &events {
             users.insert(e.user_id.as_str());
             if e.event == "purchase" {
                 *purchases.entry(e.user_id.as_str()).or_default() += 1;
@@ -1807,7 +1295,8 @@ mod tests {
     #[test]
     fn timestamps_increase_per_user_and_events_are_sorted() {
         let shop = shop(5);
-        for w in shop.events.windows(2) {
+        let events = rows(&shop);
+        for w in events.windows(2) {
             assert!(w[0].user_id <= w[1].user_id, "not sorted by user");
             if w[0].user_id == w[1].user_id {
                 assert!(
@@ -1818,15 +1307,16 @@ mod tests {
                 );
             }
         }
-        assert!(shop.events.iter().all(|e| e.timestamp >= START_TS));
+        assert!(events.iter().all(|e| e.timestamp >= START_TS));
     }
 
     #[test]
     fn events_are_well_formed() {
         let shop = shop(9);
+        let events = rows(&shop);
         let ids: BTreeSet<&str> = shop.catalog.iter().map(|i| i.item_id.as_str()).collect();
         let mut searches = 0;
-        for e in &shop.events {
+        for e in &events {
             match e.event.as_str() {
                 "search" => {
                     searches += 1;
@@ -1847,13 +1337,14 @@ mod tests {
     #[test]
     fn search_queries_match_titles_of_the_session() {
         let shop = shop(10);
+        let events = rows(&shop);
         let titles: BTreeMap<&str, String> = shop
             .catalog
             .iter()
-            .map(|i| (i.item_id.as_str(), i.title.to_ascii_lowercase()))
+            .map(|i| (i.item_id.as_str(), i.meta.title.to_ascii_lowercase()))
             .collect();
         let (mut searched, mut matched) = (0, 0);
-        for session in sessions(&shop.events) {
+        for session in sessions(&events) {
             let Some(search) = session.iter().find(|e| e.event == "search") else {
                 continue;
             };
@@ -1881,8 +1372,9 @@ mod tests {
     #[test]
     fn purchases_follow_a_cart_in_the_same_session() {
         let shop = shop(11);
+        let events = rows(&shop);
         let mut purchases = 0;
-        for session in sessions(&shop.events) {
+        for session in sessions(&events) {
             for (i, e) in session.iter().enumerate() {
                 if e.event == "purchase" {
                     purchases += 1;
@@ -1901,10 +1393,11 @@ mod tests {
     #[test]
     fn sessions_after_a_purchase_often_target_a_complement() {
         let shop = shop(12);
+        let events = rows(&shop);
         let category = categories(&shop);
         let table = complement_table();
         let (mut follows, mut hits) = (0, 0);
-        for (bought, next) in after_purchases(&shop.events) {
+        for (bought, next) in after_purchases(&events) {
             let Some(view) = next.iter().find(|e| e.event == "view") else {
                 continue;
             };
@@ -1922,9 +1415,10 @@ mod tests {
     #[test]
     fn shoppers_seldom_return_to_a_subcategory_right_after_buying_from_it() {
         let shop = shop(14);
+        let events = rows(&shop);
         let category = categories(&shop);
         let (mut items, mut same) = (0, 0);
-        for (bought, next) in after_purchases(&shop.events) {
+        for (bought, next) in after_purchases(&events) {
             for e in next.iter().filter(|e| !e.item_id.is_empty()) {
                 items += 1;
                 if category[e.item_id.as_str()] == category[bought.item_id.as_str()] {
@@ -1944,8 +1438,9 @@ mod tests {
     #[test]
     fn shoppers_move_between_top_categories_across_sessions() {
         let shop = shop(15);
+        let events = rows(&shop);
         let category = categories(&shop);
-        let top = |session: &[SynthEvent]| {
+        let top = |session: &[Row]| {
             let mut counts = BTreeMap::<&str, usize>::new();
             for e in session.iter().filter(|e| !e.item_id.is_empty()) {
                 let t = category[e.item_id.as_str()].split('/').next().unwrap_or("");
@@ -1957,7 +1452,7 @@ mod tests {
                 .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
                 .map(|(t, _)| t)
         };
-        let all = sessions(&shop.events);
+        let all = sessions(&events);
         let (mut pairs, mut moved) = (0, 0);
         for w in all
             .windows(2)
@@ -1984,6 +1479,7 @@ mod tests {
     #[test]
     fn offers_have_ground_truth_redeemers() {
         let shop = shop(13);
+        let events = rows(&shop);
         assert!(
             (12..=20).contains(&shop.offers.len()),
             "{}",
@@ -1992,13 +1488,13 @@ mod tests {
         let ids: BTreeSet<&str> = shop.offers.iter().map(|o| o.id.as_str()).collect();
         assert_eq!(ids.len(), shop.offers.len(), "offer ids are unique");
 
-        let items: BTreeMap<&str, &CatalogItem> = shop
+        let items: BTreeMap<&str, &CatalogEntry> = shop
             .catalog
             .iter()
             .map(|i| (i.item_id.as_str(), i))
             .collect();
         let mut last: BTreeMap<&str, &str> = BTreeMap::new();
-        for e in &shop.events {
+        for e in &events {
             if e.event == "purchase" {
                 last.insert(e.user_id.as_str(), e.item_id.as_str());
             }
@@ -2017,17 +1513,17 @@ mod tests {
             let expected: Vec<String> = last
                 .iter()
                 .filter(|(_, item)| {
-                    let item = items[**item];
+                    let item = &items[**item].meta;
                     offer.categories.contains(&item.category) || offer.brands.contains(&item.brand)
                 })
                 .map(|(user, _)| user.to_string())
                 .collect();
-            assert_eq!(offer.redeemers, expected, "{}", offer.id);
-            total += offer.redeemers.len();
+            assert_eq!(offer.redeemers.as_ref(), Some(&expected), "{}", offer.id);
+            total += expected.len();
         }
         assert!(total > 0);
         // The final session of every shopper contains their last purchase.
-        let all = sessions(&shop.events);
+        let all = sessions(&events);
         for (k, session) in all.iter().enumerate() {
             let is_final = all
                 .get(k + 1)
@@ -2049,10 +1545,13 @@ mod tests {
         let out = dir.path().join("shop");
         // Write a shuffled copy of the events: the file must come out sorted anyway.
         let mut reversed = shop.clone();
-        reversed.events.reverse();
+        reversed.shoppers.reverse();
+        for u in &mut reversed.shoppers {
+            u.events.reverse();
+        }
         write(&reversed, &out).expect("write");
 
-        let catalog: Vec<CatalogItem> =
+        let catalog: Vec<CatalogEntry> =
             serde_json::from_reader(File::open(out.join("catalog.json")).expect("open catalog"))
                 .expect("parse catalog");
         assert_eq!(catalog, shop.catalog);
@@ -2068,17 +1567,18 @@ mod tests {
             Some("user_id,timestamp,event,item_id,query")
         );
         let mut reader = csv::Reader::from_path(out.join("events.csv")).expect("open events");
-        let events: Vec<SynthEvent> = reader
+        let events: Vec<Row> = reader
             .deserialize()
-            .collect::<std::result::Result<Vec<SynthEvent>, csv::Error>>()
+            .collect::<std::result::Result<Vec<Row>, csv::Error>>()
             .expect("parse events");
-        let mut expected = shop.events.clone();
+        let generated = rows(&shop);
+        let mut expected = generated.clone();
         expected.sort_by(|a, b| {
             a.user_id
                 .cmp(&b.user_id)
                 .then(a.timestamp.cmp(&b.timestamp))
         });
         assert_eq!(events, expected);
-        assert_eq!(events, shop.events, "generated events are already sorted");
+        assert_eq!(events, generated, "generated events are already sorted");
     }
 }

@@ -1,0 +1,27 @@
+//! `localrec inspect`: a model file's header.
+
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use localrec::format;
+use serde_json::json;
+
+pub fn run(file: &Path) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let (header, payload, sha256) = format::read_header(&bytes)?;
+    let out = json!({
+        "format_version": format::FORMAT_VERSION,
+        "bytes": bytes.len(),
+        "payload_bytes": payload.len(),
+        "sha256": sha256,
+        "config": header.config,
+        "items": header.items.len(),
+        "first_items": header.items.iter().take(5).collect::<Vec<_>>(),
+        "has_catalog": header.catalog.is_some(),
+        "has_attributes": !header.attributes.is_empty(),
+        "tensors": header.tensors,
+        "provenance": header.provenance,
+    });
+    println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}

@@ -1,0 +1,53 @@
+//! `localrec random-model`: random weights for timing.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use localrec::format;
+use localrec::model::SeqRecConfig;
+
+#[derive(Args)]
+pub struct RandomModelArgs {
+    /// Catalogue size.
+    #[arg(long)]
+    items: usize,
+    #[arg(long, default_value_t = 64)]
+    d_model: usize,
+    #[arg(long, default_value_t = 2)]
+    layers: usize,
+    #[arg(long, default_value_t = 1)]
+    heads: usize,
+    #[arg(long, default_value_t = 50)]
+    max_len: usize,
+    /// Hash buckets for search-query tokens (0: item events only).
+    #[arg(long, default_value_t = 0)]
+    query_buckets: usize,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    /// The model file to write.
+    #[arg(long)]
+    out: PathBuf,
+}
+
+pub fn run(a: RandomModelArgs) -> Result<()> {
+    let config = SeqRecConfig::new(a.items)
+        .with_d_model(a.d_model)
+        .with_layers(a.layers)
+        .with_heads(a.heads)
+        .with_max_len(a.max_len)
+        .with_query_buckets(a.query_buckets)
+        .with_event_types(true);
+    let bytes = format::random_model(&config, a.seed)?;
+    if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
+    eprintln!(
+        "wrote {} ({} bytes, {} items, random weights)",
+        a.out.display(),
+        bytes.len(),
+        a.items
+    );
+    Ok(())
+}

@@ -1,0 +1,133 @@
+//! `localrec train`: the arguments, mapped onto the library's [`TrainJob`].
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, ValueEnum};
+use localrec::train::pipeline::{ModelSettings, TrainJob, run_train};
+use localrec::train::{NegativeSharing, TrainOptions};
+
+use crate::data_args::DataArgs;
+
+#[derive(Clone, Copy, ValueEnum)]
+pub enum SharingArg {
+    Batch,
+    Sequence,
+    Position,
+}
+
+#[derive(Args)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    data: DataArgs,
+    /// Output directory.
+    #[arg(long)]
+    out: PathBuf,
+    /// Item attributes, `{"item": [attr, ...]}`.
+    #[arg(long)]
+    attributes: Option<PathBuf>,
+    /// Catalogue (JSON or CSV: item_id, title, category, brand, price, in_stock).
+    #[arg(long)]
+    catalog: Option<PathBuf>,
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+    #[arg(long, default_value_t = 64)]
+    d_model: usize,
+    #[arg(long, default_value_t = 1)]
+    layers: usize,
+    #[arg(long, default_value_t = 1)]
+    heads: usize,
+    #[arg(long, default_value_t = 50)]
+    max_len: usize,
+    /// Dropout on embeddings, attention weights and outputs, inside the feed-forward and on the
+    /// item table the loss scores against (training only).
+    #[arg(long, default_value_t = 0.2)]
+    dropout: f64,
+    /// Sampled-softmax negatives; 0 trains with full cross-entropy. Default: full cross-entropy
+    /// for catalogues up to 20,000 items (better on Beauty), 256 sampled negatives above.
+    #[arg(long)]
+    negatives: Option<usize>,
+    /// One set of negatives per sequence, one per position, or one shared by the whole batch.
+    #[arg(long, value_enum, default_value_t = SharingArg::Sequence)]
+    negative_sharing: SharingArg,
+    /// Adam's L2 weight decay.
+    #[arg(long, default_value_t = 0.0)]
+    weight_decay: f64,
+    /// Loss weight of the positions right after a purchase (what the shopper turns to once they
+    /// have bought): above 1 teaches cross-selling harder. Only event logs have purchases.
+    #[arg(long, default_value_t = 1.0)]
+    purchase_weight: f64,
+    #[arg(long, default_value_t = 128)]
+    batch_size: usize,
+    #[arg(long, default_value_t = 1e-3)]
+    lr: f64,
+    #[arg(long, default_value_t = 200)]
+    epochs: usize,
+    /// Early stopping: epochs without a better validation NDCG@10.
+    #[arg(long, default_value_t = 10)]
+    patience: usize,
+    /// Wall-clock budget for training, in minutes.
+    #[arg(long, default_value_t = 25.0)]
+    time_limit_min: f64,
+    /// Hash buckets for search-query tokens.
+    #[arg(long, default_value_t = 2048)]
+    query_buckets: usize,
+    /// Item-only ablation: ignore search events and event types.
+    #[arg(long)]
+    no_search: bool,
+    /// Worker threads for the CPU backend.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Continue from DIR/checkpoint.lrec (weights and curve; Adam's moments restart).
+    #[arg(long)]
+    resume: bool,
+    /// No progress bars.
+    #[arg(long)]
+    quiet: bool,
+}
+
+pub fn run(a: TrainArgs) -> Result<()> {
+    rayon::ThreadPoolBuilder::new()
+        .num_threads(a.threads.max(1))
+        .build_global()
+        .context("cannot start worker threads")?;
+    let job = TrainJob {
+        data: a.data.source(),
+        out: a.out,
+        attributes: a.attributes,
+        catalog: a.catalog,
+        model: ModelSettings {
+            d_model: a.d_model,
+            layers: a.layers,
+            heads: a.heads,
+            max_len: a.max_len,
+            dropout: a.dropout,
+            query_buckets: a.query_buckets,
+            no_search: a.no_search,
+        },
+        negatives: a.negatives,
+        options: TrainOptions {
+            epochs: a.epochs,
+            batch_size: a.batch_size,
+            learning_rate: a.lr,
+            negatives: 0, // set by the pipeline from `negatives` and the catalogue size
+            negative_sharing: match a.negative_sharing {
+                SharingArg::Batch => NegativeSharing::Batch,
+                SharingArg::Sequence => NegativeSharing::Sequence,
+                SharingArg::Position => NegativeSharing::Position,
+            },
+            weight_decay: a.weight_decay,
+            purchase_weight: a.purchase_weight,
+            patience: a.patience,
+            seed: a.seed,
+            time_limit: Some(Duration::from_secs_f64(a.time_limit_min * 60.0)),
+            progress: !a.quiet,
+        },
+        threads: a.threads,
+        resume: a.resume,
+    };
+    let report = run_train(&job)?;
+    println!("{}", serde_json::to_string_pretty(&report["test"])?);
+    Ok(())
+}

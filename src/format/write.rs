@@ -1,0 +1,109 @@
+//! Writing weights files (feature `train`): quantisation to int8 and the file's framing.
+
+use sha2::{Digest, Sha256};
+
+use crate::catalog::ItemMeta;
+use crate::error::{Error, Result};
+use crate::model::{SeqRecConfig, Weights};
+
+use super::quant::QuantizedMatrix;
+use super::{FORMAT_VERSION, Header, MAGIC, MIN_LEN, TensorEntry, validate_header};
+
+/// What goes into a new weights file.
+pub struct ArtefactParts<'a> {
+    pub config: &'a SeqRecConfig,
+    pub items: &'a [String],
+    pub popularity: &'a [u32],
+    pub attributes: &'a [Vec<u32>],
+    pub catalog: Option<&'a [ItemMeta]>,
+    pub weights: &'a Weights,
+    pub provenance: serde_json::Value,
+    /// Store matrices as int8 (shipping) or f32 (training checkpoints).
+    pub quantize: bool,
+}
+
+/// A model file with random weights and `config.n_items` synthetic items (`item-1`, `item-2`, ...,
+/// with a Zipf-like popularity), for timing: benchmarks and load tests. Same seed, same bytes.
+pub fn random_model(config: &SeqRecConfig, seed: u64) -> Result<Vec<u8>> {
+    let device = crate::cpu_device();
+    device.seed(seed);
+    let weights = config.init(&device)?.to_weights()?;
+    let n = config.n_items;
+    let items: Vec<String> = (1..=n).map(|i| format!("item-{i}")).collect();
+    let popularity: Vec<u32> = (1..=n)
+        .map(|rank| (1_000_000 / rank).max(1) as u32)
+        .collect();
+    write(&ArtefactParts {
+        config,
+        items: &items,
+        popularity: &popularity,
+        attributes: &[],
+        catalog: None,
+        weights: &weights,
+        provenance: serde_json::json!({ "random_weights": true, "seed": seed }),
+        quantize: true,
+    })
+}
+
+/// Serialises a model. Matrices are quantised to int8 here.
+pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
+    let mut payload = Vec::new();
+    let mut tensors = Vec::new();
+    for (name, shape) in parts.config.param_shapes() {
+        let w = parts
+            .weights
+            .get(&name)
+            .ok_or_else(|| Error::InvalidArgument(format!("weights lack tensor {name}")))?;
+        if w.shape != shape {
+            return Err(Error::InvalidArgument(format!(
+                "tensor {name} has shape {:?}, expected {shape:?}",
+                w.shape
+            )));
+        }
+        let offset = payload.len();
+        let dtype = if shape.len() == 2 && parts.quantize {
+            let q = QuantizedMatrix::quantize(&w.values, shape[0], shape[1]);
+            payload.extend(q.data.iter().map(|&v| v as u8));
+            payload.resize(payload.len().next_multiple_of(4), 0); // int8_scales_at
+            payload.extend(q.scales.iter().flat_map(|s| s.to_le_bytes()));
+            "i8"
+        } else {
+            payload.extend(w.values.iter().flat_map(|v| v.to_le_bytes()));
+            "f32"
+        };
+        tensors.push(TensorEntry {
+            name,
+            shape,
+            dtype: dtype.into(),
+            offset,
+            bytes: payload.len() - offset,
+        });
+    }
+    let header = Header {
+        config: parts.config.clone(),
+        items: parts.items.to_vec(),
+        popularity: parts.popularity.to_vec(),
+        attributes: parts.attributes.to_vec(),
+        catalog: parts.catalog.map(<[ItemMeta]>::to_vec),
+        tensors,
+        provenance: parts.provenance.clone(),
+    };
+    validate_header(&header, payload.len())?;
+    let header = serde_json::to_vec(&header).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    Ok(envelope(&header, &payload))
+}
+
+/// Frames header JSON and payload as a file of this format version: magic, version, both lengths
+/// and the SHA-256 trailer. No validation: [`write`] checks first (the fuzzer frames raw bytes).
+pub fn envelope(header: &[u8], payload: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(MIN_LEN + header.len() + payload.len());
+    out.extend_from_slice(&MAGIC);
+    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&(header.len() as u64).to_le_bytes());
+    out.extend_from_slice(header);
+    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
+    out.extend_from_slice(payload);
+    let digest = Sha256::digest(&out);
+    out.extend_from_slice(&digest);
+    out
+}

@@ -1,0 +1,344 @@
+//! The architecture: [`SeqRecConfig`], its bounds, and the one table of parameter names and
+//! shapes that the model, the weights file and the trainer all read.
+
+use burn::prelude::*;
+
+use crate::error::{Error, Result};
+use crate::event::EVENT_TYPES;
+
+use super::features::Features;
+
+/// Largest catalogue a model may have.
+pub const MAX_ITEMS: usize = 20_000_000;
+/// Largest width of the embeddings and hidden states.
+pub const MAX_D_MODEL: usize = 1024;
+/// Most Transformer blocks.
+pub const MAX_LAYERS: usize = 16;
+/// Most attention heads.
+pub const MAX_HEADS: usize = 64;
+/// Longest history a model may read.
+pub const MAX_HISTORY: usize = 2048;
+/// Most hash buckets for query tokens.
+pub const MAX_QUERY_BUCKETS: usize = 1 << 22;
+/// Most query tokens read per search.
+pub const MAX_QUERY_TOKENS: usize = 64;
+/// Most distinct item attributes.
+pub const MAX_ATTRIBUTES: usize = 20_000_000;
+/// Most attributes read per item.
+pub const MAX_ITEM_ATTRIBUTES: usize = 256;
+
+/// Architecture of the model. It travels inside the weights file, and builds the module.
+#[derive(Config, Debug)]
+pub struct SeqRecConfig {
+    /// Number of items in the catalogue (the embedding table has one more row, for padding).
+    pub n_items: usize,
+    /// Width of every embedding and hidden state.
+    #[config(default = 64)]
+    pub d_model: usize,
+    /// Transformer blocks.
+    #[config(default = 2)]
+    pub layers: usize,
+    /// Attention heads (must divide `d_model`).
+    #[config(default = 1)]
+    pub heads: usize,
+    /// Longest history the model reads; older events are dropped.
+    #[config(default = 50)]
+    pub max_len: usize,
+    /// Dropout on embeddings, attention weights and outputs, inside the feed-forward and on the
+    /// item table the loss scores against (training only).
+    #[config(default = 0.3)]
+    pub dropout: f64,
+    /// Hash buckets for search-query tokens (0 disables query features).
+    #[config(default = 0)]
+    pub query_buckets: usize,
+    /// Query tokens read per search event.
+    #[config(default = 6)]
+    pub max_query_tokens: usize,
+    /// Distinct item attributes, e.g. brand and category ids (0 disables attribute features).
+    #[config(default = 0)]
+    pub n_attributes: usize,
+    /// Attributes read per item.
+    #[config(default = 8)]
+    pub max_attributes: usize,
+    /// Whether the event type (view, cart, purchase, search) is an input feature.
+    #[config(default = true)]
+    pub event_types: bool,
+}
+
+/// The shape of a parameter in units of `d_model`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Dims {
+    D,
+    ThreeD,
+    DByD,
+    DBy3D,
+}
+
+/// A parameter of a Transformer block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum BlockParam {
+    Ln1Gamma,
+    Ln1Beta,
+    Wqkv,
+    Bqkv,
+    Wo,
+    Bo,
+    Ln2Gamma,
+    Ln2Beta,
+    W1,
+    B1,
+    W2,
+    B2,
+}
+
+/// The parameters of one block: name (after `blocks.{l}.`), which field, shape. With the
+/// embeddings and the final LayerNorm in [`SeqRecConfig::params`], this is the only place the
+/// names are written: the model, the weights file and `to_weights` all read them from here.
+const BLOCK_PARAMS: [(&str, BlockParam, Dims); 12] = [
+    ("ln1.gamma", BlockParam::Ln1Gamma, Dims::D),
+    ("ln1.beta", BlockParam::Ln1Beta, Dims::D),
+    ("wqkv", BlockParam::Wqkv, Dims::DBy3D),
+    ("bqkv", BlockParam::Bqkv, Dims::ThreeD),
+    ("wo", BlockParam::Wo, Dims::DByD),
+    ("bo", BlockParam::Bo, Dims::D),
+    ("ln2.gamma", BlockParam::Ln2Gamma, Dims::D),
+    ("ln2.beta", BlockParam::Ln2Beta, Dims::D),
+    ("w1", BlockParam::W1, Dims::DByD),
+    ("b1", BlockParam::B1, Dims::D),
+    ("w2", BlockParam::W2, Dims::DByD),
+    ("b2", BlockParam::B2, Dims::D),
+];
+
+/// Which field of the model a parameter fills.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Slot {
+    ItemEmb,
+    PosEmb,
+    EventEmb,
+    QueryEmb,
+    AttrEmb,
+    Block(usize, BlockParam),
+    FinalGamma,
+    FinalBeta,
+}
+
+/// One parameter: its name in the weights file, its shape, and the field it fills.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ParamSpec {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub(crate) slot: Slot,
+}
+
+impl ParamSpec {
+    /// Number of values, or None if it does not fit this platform's `usize`.
+    pub fn len(&self) -> Option<usize> {
+        self.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))
+    }
+
+    /// True for a parameter with no values (never for a valid config).
+    pub fn is_empty(&self) -> bool {
+        self.len() == Some(0)
+    }
+}
+
+impl SeqRecConfig {
+    /// Checks the numbers fit together and stay within bounds. A weights file's header is
+    /// untrusted: every field is bounded here before any size is computed from it, and the sizes
+    /// themselves are computed with checked arithmetic ([`Self::params`]).
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::InvalidArgument(m));
+        let bounded = |name: &str, value: usize, lo: usize, hi: usize| {
+            if (lo..=hi).contains(&value) {
+                Ok(())
+            } else {
+                bad(format!(
+                    "{name} is {value}, it must be between {lo} and {hi}"
+                ))
+            }
+        };
+        if self.n_items == 0 {
+            return bad("the catalogue is empty".into());
+        }
+        bounded("n_items", self.n_items, 1, MAX_ITEMS)?;
+        bounded("d_model", self.d_model, 1, MAX_D_MODEL)?;
+        bounded("heads", self.heads, 1, MAX_HEADS)?;
+        if !self.d_model.is_multiple_of(self.heads) {
+            return bad(format!(
+                "d_model {} must be a positive multiple of heads {}",
+                self.d_model, self.heads
+            ));
+        }
+        if self.max_len == 0 || self.layers == 0 {
+            return bad("max_len and layers must be at least 1".into());
+        }
+        bounded("layers", self.layers, 1, MAX_LAYERS)?;
+        bounded("max_len", self.max_len, 1, MAX_HISTORY)?;
+        bounded("query_buckets", self.query_buckets, 0, MAX_QUERY_BUCKETS)?;
+        bounded(
+            "max_query_tokens",
+            self.max_query_tokens,
+            0,
+            MAX_QUERY_TOKENS,
+        )?;
+        bounded("n_attributes", self.n_attributes, 0, MAX_ATTRIBUTES)?;
+        bounded(
+            "max_attributes",
+            self.max_attributes,
+            0,
+            MAX_ITEM_ATTRIBUTES,
+        )?;
+        if !(0.0..1.0).contains(&self.dropout) {
+            return bad(format!("dropout {} must be in [0, 1)", self.dropout));
+        }
+        // Every tensor's size, and all of them together in bytes, must fit in this platform's
+        // `usize` (32 bits in wasm): a large `d_model` times a large catalogue may not.
+        let mut bytes = 0usize;
+        for p in self.params() {
+            bytes = p
+                .len()
+                .and_then(|n| n.checked_mul(4))
+                .and_then(|n| bytes.checked_add(n))
+                .ok_or_else(|| {
+                    Error::InvalidArgument(format!(
+                        "tensor {} {:?} is too large for this platform",
+                        p.name, p.shape
+                    ))
+                })?;
+        }
+        Ok(())
+    }
+
+    /// Every parameter's name, shape and field, in the fixed order of the weights file. Call
+    /// [`Self::validate`] first: the shapes of an unchecked config may be meaningless.
+    pub fn params(&self) -> Vec<ParamSpec> {
+        let d = self.d_model;
+        let spec = |name: String, shape: Vec<usize>, slot: Slot| ParamSpec { name, shape, slot };
+        let mut out = vec![
+            spec(
+                "item_emb".into(),
+                vec![self.n_items.saturating_add(1), d],
+                Slot::ItemEmb,
+            ),
+            spec("pos_emb".into(), vec![self.max_len, d], Slot::PosEmb),
+        ];
+        if self.event_types {
+            out.push(spec(
+                "event_emb".into(),
+                vec![EVENT_TYPES, d],
+                Slot::EventEmb,
+            ));
+        }
+        if self.query_buckets > 0 {
+            out.push(spec(
+                "query_emb".into(),
+                vec![self.query_buckets.saturating_add(1), d],
+                Slot::QueryEmb,
+            ));
+        }
+        if self.n_attributes > 0 {
+            out.push(spec(
+                "attr_emb".into(),
+                vec![self.n_attributes.saturating_add(1), d],
+                Slot::AttrEmb,
+            ));
+        }
+        for l in 0..self.layers {
+            for (name, param, dims) in BLOCK_PARAMS {
+                let shape = match dims {
+                    Dims::D => vec![d],
+                    Dims::ThreeD => vec![d.saturating_mul(3)],
+                    Dims::DByD => vec![d, d],
+                    Dims::DBy3D => vec![d, d.saturating_mul(3)],
+                };
+                out.push(spec(
+                    format!("blocks.{l}.{name}"),
+                    shape,
+                    Slot::Block(l, param),
+                ));
+            }
+        }
+        out.push(spec("ln_final.gamma".into(), vec![d], Slot::FinalGamma));
+        out.push(spec("ln_final.beta".into(), vec![d], Slot::FinalBeta));
+        out
+    }
+
+    /// Every parameter's name and shape, in a fixed order. The weights file must match it exactly.
+    pub fn param_shapes(&self) -> Vec<(String, Vec<usize>)> {
+        self.params()
+            .into_iter()
+            .map(|p| (p.name, p.shape))
+            .collect()
+    }
+
+    /// How this model reads events (see [`Features::step`]).
+    pub fn features(&self) -> Features {
+        Features {
+            query_buckets: self.query_buckets,
+            max_query_tokens: self.max_query_tokens,
+            event_types: self.event_types,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_field_is_bounded() {
+        let ok = SeqRecConfig::new(10);
+        assert!(ok.validate().is_ok());
+        for (c, field) in [
+            (ok.clone().with_d_model(usize::MAX), "d_model"),
+            (ok.clone().with_d_model(1 << 40), "d_model"),
+            (ok.clone().with_layers(10_000), "layers"),
+            (
+                ok.clone().with_heads(1 << 20).with_d_model(1 << 20),
+                "d_model",
+            ),
+            (ok.clone().with_max_len(usize::MAX), "max_len"),
+            (ok.clone().with_query_buckets(usize::MAX), "query_buckets"),
+            (
+                ok.clone().with_max_query_tokens(1 << 30),
+                "max_query_tokens",
+            ),
+            (ok.clone().with_n_attributes(usize::MAX), "n_attributes"),
+            (ok.clone().with_max_attributes(1 << 30), "max_attributes"),
+            (SeqRecConfig::new(usize::MAX), "n_items"),
+        ] {
+            let err = c.validate().unwrap_err();
+            assert_eq!(err.code(), "INVALID_ARGUMENT");
+            assert!(err.to_string().contains(field), "{field}: {err}");
+        }
+        assert!(ok.clone().with_dropout(f64::NAN).validate().is_err());
+    }
+
+    #[test]
+    fn sizes_that_overflow_this_platform_are_refused_not_wrapped() {
+        // Within every field's bound, but 20M x 1024 x 4 bytes is 80 GB: it fits a 64-bit usize
+        // (and is then bounded by the file's length), never a 32-bit one.
+        let big = SeqRecConfig::new(MAX_ITEMS).with_d_model(MAX_D_MODEL);
+        let fits = (MAX_ITEMS + 1)
+            .checked_mul(MAX_D_MODEL)
+            .and_then(|n| n.checked_mul(4))
+            .is_some();
+        assert_eq!(big.validate().is_ok(), fits);
+    }
+
+    #[test]
+    fn names_are_unique_and_in_file_order() {
+        let c = SeqRecConfig::new(5)
+            .with_layers(2)
+            .with_query_buckets(4)
+            .with_n_attributes(3);
+        let params = c.params();
+        let mut names: Vec<&str> = params.iter().map(|p| p.name.as_str()).collect();
+        assert_eq!(names[0], "item_emb");
+        assert_eq!(names.last(), Some(&"ln_final.beta"));
+        assert_eq!(params.len(), 5 + 2 * BLOCK_PARAMS.len() + 2);
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), params.len());
+    }
+}

@@ -1,0 +1,133 @@
+//! What `recommend()` and `pickOffers()` take and return. The structs are the JS shapes: serde
+//! converts them once, and `deny_unknown_fields` refuses a misspelt option name.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Offer;
+
+/// Filters shared by `recommend()` and `pickOffers()`.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Filter {
+    /// Category names or prefixes (`"running"` matches `"running/shoes"`).
+    #[serde(default)]
+    pub categories: Option<Vec<String>>,
+    #[serde(default)]
+    pub brands: Option<Vec<String>>,
+    #[serde(default)]
+    pub min_price: Option<f32>,
+    #[serde(default)]
+    pub max_price: Option<f32>,
+    #[serde(default)]
+    pub in_stock: Option<bool>,
+}
+
+/// Options of `recommend()`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct RecommendOptions {
+    #[serde(default = "default_k")]
+    pub k: usize,
+    #[serde(default = "yes")]
+    pub exclude_seen: bool,
+    #[serde(default)]
+    pub filter: Filter,
+    /// 0 = pure relevance; towards 1 trades relevance for variety (maximal marginal relevance).
+    #[serde(default)]
+    pub diversity: f32,
+}
+
+fn default_k() -> usize {
+    10
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl Default for RecommendOptions {
+    fn default() -> Self {
+        Self {
+            k: default_k(),
+            exclude_seen: true,
+            filter: Filter::default(),
+            diversity: 0.0,
+        }
+    }
+}
+
+/// Why an item was recommended.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Reason {
+    /// `viewed`, `carted`, `bought`, `searched`, `browsed` (a category page) or `popular`.
+    pub kind: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub item_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub category: Option<String>,
+}
+
+impl Reason {
+    /// No history to explain by: the item is popular.
+    pub(crate) const POPULAR: Reason = Reason {
+        kind: "popular",
+        item_id: None,
+        query: None,
+        category: None,
+    };
+}
+
+/// One recommended item.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Recommendation {
+    pub item_id: String,
+    pub score: f32,
+    pub reason: Reason,
+}
+
+/// Options of `pickOffers()`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OfferOptions {
+    pub offers: Vec<Offer>,
+    #[serde(default = "one")]
+    pub k: usize,
+    #[serde(default)]
+    pub filter: Filter,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// A ranked offer.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OfferPick {
+    pub offer_id: String,
+    /// Probability mass on the offer's eligible items times its discount (the expected
+    /// discount; offers are ranked by `probability`).
+    pub score: f32,
+    /// Probability mass on the offer's eligible, not-yet-bought items: the ranking key.
+    pub probability: f32,
+    pub reason: Reason,
+}
+
+/// Public facts about the loaded model (`rec.model` in JS).
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ModelInfo {
+    pub version: u32,
+    pub items: usize,
+    pub d_model: usize,
+    pub layers: usize,
+    pub heads: usize,
+    pub max_len: usize,
+    pub sha256: String,
+    pub bytes: usize,
+    pub has_catalog: bool,
+}

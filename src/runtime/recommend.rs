@@ -1,0 +1,124 @@
+//! `recommend()`: the catalogue scored, filtered, diversified and explained.
+
+use std::collections::HashSet;
+
+use crate::error::{Error, Result};
+use crate::model::vocab::ItemIndex;
+
+use super::engine::{Encoded, Engine};
+use super::options::{RecommendOptions, Recommendation};
+use super::rank::top_k;
+
+impl Engine {
+    /// Ranks the catalogue. `state` and `attention` come from the model (None for an empty
+    /// history, which ranks by popularity).
+    pub fn recommend(
+        &self,
+        encoded: &Encoded,
+        state: Option<(&[f32], &[f32])>,
+        opts: &RecommendOptions,
+    ) -> Result<Vec<Recommendation>> {
+        if opts.k == 0 || opts.k > 1000 {
+            return Err(Error::InvalidArgument(format!(
+                "k must be between 1 and 1000, got {}",
+                opts.k
+            )));
+        }
+        if !(0.0..=1.0).contains(&opts.diversity) {
+            return Err(Error::InvalidArgument(format!(
+                "diversity must be in [0, 1], got {}",
+                opts.diversity
+            )));
+        }
+        Self::check_filter(&opts.filter)?;
+        let scores = match state {
+            Some((s, _)) => self.score(s),
+            None => self.popularity.clone(),
+        };
+        let seen: HashSet<usize> = if opts.exclude_seen {
+            encoded
+                .events
+                .iter()
+                .filter_map(|e| e.item_id.as_deref())
+                .filter_map(|id| self.vocab.get(id))
+                .map(|r| r.0 as usize)
+                .collect()
+        } else {
+            HashSet::new()
+        };
+        let mut filter_err = None;
+        let mut keep = |row: usize| {
+            if seen.contains(&row) {
+                return false;
+            }
+            match self.passes(row, &opts.filter) {
+                Ok(ok) => ok,
+                Err(e) => {
+                    filter_err = Some(e);
+                    false
+                }
+            }
+        };
+        // Diversity re-ranks a wider pool with maximal marginal relevance.
+        let pool = if opts.diversity > 0.0 {
+            (opts.k * 5).max(50)
+        } else {
+            opts.k
+        };
+        let candidates = top_k(&scores, pool, &mut keep);
+        if let Some(e) = filter_err {
+            return Err(e);
+        }
+        let chosen = if opts.diversity > 0.0 {
+            self.mmr(&candidates, opts.k, opts.diversity)
+        } else {
+            candidates
+        };
+        let attention = state.map(|(_, a)| a);
+        Ok(chosen
+            .into_iter()
+            .map(|(row, score)| Recommendation {
+                item_id: self
+                    .vocab
+                    .id(ItemIndex(row as u32))
+                    .unwrap_or_default()
+                    .to_owned(),
+                score,
+                reason: self.reason(row, encoded, attention),
+            })
+            .collect())
+    }
+
+    fn mmr(&self, candidates: &[(usize, f32)], k: usize, lambda: f32) -> Vec<(usize, f32)> {
+        let d = self.config.d_model;
+        let (lo, hi) = candidates
+            .iter()
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), c| {
+                (l.min(c.1), h.max(c.1))
+            });
+        let norm = |s: f32| if hi > lo { (s - lo) / (hi - lo) } else { 1.0 };
+        let mut left: Vec<(usize, f32)> = candidates.to_vec();
+        let mut out: Vec<(usize, f32)> = Vec::with_capacity(k);
+        while out.len() < k && !left.is_empty() {
+            let mut best = (0, f32::NEG_INFINITY);
+            for (i, &(row, s)) in left.iter().enumerate() {
+                let v = &self.unit_items[row * d..(row + 1) * d];
+                let max_sim = out
+                    .iter()
+                    .map(|&(o, _)| {
+                        v.iter()
+                            .zip(&self.unit_items[o * d..(o + 1) * d])
+                            .map(|(a, b)| a * b)
+                            .sum::<f32>()
+                    })
+                    .fold(0f32, f32::max);
+                let value = (1.0 - lambda) * norm(s) - lambda * max_sim;
+                if value > best.1 {
+                    best = (i, value);
+                }
+            }
+            out.push(left.remove(best.0));
+        }
+        out
+    }
+}

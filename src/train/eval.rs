@@ -1,0 +1,204 @@
+//! Honest evaluation: leave-one-out, full ranking over the whole catalogue, the input history
+//! excluded, and the popularity baseline on the same cases. Never sampled.
+
+use std::collections::HashSet;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::Offer;
+use crate::error::{Error, Result};
+use crate::event::EventKind;
+use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step};
+use crate::runtime::rank::top_k;
+use crate::runtime::{Engine, Filter, RankedOffer};
+
+use super::metrics::{RankingMetrics, rank_of};
+use super::prepare::Prepared;
+
+/// Which split to evaluate.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Split {
+    Valid,
+    Test,
+}
+
+/// One ranking question: the input history and the item that came next.
+pub struct EvalCase<'a> {
+    pub input: &'a [Step],
+    pub target: u32,
+}
+
+/// The evaluation cases of a split.
+pub fn cases(p: &Prepared, split: Split) -> Vec<EvalCase<'_>> {
+    p.users
+        .iter()
+        .filter_map(|u| {
+            let (v, t) = u.split?;
+            let cut = if split == Split::Valid { v } else { t };
+            Some(EvalCase {
+                input: &u.steps[..cut.input_end],
+                target: u.steps[cut.target].item,
+            })
+        })
+        .collect()
+}
+
+/// Full-ranking metrics and, if asked, each user's top-10.
+pub struct EvalResult {
+    pub metrics: RankingMetrics,
+    pub top10: Vec<Vec<u32>>,
+}
+
+/// Scores every item for each case with `score_batch` and ranks the target, excluding the
+/// items of the input history.
+fn rank_cases(
+    cases: &[EvalCase<'_>],
+    n_rows: usize,
+    batch: usize,
+    keep_top: bool,
+    mut score_batch: impl FnMut(&[EvalCase<'_>]) -> Result<Vec<f32>>,
+) -> Result<EvalResult> {
+    let mut metrics = RankingMetrics::new(10);
+    let mut top10 = Vec::new();
+    let mut excluded = vec![false; n_rows];
+    for chunk in cases.chunks(batch.max(1)) {
+        let scores = score_batch(chunk)?;
+        for (case, row) in chunk.iter().zip(scores.chunks_exact(n_rows)) {
+            for s in case.input {
+                excluded[s.item as usize] = true;
+            }
+            excluded[0] = true;
+            metrics.add(rank_of(row, case.target as usize, &excluded));
+            if keep_top {
+                let best = top_k(row, 10, |r| !excluded[r] || r == case.target as usize);
+                top10.push(best.into_iter().map(|(r, _)| r as u32).collect());
+            }
+            for s in case.input {
+                excluded[s.item as usize] = false;
+            }
+        }
+    }
+    Ok(EvalResult { metrics, top10 })
+}
+
+/// Evaluates a model with full ranking.
+pub fn evaluate(
+    model: &SeqRec,
+    config: &SeqRecConfig,
+    item_attrs: &[Vec<u32>],
+    cases: &[EvalCase<'_>],
+    keep_top: bool,
+) -> Result<EvalResult> {
+    let n_rows = config.n_items + 1;
+    rank_cases(cases, n_rows, 256, keep_top, |chunk| {
+        let histories: Vec<&[Step]> = chunk.iter().map(|c| c.input).collect();
+        let batch = SeqBatch::new(config, &histories, item_attrs);
+        let scores = model.score_items(model.user_state(&batch));
+        scores
+            .try_into_data()
+            .map_err(|e| Error::Compute(format!("{e:?}")))?
+            .try_to_vec::<f32>()
+            .map_err(|e| Error::Compute(format!("{e:?}")))
+    })
+}
+
+/// The popularity baseline with the same exclusions.
+pub fn evaluate_popularity(popularity: &[u32], cases: &[EvalCase<'_>]) -> Result<EvalResult> {
+    let scores: Vec<f32> = popularity.iter().map(|&c| c as f32).collect();
+    let n_rows = scores.len();
+    rank_cases(cases, n_rows, 256, false, |chunk| {
+        Ok(chunk.iter().flat_map(|_| scores.iter().copied()).collect())
+    })
+}
+
+/// How well offers are targeted: the share of shoppers whose held-out next purchase the top
+/// offer would have applied to ("hit@1"), for three ways of picking that offer.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct OfferEval {
+    pub users: usize,
+    /// The engine's rule (`pickOffers`): the most probable offer.
+    #[serde(rename = "hit@1")]
+    pub hit1: f64,
+    /// The largest expected discount (probability x discount) instead.
+    #[serde(rename = "hit@1_by_expected_discount")]
+    pub hit1_by_expected_discount: f64,
+    /// The engine's rule on popularity instead of the model (what a shop shows without one).
+    #[serde(rename = "hit@1_popularity")]
+    pub hit1_popularity: f64,
+}
+
+/// Evaluates offer targeting on `cases` (usually the test split) with the int8 engine, the way
+/// the browser picks offers: one user state per history, the catalogue scored against the int8
+/// item table, offers ranked by [`Engine::rank_offers`] with the shopper's purchases excluded.
+pub fn evaluate_offers(
+    engine: &Engine,
+    item_attrs: &[Vec<u32>],
+    cases: &[EvalCase<'_>],
+    offers: &[Offer],
+) -> Result<OfferEval> {
+    let config = engine.config();
+    let d = config.d_model;
+    let listed: Vec<HashSet<usize>> = offers.iter().map(|o| engine.listed_rows(o)).collect();
+    let applies = |offer: usize, row: usize| engine.applies(&offers[offer], &listed[offer], row);
+    // The popularity baseline's scores do not depend on the shopper.
+    let popularity = engine.popularity_scores();
+    let purchase = EventKind::Purchase.row();
+    let no_filter = Filter::default();
+    let (mut users, mut hits, mut by_value, mut popular) = (0usize, 0usize, 0usize, 0usize);
+    for chunk in cases.chunks(256) {
+        let histories: Vec<&[Step]> = chunk.iter().map(|c| c.input).collect();
+        let batch = SeqBatch::new(config, &histories, item_attrs);
+        let states = engine
+            .model()
+            .user_state(&batch)
+            .try_into_data()
+            .map_err(|e| Error::Compute(format!("{e:?}")))?
+            .try_to_vec::<f32>()
+            .map_err(|e| Error::Compute(format!("{e:?}")))?;
+        for (case, state) in chunk.iter().zip(states.chunks_exact(d)) {
+            let bought: HashSet<usize> = case
+                .input
+                .iter()
+                .filter(|s| s.kind == purchase && s.item != 0)
+                .map(|s| s.item as usize)
+                .collect();
+            let target = case.target as usize;
+            let scores = engine.score(state);
+            let ranked = engine.rank_offers(Some(&scores), &bought, offers, &no_filter)?;
+            let value = |r: &RankedOffer| r.probability * offers[r.offer].discount;
+            let best_value = ranked
+                .iter()
+                .reduce(|best, r| if value(r) > value(best) { r } else { best });
+            let pop = engine.rank_offers(Some(&popularity), &bought, offers, &no_filter)?;
+            users += 1;
+            hits += usize::from(ranked.first().is_some_and(|r| applies(r.offer, target)));
+            by_value += usize::from(best_value.is_some_and(|r| applies(r.offer, target)));
+            popular += usize::from(pop.first().is_some_and(|r| applies(r.offer, target)));
+        }
+    }
+    let rate = |n: usize| n as f64 / users.max(1) as f64;
+    Ok(OfferEval {
+        users,
+        hit1: rate(hits),
+        hit1_by_expected_discount: rate(by_value),
+        hit1_popularity: rate(popular),
+    })
+}
+
+/// Metrics of one evaluation, as reported.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct Scores {
+    #[serde(rename = "hr@10")]
+    pub hr10: f64,
+    #[serde(rename = "ndcg@10")]
+    pub ndcg10: f64,
+}
+
+impl From<&RankingMetrics> for Scores {
+    fn from(m: &RankingMetrics) -> Self {
+        Scores {
+            hr10: m.hr(),
+            ndcg10: m.ndcg(),
+        }
+    }
+}

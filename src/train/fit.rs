@@ -1,0 +1,440 @@
+//! The training loop: Adam, sampled softmax or full cross-entropy, early stopping on
+//! validation NDCG@10.
+
+use std::time::Instant;
+
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::prelude::*;
+use burn::tensor::activation::log_softmax;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::event::EventKind;
+use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step};
+
+use super::eval::{Scores, Split, cases, evaluate};
+use super::options::{NegativeSharing, TrainOptions};
+use super::prepare::Prepared;
+
+/// One epoch of the training curve.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EpochLog {
+    pub epoch: usize,
+    pub loss: f64,
+    pub seconds: f64,
+    pub sequences_per_second: f64,
+    pub valid: Scores,
+}
+
+/// Everything the training loop learned.
+pub struct Trained {
+    pub model: SeqRec,
+    pub best_epoch: usize,
+    pub curve: Vec<EpochLog>,
+    pub train_seconds: f64,
+    pub sequences_per_second: f64,
+    pub stopped: String,
+}
+
+/// Training state that can be resumed.
+pub struct Resume {
+    pub model: SeqRec,
+    pub curve: Vec<EpochLog>,
+    pub best_epoch: usize,
+    pub best_model: SeqRec,
+}
+
+/// One training example: a history and, per position, the next item event after it (0 = none).
+/// A search carries no item, so a position followed by a search learns the item the shopper went
+/// on to (after a purchase: the search, then views of what they wanted next). Recommendations
+/// answer "what next?" at every position, including right after a purchase.
+fn example(steps: &[Step], max_len: usize) -> Option<(&[Step], Vec<u32>)> {
+    if steps.len() < 2 {
+        return None;
+    }
+    let input = &steps[..steps.len() - 1];
+    let mut targets = vec![0u32; input.len()];
+    let mut next = 0u32;
+    for (i, target) in targets.iter_mut().enumerate().rev() {
+        if steps[i + 1].item != 0 {
+            next = steps[i + 1].item;
+        }
+        *target = next;
+    }
+    if targets.iter().all(|&t| t == 0) {
+        return None;
+    }
+    let start = input.len().saturating_sub(max_len);
+    Some((&input[start..], targets[start..].to_vec()))
+}
+
+/// The positions of a batch (padded on the left to `len`) that have a target, as indices into the
+/// flattened `[batch, len]` positions, their targets, and, when `purchase_weight` is not 1, one
+/// loss weight per position: `purchase_weight` where the input step is a purchase, else 1.
+fn loss_rows<'a>(
+    examples: impl Iterator<Item = &'a (&'a [Step], Vec<u32>)>,
+    len: usize,
+    purchase_weight: f64,
+) -> (Vec<i64>, Vec<u32>, Option<Vec<f32>>) {
+    let weighted = purchase_weight != 1.0;
+    let (mut rows, mut targets, mut weights) = (Vec::new(), Vec::new(), Vec::new());
+    for (b, (steps, t)) in examples.enumerate() {
+        let pad = len - t.len();
+        for (j, &item) in t.iter().enumerate().filter(|(_, item)| **item != 0) {
+            rows.push((b * len + pad + j) as i64);
+            targets.push(item);
+            if weighted {
+                let purchase = steps[j].kind == EventKind::Purchase.row();
+                weights.push(if purchase {
+                    purchase_weight as f32
+                } else {
+                    1.0
+                });
+            }
+        }
+    }
+    (rows, targets, weighted.then_some(weights))
+}
+
+/// Trains with Adam and early stopping on validation NDCG@10. `on_epoch` sees every epoch and the
+/// current best model (for checkpoints).
+pub fn train(
+    config: &SeqRecConfig,
+    data: &Prepared,
+    opts: &TrainOptions,
+    resume: Option<Resume>,
+    mut on_epoch: impl FnMut(&SeqRec, &[EpochLog], usize) -> Result<()>,
+) -> Result<Trained> {
+    let device = crate::cpu_device().autodiff();
+    device.seed(opts.seed);
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let (mut model, mut curve, mut best_epoch, mut best) = match resume {
+        Some(r) => (r.model, r.curve, r.best_epoch, Some(r.best_model)),
+        None => (config.init(&device)?, Vec::new(), 0, None),
+    };
+    let mut best_ndcg = curve
+        .iter()
+        .map(|e| e.valid.ndcg10)
+        .fold(f64::NEG_INFINITY, f64::max);
+    let mut adam = AdamConfig::new();
+    if opts.weight_decay > 0.0 {
+        adam = adam.with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(
+            opts.weight_decay as f32,
+        )));
+    }
+    let mut optim = adam.init();
+    let valid_cases = cases(data, Split::Valid);
+    let examples: Vec<(&[Step], Vec<u32>)> = data
+        .users
+        .iter()
+        .filter_map(|u| example(u.train_steps(), config.max_len))
+        .collect();
+    if examples.is_empty() {
+        return Err(Error::InvalidArgument(
+            "no user has two or more training events".into(),
+        ));
+    }
+    let n_items = config.n_items;
+    let started = Instant::now();
+    let mut trained_seqs = 0usize;
+    let mut train_time = 0.0f64;
+    let mut stopped = format!("reached {} epochs", opts.epochs);
+    let first_epoch = curve.len() + 1;
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    for epoch in first_epoch..=opts.epochs {
+        let batches_of_epoch = length_buckets(&mut order, &examples, opts.batch_size, &mut rng);
+        let bar = progress_bar(opts.progress, batches_of_epoch.len(), epoch);
+        let t0 = Instant::now();
+        let mut loss_sum = 0.0;
+        let mut batches = 0usize;
+        for chunk in batches_of_epoch.iter().map(Vec::as_slice) {
+            let histories: Vec<&[Step]> = chunk.iter().map(|&i| examples[i].0).collect();
+            let batch = SeqBatch::new(config, &histories, &data.item_attrs);
+            let (rows, targets, weights) = loss_rows(
+                chunk.iter().map(|&i| &examples[i]),
+                batch.len,
+                opts.purchase_weight,
+            );
+            let draws = match opts.negative_sharing {
+                NegativeSharing::Batch => opts.negatives,
+                NegativeSharing::Sequence => opts.negatives * chunk.len(),
+                NegativeSharing::Position => opts.negatives * rows.len(),
+            };
+            let negatives: Vec<u32> = (0..draws)
+                .map(|_| rng.random_range(1..=n_items as u32))
+                .collect();
+            let loss = loss(
+                &model,
+                &batch,
+                &rows,
+                &targets,
+                &negatives,
+                opts.negative_sharing,
+                n_items,
+                weights.as_deref(),
+            );
+            let value = loss
+                .clone()
+                .try_into_data()
+                .map_err(|e| Error::Compute(format!("{e:?}")))?
+                .try_to_vec::<f32>()
+                .map_err(|e| Error::Compute(format!("{e:?}")))?[0] as f64;
+            if !value.is_finite() {
+                return Err(Error::Compute(format!(
+                    "loss became {value} in epoch {epoch}; lower the learning rate"
+                )));
+            }
+            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            model = optim.step(opts.learning_rate, model, grads);
+            loss_sum += value;
+            batches += 1;
+            trained_seqs += chunk.len();
+            if let Some(bar) = &bar {
+                bar.inc(1);
+                bar.set_message(format!("loss {:.4}", loss_sum / batches as f64));
+            }
+        }
+        let seconds = t0.elapsed().as_secs_f64();
+        train_time += seconds;
+        let eval_model = model.valid();
+        let valid = evaluate(&eval_model, config, &data.item_attrs, &valid_cases, false)?;
+        let log = EpochLog {
+            epoch,
+            loss: loss_sum / batches.max(1) as f64,
+            seconds,
+            sequences_per_second: order.len() as f64 / seconds,
+            valid: Scores::from(&valid.metrics),
+        };
+        if let Some(bar) = bar {
+            bar.finish_with_message(format!(
+                "loss {:.4} · {:.0} seq/s · valid HR@10 {:.4} NDCG@10 {:.4}",
+                log.loss, log.sequences_per_second, log.valid.hr10, log.valid.ndcg10
+            ));
+        }
+        curve.push(log);
+        if valid.metrics.ndcg() > best_ndcg {
+            best_ndcg = valid.metrics.ndcg();
+            best_epoch = epoch;
+            best = Some(eval_model);
+        }
+        let best_ref = best.as_ref().unwrap_or(&model);
+        on_epoch(best_ref, &curve, best_epoch)?;
+        if epoch - best_epoch >= opts.patience {
+            stopped = format!(
+                "early stop: no better validation NDCG@10 for {} epochs",
+                opts.patience
+            );
+            break;
+        }
+        if opts
+            .time_limit
+            .is_some_and(|limit| started.elapsed() >= limit)
+        {
+            stopped = format!("time limit reached after epoch {epoch}");
+            break;
+        }
+    }
+    let model = best.unwrap_or_else(|| model.valid());
+    Ok(Trained {
+        model,
+        best_epoch,
+        curve,
+        train_seconds: started.elapsed().as_secs_f64(),
+        sequences_per_second: trained_seqs as f64 / train_time.max(1e-9),
+        stopped,
+    })
+}
+
+/// Shuffles, then groups examples of similar length into batches (sorting within windows of 32
+/// batches) and shuffles the batches: less padding per batch, same randomness across epochs.
+fn length_buckets(
+    order: &mut [usize],
+    examples: &[(&[Step], Vec<u32>)],
+    batch_size: usize,
+    rng: &mut StdRng,
+) -> Vec<Vec<usize>> {
+    order.shuffle(rng);
+    let mut batches = Vec::with_capacity(order.len().div_ceil(batch_size));
+    for window in order.chunks_mut(batch_size * 32) {
+        window.sort_by_key(|&i| examples[i].0.len());
+        batches.extend(window.chunks(batch_size).map(<[usize]>::to_vec));
+    }
+    batches.shuffle(rng);
+    batches
+}
+
+fn progress_bar(enabled: bool, len: usize, epoch: usize) -> Option<indicatif::ProgressBar> {
+    if !enabled {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new(len as u64);
+    let style = indicatif::ProgressStyle::with_template(
+        "epoch {prefix:>3} [{bar:30}] {pos}/{len} {per_sec} {elapsed} {msg}",
+    )
+    .map(|s| s.progress_chars("=> "))
+    .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar.set_prefix(epoch.to_string());
+    Some(bar)
+}
+
+/// Sampled softmax or, with no negatives, full cross-entropy over the catalogue. With
+/// [`NegativeSharing::Batch`] `negatives` is one set for every position; with
+/// [`NegativeSharing::Sequence`] it holds one equal-sized set per sequence of the batch, in batch
+/// order. A negative equal to its position's target is masked out. `rows` index the flattened
+/// `[batch, len]` positions that have a target; `weights`, one per row, turn the mean over rows
+/// into a weighted mean. Returns a one-element tensor.
+#[allow(clippy::too_many_arguments)]
+pub fn loss(
+    model: &SeqRec,
+    batch: &SeqBatch,
+    rows: &[i64],
+    targets: &[u32],
+    negatives: &[u32],
+    sharing: NegativeSharing,
+    n_items: usize,
+    weights: Option<&[f32]>,
+) -> Tensor<1> {
+    let device = model.device();
+    let h = model.encode(batch);
+    let [b, l, d] = h.dims();
+    let p = rows.len();
+    let rows_t = Tensor::<1, Int>::from_data(TensorData::new(rows.to_vec(), [p]), &device);
+    let emb = model.output_embeddings();
+    let target_ids: Vec<i64> = targets.iter().map(|&t| t as i64).collect();
+    let target_t = Tensor::<1, Int>::from_data(TensorData::new(target_ids, [p]), &device);
+    if negatives.is_empty() {
+        let hp = h.reshape([b * l, d]).select(0, rows_t);
+        let mut col_mask = vec![0f32; n_items + 1];
+        col_mask[0] = -1e9;
+        let mask = Tensor::<1>::from_data(TensorData::new(col_mask, [n_items + 1]), &device)
+            .reshape([1, n_items + 1]);
+        let logits = hp.matmul(emb.transpose()) + mask;
+        let logp = log_softmax(logits, 1);
+        return weighted_mean(logp.gather(1, target_t.reshape([p, 1])), weights).neg();
+    }
+    let groups = match sharing {
+        NegativeSharing::Batch => 1,
+        NegativeSharing::Sequence => b,
+        NegativeSharing::Position => p,
+    };
+    let n = negatives.len() / groups;
+    debug_assert_eq!(n * groups, negatives.len());
+    let neg_ids: Vec<i64> = negatives.iter().map(|&x| x as i64).collect();
+    let neg = emb.clone().select(
+        0,
+        Tensor::<1, Int>::from_data(TensorData::new(neg_ids, [groups * n]), &device),
+    );
+    let pos = emb.select(0, target_t);
+    let hp = h.clone().reshape([b * l, d]).select(0, rows_t.clone());
+    let neg_logits = match sharing {
+        NegativeSharing::Batch => hp.clone().matmul(neg.transpose()),
+        NegativeSharing::Sequence => h
+            .matmul(neg.reshape([b, n, d]).swap_dims(1, 2))
+            .reshape([b * l, n])
+            .select(0, rows_t),
+        NegativeSharing::Position => hp
+            .clone()
+            .reshape([p, 1, d])
+            .matmul(neg.reshape([p, n, d]).swap_dims(1, 2))
+            .reshape([p, n]),
+    };
+    let pos_logit = (hp * pos).sum_dim(1);
+    let mut hits = vec![0f32; p * n];
+    for (i, (&t, &row)) in targets.iter().zip(rows).enumerate() {
+        let group = match sharing {
+            NegativeSharing::Batch => 0,
+            NegativeSharing::Sequence => row as usize / l,
+            NegativeSharing::Position => i,
+        };
+        for (j, &x) in negatives[group * n..(group + 1) * n].iter().enumerate() {
+            if x == t {
+                hits[i * n + j] = -1e9;
+            }
+        }
+    }
+    let hits = Tensor::<1>::from_data(TensorData::new(hits, [p * n]), &device).reshape([p, n]);
+    let logits = Tensor::cat(vec![pos_logit, neg_logits + hits], 1);
+    weighted_mean(log_softmax(logits, 1).narrow(1, 0, 1), weights).neg()
+}
+
+/// The mean of a `[p, 1]` column, or its weighted mean with one weight per row.
+fn weighted_mean(column: Tensor<2>, weights: Option<&[f32]>) -> Tensor<1> {
+    match weights {
+        None => column.mean(),
+        Some(w) => {
+            let total: f32 = w.iter().sum();
+            let w =
+                Tensor::<1>::from_data(TensorData::new(w.to_vec(), [w.len()]), &column.device());
+            (column.reshape([w.dims()[0]]) * w).sum() / total
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn search() -> Step {
+        Step {
+            item: 0,
+            kind: EventKind::Search.row(),
+            query: vec![3, 4],
+        }
+    }
+
+    fn view(item: u32) -> Step {
+        Step::item(item, EventKind::View)
+    }
+
+    /// A view, its purchase, a search, a view of item 7 and a final search.
+    fn purchase_then_search() -> Vec<Step> {
+        vec![
+            view(1),
+            Step::item(1, EventKind::Purchase),
+            search(),
+            view(7),
+            search(),
+        ]
+    }
+
+    #[test]
+    fn each_position_learns_the_next_item_even_across_searches() {
+        let steps = purchase_then_search();
+        let (input, targets) = example(&steps, 50).unwrap();
+        assert_eq!(input.len(), 4);
+        // The purchase and the search after it both learn item 7; nothing follows the last view.
+        assert_eq!(targets, vec![1, 7, 7, 0]);
+    }
+
+    #[test]
+    fn purchase_positions_carry_the_purchase_weight() {
+        let long = purchase_then_search();
+        let short = vec![Step::item(2, EventKind::Purchase), view(3), view(4)];
+        let examples = [example(&long, 50).unwrap(), example(&short, 50).unwrap()];
+        // Inputs: [view 1, purchase 1, search, view 7] -> [1, 7, 7, 0] and, padded to length 4,
+        // [_, _, purchase 2, view 3] -> [3, 4].
+        let (rows, targets, weights) = loss_rows(examples.iter(), 4, 3.0);
+        assert_eq!(rows, vec![0, 1, 2, 6, 7]);
+        assert_eq!(targets, vec![1, 7, 7, 3, 4]);
+        assert_eq!(weights, Some(vec![1.0, 3.0, 1.0, 3.0, 1.0]));
+        let (same_rows, same_targets, none) = loss_rows(examples.iter(), 4, 1.0);
+        assert_eq!((same_rows, same_targets, none), (rows, targets, None));
+    }
+
+    #[test]
+    fn examples_keep_the_newest_positions_and_need_a_target() {
+        let steps: Vec<Step> = (1..=6).map(view).collect();
+        let (input, targets) = example(&steps, 3).unwrap();
+        assert_eq!(
+            input.iter().map(|s| s.item).collect::<Vec<_>>(),
+            vec![3, 4, 5]
+        );
+        assert_eq!(targets, vec![4, 5, 6]);
+        assert!(example(&[search(), search()], 50).is_none());
+        assert!(example(&steps[..1], 50).is_none());
+    }
+}
