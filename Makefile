@@ -5,7 +5,7 @@ CACHE := $(HOME)/.cache/localrec
 NATIVE := CARGO_TARGET_DIR=$(CACHE)/target cargo
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: demo test bootstrap pkg test-native test-wasm test-browser serve bench beauty demo-model fmt
+.PHONY: demo test bootstrap pkg test-native test-wasm test-browser serve bench fmt
 
 ## Build the npm package and serve the demo storefront on http://127.0.0.1:$(PORT)
 demo: bootstrap pkg serve
@@ -43,4 +43,5 @@ bench: bootstrap pkg
 	benches/make-models.sh
 	benches/train-throughput.sh "$(BEAUTY)"
 	node benches/browser-bench.mjs
+	WASM_TEST=wasm_scoring scripts/test-wasm.sh -- --nocapture
 	node benches/report.mjs

@@ -57,7 +57,7 @@ const MODELS = {
   "1m": { lrec: join(benches, "models/random-1m.lrec"), lrecUrl: "/bench-models/random-1m.lrec", onnx: "random-1m.onnx" },
 };
 
-/** The JSON header of a model.lrec (src/artefact.rs): config and item ids. */
+/** The JSON header of a model.lrec (src/format/): config and item ids. */
 function lrecHeader(path) {
   const buf = readFileSync(path);
   const len = Number(buf.readBigUInt64LE(12));

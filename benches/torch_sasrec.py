@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A PyTorch SASRec with localrec's architecture and training recipe: the peer in the benchmarks.
 
-Mirrors src/model.rs and src/train.rs:
+Mirrors src/model/seqrec.rs and src/train/fit.rs:
   - item embedding * sqrt(d) + position embedding (positions counted from the newest event, so a
     left-padded batch of length L uses the last L rows of the table) [+ event-type embedding]
     [+ mean of the item's attribute embeddings], dropout, padding zeroed;
@@ -193,7 +193,7 @@ class Inference(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------
-# Data, as src/data.rs (seq format) and src/train.rs (prepare, example, length_buckets)
+# Data, as src/train/data.rs (seq format), src/train/prepare.rs and src/train/fit.rs (example, length_buckets)
 
 
 def load_seq(path):
@@ -339,7 +339,7 @@ def train_throughput(a):
 
 
 def read_lrec(path):
-    """The header and dequantised f32 weights of a localrec model file (src/artefact.rs)."""
+    """The header and dequantised f32 weights of a localrec model file (src/format/)."""
     with open(path, "rb") as f:
         data = f.read()
     if data[:8] != b"\x89LREC\r\n\x1a":

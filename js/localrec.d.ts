@@ -52,8 +52,10 @@ export interface Recommendation {
   reason: Reason;
 }
 
+/** An offer; other fields of the shop's own offer objects (a banner, a link) are ignored. */
 export interface Offer {
   id: string;
+  title?: string;
   categories?: string[];
   brands?: string[];
   itemIds?: string[];

@@ -28,30 +28,13 @@ if command -v wasm-opt >/dev/null; then
     pkg/localrec_cpu_bg.wasm -o pkg/localrec_cpu_bg.wasm.opt && mv pkg/localrec_cpu_bg.wasm.opt pkg/localrec_cpu_bg.wasm
 fi
 cp js/localrec.js js/localrec.d.ts js/worker.js js/worker-client.js js/worker-client.d.ts pkg/
+# The package manifest is js/package.json; only its version comes from Cargo.toml.
 version=$(awk -F'"' '/^version = /{print $2; exit}' Cargo.toml)
-cat > pkg/package.json <<JSON
-{
-  "name": "localrec",
-  "version": "$version",
-  "description": "On-device personalisation for web shops: a compact Transformer recommender that runs in the shopper's browser",
-  "license": "MIT OR Apache-2.0",
-  "type": "module",
-  "main": "localrec.js",
-  "module": "localrec.js",
-  "types": "localrec.d.ts",
-  "exports": {
-    ".": { "types": "./localrec.d.ts", "default": "./localrec.js" },
-    "./worker": { "types": "./worker-client.d.ts", "default": "./worker-client.js" },
-    "./localrec_cpu_bg.wasm": "./localrec_cpu_bg.wasm",
-    "./localrec_webgpu_bg.wasm": "./localrec_webgpu_bg.wasm",
-    "./package.json": "./package.json"
-  },
-  "files": ["localrec.js", "localrec.d.ts", "localrec_cpu.js", "localrec_cpu.d.ts", "localrec_cpu_bg.wasm",
-            "localrec_cpu_bg.wasm.d.ts", "localrec_webgpu.js", "localrec_webgpu.d.ts", "localrec_webgpu_bg.wasm",
-            "localrec_webgpu_bg.wasm.d.ts", "snippets", "worker.js", "worker-client.js", "worker-client.d.ts"],
-  "sideEffects": ["./snippets/*"]
-}
-JSON
+node -e '
+  const fs = require("fs");
+  const pkg = JSON.parse(fs.readFileSync("js/package.json", "utf8"));
+  pkg.version = process.argv[1];
+  fs.writeFileSync("pkg/package.json", JSON.stringify(pkg, null, 2) + "\n");' "$version"
 cp README.md pkg/README.md
 for f in pkg/localrec_webgpu_bg.wasm pkg/localrec_cpu_bg.wasm; do
   echo "$f: $(stat -c %s "$f") bytes raw, $(gzip -9 -c "$f" | wc -c) bytes gzipped (wasm path: $WASM_PATH)"

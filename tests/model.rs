@@ -1,82 +1,33 @@
 //! Properties of the model on the CPU backend (the same checks run on WebGPU in tests/web.rs).
 
-use localrec::event::EventKind;
-use localrec::model::{SeqBatch, SeqRecConfig, Step};
+use localrec::model::SeqRecConfig;
 
 mod common;
-use common::{max_diff, weights};
+use common::{block_on, checks};
 
 fn config() -> SeqRecConfig {
-    SeqRecConfig::new(30)
-        .with_d_model(16)
-        .with_layers(2)
-        .with_heads(2)
-        .with_max_len(6)
-        .with_dropout(0.0)
+    checks::config()
 }
 
-fn encode(config: &SeqRecConfig, histories: &[Vec<Step>]) -> Vec<f32> {
-    let model = config
-        .init_with(&localrec::cpu_device(), &weights(config))
-        .unwrap();
-    let refs: Vec<&[Step]> = histories.iter().map(Vec::as_slice).collect();
-    model
-        .encode(&SeqBatch::new(config, &refs, &[]))
-        .into_data()
-        .try_to_vec::<f32>()
-        .unwrap()
-}
-
-fn views(items: &[u32]) -> Vec<Step> {
-    items
-        .iter()
-        .map(|&i| Step::item(i, EventKind::View))
-        .collect()
-}
-
-const D: usize = 16;
-
-/// The hidden states of history `b` of an encoded batch, newest last, padding dropped.
-fn states_of(all: &[f32], batch: usize, b: usize, events: usize) -> Vec<f32> {
-    let len = all.len() / (batch * D);
-    all[(b * len + len - events) * D..(b + 1) * len * D].to_vec()
+fn cpu() -> burn::prelude::Device {
+    localrec::cpu_device()
 }
 
 #[test]
 fn a_later_event_never_changes_earlier_outputs() {
-    let c = config();
-    let a = encode(&c, &[views(&[1, 2, 3, 4])]);
-    let b = encode(&c, &[views(&[1, 2, 3, 9])]);
-    assert_eq!(a.len(), 4 * D);
-    assert_eq!(a[..3 * D], b[..3 * D]);
-    assert_ne!(a[3 * D..], b[3 * D..]);
+    block_on(checks::a_later_event_never_changes_earlier_outputs(&cpu()));
 }
 
 #[test]
 fn padding_and_other_histories_in_the_batch_never_change_a_result() {
-    let c = config();
-    let alone = encode(&c, &[views(&[4, 5])]);
-    let batch = [
-        views(&[1, 2, 3, 4, 5, 6, 7, 8]),
-        views(&[4, 5]),
-        views(&[9]),
-    ];
-    let together = encode(&c, &batch);
-    let diff = max_diff(&alone, &states_of(&together, 3, 1, 2));
-    assert!(
-        diff < 1e-5,
-        "padding or batch neighbours changed a user's states by {diff}"
-    );
-    let single = encode(&c, &[views(&[9])]);
-    assert!(max_diff(&single, &states_of(&together, 3, 2, 1)) < 1e-5);
+    block_on(checks::padding_and_other_histories_never_change_a_result(
+        &cpu(),
+    ));
 }
 
 #[test]
 fn only_the_newest_max_len_events_matter() {
-    let c = config();
-    let long = encode(&c, &[views(&[20, 21, 1, 2, 3, 4, 5, 6])]);
-    let short = encode(&c, &[views(&[1, 2, 3, 4, 5, 6])]);
-    assert_eq!(long, short);
+    block_on(checks::only_the_newest_max_len_events_matter(&cpu()));
 }
 
 #[test]

@@ -3,11 +3,12 @@
 #![cfg(target_arch = "wasm32")]
 
 use burn::prelude::*;
-use localrec::event::{EventKind, query_buckets};
+use localrec::event::EventKind;
+use localrec::model::features::query_buckets;
 use localrec::model::{SeqBatch, SeqRecConfig, Step};
 
 mod common;
-use common::{max_diff, weights};
+use common::{checks, max_diff, weights};
 use wasm_bindgen_test::*;
 
 wasm_bindgen_test_configure!(run_in_browser);
@@ -96,6 +97,31 @@ async fn webgpu_matches_cpu() {
     assert!(d < 1e-4, "attention differs by {d}");
 }
 
+async fn webgpu() -> Device {
+    let (device, backend) = localrec::wasm::select_device("webgpu")
+        .await
+        .expect("the test browser has a WebGPU adapter");
+    assert_eq!(backend, "webgpu");
+    device
+}
+
+// The model's properties (tests/common/checks.rs), on WebGPU as on the CPU in tests/model.rs.
+
+#[wasm_bindgen_test]
+async fn on_webgpu_a_later_event_never_changes_earlier_outputs() {
+    checks::a_later_event_never_changes_earlier_outputs(&webgpu().await).await;
+}
+
+#[wasm_bindgen_test]
+async fn on_webgpu_padding_and_other_histories_never_change_a_result() {
+    checks::padding_and_other_histories_never_change_a_result(&webgpu().await).await;
+}
+
+#[wasm_bindgen_test]
+async fn on_webgpu_only_the_newest_max_len_events_matter() {
+    checks::only_the_newest_max_len_events_matter(&webgpu().await).await;
+}
+
 #[wasm_bindgen_test]
 async fn unknown_backend_is_an_error_not_a_panic() {
     let err = localrec::wasm::select_device("tpu").await.unwrap_err();
@@ -119,39 +145,4 @@ fn simd_scoring_matches_the_portable_loop() {
         q.matvec_portable(&x, &mut portable);
         assert_eq!(fast, portable, "{rows}x{cols}");
     }
-}
-
-/// Before/after figures for the SIMD scoring loop (printed, not asserted: timings are not
-/// behaviour): the portable integer loop against `i32x4.dot_i16x8_s` over a 1M x 64 int8 table.
-#[wasm_bindgen_test]
-fn simd_scoring_before_and_after() {
-    use localrec::format::quant::QuantizedMatrix;
-    let (rows, cols) = (1_000_000, 64);
-    let values: Vec<f32> = (0..rows * cols)
-        .map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 97.0)
-        .collect();
-    let q = QuantizedMatrix::quantize(&values, rows, cols);
-    drop(values);
-    let x: Vec<f32> = (0..cols)
-        .map(|c| ((c * 31 % 17) as f32 - 8.0) / 3.0)
-        .collect();
-    let (mut fast, mut portable) = (Vec::new(), Vec::new());
-    let now = js_sys::Date::now;
-    let reps = 5;
-    let t0 = now();
-    for _ in 0..reps {
-        q.matvec_portable(&x, &mut portable);
-    }
-    let t1 = now();
-    for _ in 0..reps {
-        q.matvec(&x, &mut fast);
-    }
-    let t2 = now();
-    assert_eq!(fast, portable);
-    console_log!(
-        "int8 scoring, 1M x 64: portable loop {:.1} ms, wasm SIMD {:.1} ms per call ({:.1}x)",
-        (t1 - t0) / reps as f64,
-        (t2 - t1) / reps as f64,
-        (t1 - t0) / (t2 - t1).max(1e-9)
-    );
 }

@@ -60,7 +60,8 @@ pub struct SeqRecConfig {
     /// Attributes read per item.
     #[config(default = 8)]
     pub max_attributes: usize,
-    /// Whether the event type (view, cart, purchase, search) is an input feature.
+    /// Whether the event type (view, cart, purchase, search; a category visit reads as a search)
+    /// is an input feature.
     #[config(default = true)]
     pub event_types: bool,
 }

@@ -131,3 +131,36 @@ pub struct ModelInfo {
     pub bytes: usize,
     pub has_catalog: bool,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+
+    /// The browser converts options and events through JSON into these types (`wasm::js`), so
+    /// serde alone decides which names exist.
+    #[test]
+    fn unknown_names_are_refused_by_name() {
+        let err = serde_json::from_str::<RecommendOptions>(r#"{"k": 3, "exludeSeen": false}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("exludeSeen") && err.contains("excludeSeen"),
+            "{err}"
+        );
+        let err = serde_json::from_str::<RecommendOptions>(r#"{"filter": {"inStok": true}}"#)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("inStok"), "{err}");
+        assert!(serde_json::from_str::<OfferOptions>(r#"{"offers": [], "kk": 1}"#).is_err());
+        assert!(serde_json::from_str::<Event>(r#"{"type": "view", "item": "a"}"#).is_err());
+        // Offers are the shop's own objects: extra fields are theirs and are ignored.
+        let opts: OfferOptions = serde_json::from_str(
+            r#"{"offers": [{"id": "x", "discount": 0.1, "banner": "/x.png"}], "k": 2}"#,
+        )
+        .unwrap();
+        assert_eq!((opts.offers[0].id.as_str(), opts.k), ("x", 2));
+        let defaults: RecommendOptions = serde_json::from_str("{}").unwrap();
+        assert_eq!((defaults.k, defaults.exclude_seen), (10, true));
+    }
+}

@@ -70,7 +70,13 @@ impl Engine {
             return Err(e);
         }
         let chosen = if opts.diversity > 0.0 {
-            self.mmr(&candidates, opts.k, opts.diversity)
+            mmr(
+                &candidates,
+                opts.k,
+                opts.diversity,
+                &self.unit_items,
+                self.config.d_model,
+            )
         } else {
             candidates
         };
@@ -88,37 +94,72 @@ impl Engine {
             })
             .collect())
     }
+}
 
-    fn mmr(&self, candidates: &[(usize, f32)], k: usize, lambda: f32) -> Vec<(usize, f32)> {
-        let d = self.config.d_model;
-        let (lo, hi) = candidates
-            .iter()
-            .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), c| {
-                (l.min(c.1), h.max(c.1))
-            });
-        let norm = |s: f32| if hi > lo { (s - lo) / (hi - lo) } else { 1.0 };
-        let mut left: Vec<(usize, f32)> = candidates.to_vec();
-        let mut out: Vec<(usize, f32)> = Vec::with_capacity(k);
-        while out.len() < k && !left.is_empty() {
-            let mut best = (0, f32::NEG_INFINITY);
-            for (i, &(row, s)) in left.iter().enumerate() {
-                let v = &self.unit_items[row * d..(row + 1) * d];
-                let max_sim = out
-                    .iter()
-                    .map(|&(o, _)| {
-                        v.iter()
-                            .zip(&self.unit_items[o * d..(o + 1) * d])
-                            .map(|(a, b)| a * b)
-                            .sum::<f32>()
-                    })
-                    .fold(0f32, f32::max);
-                let value = (1.0 - lambda) * norm(s) - lambda * max_sim;
-                if value > best.1 {
-                    best = (i, value);
-                }
+/// Maximal marginal relevance: picks `k` of `candidates` (row, score), each time the one with
+/// the best `(1 - lambda) * relevance - lambda * (largest cosine similarity to those picked)`,
+/// relevance being the score scaled to [0, 1] over the candidates. `unit_items` holds the
+/// normalised item rows, `d` values each.
+fn mmr(
+    candidates: &[(usize, f32)],
+    k: usize,
+    lambda: f32,
+    unit_items: &[f32],
+    d: usize,
+) -> Vec<(usize, f32)> {
+    let (lo, hi) = candidates
+        .iter()
+        .fold((f32::INFINITY, f32::NEG_INFINITY), |(l, h), c| {
+            (l.min(c.1), h.max(c.1))
+        });
+    let norm = |s: f32| if hi > lo { (s - lo) / (hi - lo) } else { 1.0 };
+    let row = |r: usize| &unit_items[r * d..(r + 1) * d];
+    let mut left: Vec<(usize, f32)> = candidates.to_vec();
+    let mut out: Vec<(usize, f32)> = Vec::with_capacity(k);
+    while out.len() < k && !left.is_empty() {
+        let mut best = (0, f32::NEG_INFINITY);
+        for (i, &(r, s)) in left.iter().enumerate() {
+            let max_sim = out
+                .iter()
+                .map(|&(o, _)| row(r).iter().zip(row(o)).map(|(a, b)| a * b).sum::<f32>())
+                .fold(0f32, f32::max);
+            let value = (1.0 - lambda) * norm(s) - lambda * max_sim;
+            if value > best.1 {
+                best = (i, value);
             }
-            out.push(left.remove(best.0));
         }
-        out
+        out.push(left.remove(best.0));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows 1 and 2 point the same way, row 3 elsewhere, row 4 halfway between.
+    const UNIT: [f32; 10] = [0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.6, 0.8];
+
+    #[test]
+    fn diversity_trades_relevance_for_variety() {
+        let candidates = [(1, 0.9), (2, 0.85), (4, 0.5), (3, 0.3)];
+        // No diversity: by score.
+        assert_eq!(
+            mmr(&candidates, 3, 0.0, &UNIT, 2),
+            vec![(1, 0.9), (2, 0.85), (4, 0.5)]
+        );
+        // Some: the near-duplicate of the first pick loses its place to the next distinct item.
+        // Row 2: 0.5 * 0.917 - 0.5 * 1.0 < 0; row 4: 0.5 * 0.333 - 0.5 * 0.6 < 0;
+        // row 3: 0 - 0 = 0.
+        let picked: Vec<usize> = mmr(&candidates, 2, 0.5, &UNIT, 2)
+            .into_iter()
+            .map(|c| c.0)
+            .collect();
+        assert_eq!(picked, vec![1, 3]);
+        // Full diversity: the least similar each time, scores kept as they were.
+        let all = mmr(&candidates, 4, 1.0, &UNIT, 2);
+        assert_eq!(all[0], (1, 0.9), "the first pick is the most relevant");
+        assert_eq!(all[1], (3, 0.3));
+        assert_eq!(all.len(), 4);
     }
 }

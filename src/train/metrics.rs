@@ -1,7 +1,7 @@
 //! Full-ranking leave-one-out metrics: HR@k and NDCG@k. Never sampled.
 
 /// The 0-based rank of `target` among all rows of `scores` except row 0 (padding) and `excluded`.
-/// Ties are broken by row order (lower row first), the same order `rank::top_k` returns.
+/// Ties are broken by row order (lower row first), the same order `runtime::rank::top_k` returns.
 pub fn rank_of(scores: &[f32], target: usize, excluded: &[bool]) -> usize {
     let t = scores[target];
     let mut rank = 0;
@@ -60,13 +60,6 @@ impl RankingMetrics {
             self.ndcg / self.users as f64
         }
     }
-
-    /// Merges another accumulator (same k).
-    pub fn merge(&mut self, other: &Self) {
-        self.users += other.users;
-        self.hits += other.hits;
-        self.ndcg += other.ndcg;
-    }
 }
 
 #[cfg(test)]
@@ -99,12 +92,6 @@ mod tests {
         assert!((m.hr() - 0.75).abs() < 1e-12);
         let expected = (1.0 + 0.5 + 1.0 / 11f64.log2()) / 4.0;
         assert!((m.ndcg() - expected).abs() < 1e-12);
-        let mut a = RankingMetrics::new(10);
-        a.add(0);
-        let mut b = RankingMetrics::new(10);
-        b.add(20);
-        a.merge(&b);
-        assert!((a.hr() - 0.5).abs() < 1e-12);
         assert_eq!(RankingMetrics::new(10).ndcg(), 0.0);
     }
 }

@@ -63,3 +63,50 @@ test("with WebGPU the WebGPU bundle runs, and both bundles agree", { timeout: 18
     await b.close();
   }
 });
+
+test("the WebGPU adapter is asked for once per page, and a CPU worker never fetches the WebGPU bundle", { timeout: 180_000 }, async () => {
+  const b = await open({ webgpu: true });
+  try {
+    await b.page.goto(`${b.base}/tests/blank.html`);
+    const result = await b.page.evaluate(async () => {
+      const gpu = navigator.gpu;
+      const request = gpu.requestAdapter.bind(gpu);
+      let requests = 0;
+      gpu.requestAdapter = (...args) => {
+        requests += 1;
+        return request(...args);
+      };
+      const { Recommender } = await import("/pkg/localrec.js");
+      const options = { model: "/models/demo/model.lrec", storage: "memory" };
+      const first = await Recommender.load(options);
+      const afterFirst = requests;
+      const second = await Recommender.load(options);
+      const out = { backends: [first.backend, second.backend], afterFirst, afterSecond: requests };
+      first.free();
+      second.free();
+      return out;
+    });
+    // One request to choose the bundle, one by burn's wgpu to create its device; none after.
+    assert.deepEqual(result, { backends: ["webgpu", "webgpu"], afterFirst: 2, afterSecond: 2 });
+  } finally {
+    await b.close();
+  }
+  const w = await open({ webgpu: true });
+  try {
+    await w.page.goto(`${w.base}/tests/blank.html`);
+    const backend = await w.page.evaluate(async () => {
+      const { Recommender } = await import("/pkg/worker-client.js");
+      const rec = await Recommender.load({ model: "/models/demo/model.lrec", storage: "memory", backend: "cpu" });
+      await rec.track({ type: "view", itemId: "sku-0001" });
+      const top = await rec.recommend({ k: 3 });
+      await rec.free();
+      return top.length === 3 ? rec.backend : "no answer";
+    });
+    assert.equal(backend, "cpu");
+    const fetched = w.served.map((r) => r.url);
+    assert.ok(fetched.some((u) => u.includes("localrec_cpu_bg.wasm")), fetched.join("\n"));
+    assert.ok(!fetched.some((u) => u.includes("localrec_webgpu")), "a CPU worker must not fetch the WebGPU bundle");
+  } finally {
+    await w.close();
+  }
+});

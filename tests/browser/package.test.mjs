@@ -190,3 +190,41 @@ test("worker entry gives the same answers, and blocked IndexedDB falls back to m
     await b.close();
   }
 });
+
+test("the history's cap and retention hold in IndexedDB as in memory, on every call", { timeout: 180_000 }, async () => {
+  const b = await open();
+  try {
+    await b.page.goto(`${b.base}/tests/blank.html`);
+    const result = await b.page.evaluate(async () => {
+      const { Recommender } = await import("/pkg/localrec.js");
+      const options = { model: "/models/demo/model.lrec", backend: "cpu", namespace: "cap", maxEvents: 3, retentionDays: 30 };
+      const ids = ["sku-0001", "sku-0002", "sku-0003", "sku-0004", "sku-0005", "sku-0006"];
+      const seen = async (r) => (await r.history()).map((e) => e.itemId);
+      const rec = await Recommender.load(options);
+      for (const id of ids.slice(0, 5)) await rec.track({ type: "view", itemId: id });
+      const capped = await seen(rec);
+      // Older than the retention: kept by neither the history nor the store.
+      await rec.track({ type: "view", itemId: ids[5], ts: Date.now() - 40 * 86_400_000 });
+      const afterExpired = await seen(rec);
+      rec.free();
+      const again = await Recommender.load(options);
+      const reloaded = await seen(again);
+      const storage = again.storage;
+      await again.forget();
+      again.free();
+      const wiped = await Recommender.load(options);
+      const afterForget = await seen(wiped);
+      wiped.free();
+      return { capped, afterExpired, reloaded, storage, afterForget };
+    });
+    assert.deepEqual(result, {
+      capped: ["sku-0003", "sku-0004", "sku-0005"],
+      afterExpired: ["sku-0003", "sku-0004", "sku-0005"],
+      reloaded: ["sku-0003", "sku-0004", "sku-0005"],
+      storage: "indexeddb",
+      afterForget: [],
+    });
+  } finally {
+    await b.close();
+  }
+});

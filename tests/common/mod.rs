@@ -1,4 +1,7 @@
 //! Shared by the native and wasm test crates.
+#![allow(dead_code)]
+
+pub mod checks;
 
 use localrec::model::{SeqRecConfig, WeightTensor, Weights};
 
@@ -25,4 +28,15 @@ pub fn max_diff(a: &[f32], b: &[f32]) -> f32 {
         .zip(b)
         .map(|(x, y)| (x - y).abs())
         .fold(0.0, f32::max)
+}
+
+/// Runs a future that never waits (the CPU backend's readback is ready at once) to completion.
+pub fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    loop {
+        if let std::task::Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+    }
 }
