@@ -1,5 +1,7 @@
 //! The `localrec` binary driven end to end in a temporary directory.
 
+#![cfg(feature = "train")]
+
 use std::path::Path;
 use std::process::{Command, Output};
 

@@ -2,6 +2,8 @@
 //! (with the model's vocabulary and features, as `eval` runs it) gives exactly the steps that
 //! `Engine::encode` gives. They once disagreed on searches with no token.
 
+#![cfg(feature = "train")]
+
 use localrec::event::{Event, EventKind};
 use localrec::format::{self, random_model};
 use localrec::model::SeqRecConfig;

@@ -1,6 +1,8 @@
 //! A seeded learning test: on sequences where order matters, the model must clearly beat
 //! popularity (full ranking, leave-one-out), on the CPU in well under a minute.
 
+#![cfg(feature = "train")]
+
 use localrec::event::Event;
 use localrec::event::EventKind;
 use localrec::model::{Features, SeqRecConfig};

@@ -1,5 +1,7 @@
 //! Properties of the model on the CPU backend (the same checks run on WebGPU in tests/web.rs).
 
+#![cfg(feature = "train")]
+
 use localrec::model::SeqRecConfig;
 
 mod common;

@@ -1,6 +1,8 @@
 //! Offer ranking (`pickOffers` and `localrec eval --offers`) on hand-made next-item scores, so
 //! every expected order can be worked out by hand.
 
+#![cfg(feature = "train")]
+
 use std::collections::{HashMap, HashSet};
 
 use localrec::catalog::{ItemMeta, Offer};

@@ -3,6 +3,8 @@
 //! arithmetic:
 //! `localrec golden --model models/X/model.lrec --histories models/X/golden.json`).
 
+#![cfg(not(target_arch = "wasm32"))]
+
 use std::path::Path;
 
 use localrec::event::Event;

@@ -50,7 +50,7 @@ impl QuantizedMatrix {
     /// scores, on every platform.
     pub fn matvec(&self, x: &[f32], out: &mut Vec<f32>) {
         #[cfg(target_arch = "wasm32")]
-        if self.cols % 16 == 0 {
+        if self.cols.is_multiple_of(16) {
             let (xq, sx) = quantize_state(&x[..self.cols], self.cols);
             out.clear();
             out.resize(self.rows, 0.0);
@@ -110,7 +110,7 @@ mod simd128 {
     /// Row dot products of int8 weights with an i16 state, 16 weights per step.
     #[target_feature(enable = "simd128")]
     pub fn scores(data: &[i8], scales: &[f32], cols: usize, x: &[i16], sx: f32, out: &mut [f32]) {
-        assert!(cols % 16 == 0 && x.len() == cols && data.len() == cols * out.len());
+        assert!(cols.is_multiple_of(16) && x.len() == cols && data.len() == cols * out.len());
         assert!(scales.len() == out.len());
         for ((row, &scale), o) in data.chunks_exact(cols).zip(scales).zip(out.iter_mut()) {
             let mut acc = i32x4_splat(0);
