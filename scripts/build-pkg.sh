@@ -27,7 +27,8 @@ if command -v wasm-opt >/dev/null; then
     --enable-mutable-globals --enable-simd --enable-reference-types --enable-multivalue \
     pkg/localrec_cpu_bg.wasm -o pkg/localrec_cpu_bg.wasm.opt && mv pkg/localrec_cpu_bg.wasm.opt pkg/localrec_cpu_bg.wasm
 fi
-cp js/localrec.js js/localrec.d.ts js/worker.js js/worker-client.js js/worker-client.d.ts pkg/
+cp js/localrec.js js/localrec.d.ts js/worker.js js/worker-client.js js/worker-client.d.ts \
+  js/ga4.js js/ga4.d.ts js/shopify.js js/shopify.d.ts js/tracker.js pkg/
 # The package manifest is js/package.json; only its version comes from Cargo.toml.
 version=$(awk -F'"' '/^version = /{print $2; exit}' Cargo.toml)
 node -e '

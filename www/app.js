@@ -2,7 +2,14 @@
 // /pkg/) runs the model in a Web Worker, the history stays in this browser's IndexedDB, and the
 // only network traffic is the start-up download of static files (page, package, model,
 // catalogue, offers). Browsing after that makes no request at all.
+//
+// Like most shops, the page reports its e-commerce events to an analytics layer: it pushes GA4's
+// recommended events (view_item, add_to_cart, purchase, view_search_results, view_item_list) to
+// `window.dataLayer`, where Google Tag Manager would pick them up. localrec reads them from there
+// with its GA4 adapter (`localrec/ga4`): one call, no other tracking code. (This demo loads no tag
+// manager, so the dataLayer never leaves the page.)
 import { Recommender } from "/pkg/worker-client.js";
+import { connectDataLayer } from "/pkg/ga4.js";
 import { Catalog } from "./shop/catalog.js";
 import { $, h, label, when } from "./shop/dom.js";
 import { categoryHref, categoryName, explain, grid, productCard, productHref, brandHref } from "./shop/ui.js";
@@ -14,7 +21,9 @@ const OFFERS = 2;
 const params = new URLSearchParams(location.search);
 
 let rec = null;
+let tracking = null; // the GA4 adapter's connection
 let catalog = null;
+window.dataLayer = window.dataLayer || [];
 let offers = [];
 const cart = new Map(); // item id -> quantity; kept in this tab's memory only
 const lists = new Map(); // listing settings (sort, filter, page) per category/brand/search
@@ -33,11 +42,25 @@ function enqueue(task) {
   return run;
 }
 
-/** Records an event on this device, then refreshes recommendations, offers and the privacy panel. */
+/**
+ * Reports a GA4 e-commerce event to the dataLayer, as a shop's analytics set-up does; localrec's
+ * adapter records it on this device. Then refreshes recommendations, offers and the privacy panel.
+ */
 function track(event) {
+  if (event.ecommerce) window.dataLayer.push({ ecommerce: null }); // GA4's advice: clear the last one
+  window.dataLayer.push(event);
   return enqueue(async () => {
-    await rec.track(event);
+    await tracking.settled();
     await refresh();
+  });
+}
+
+/** GA4 `items` for catalogue ids. */
+function ga4Items(ids) {
+  return ids.map((id) => {
+    const item = catalog.get(id) || {};
+    const [top, sub] = (item.category || "").split("/");
+    return { item_id: id, item_name: item.title, item_brand: item.brand, item_category: top, item_category2: sub, price: item.price, quantity: 1 };
   });
 }
 
@@ -153,7 +176,7 @@ function addToCart(id) {
   say(`Added ${item.title} to your cart.`);
   const note = $("#in-cart");
   if (note && current && current.view === id) note.textContent = `In your cart: ${cart.get(id)}`;
-  track({ type: "cart", itemId: id });
+  track({ event: "add_to_cart", ecommerce: { value: item.price, items: ga4Items([id]) } });
 }
 
 function removeFromCart(id) {
@@ -167,7 +190,7 @@ async function checkout(button) {
   if (!order.length) return;
   button.disabled = true;
   say("Placing your order on this device…");
-  for (const id of order) track({ type: "purchase", itemId: id });
+  track({ event: "purchase", ecommerce: { transaction_id: `demo-${Date.now()}`, items: ga4Items(order) } });
   await queue;
   cart.clear();
   updateCartCount();
@@ -251,12 +274,12 @@ function render(force = false) {
   // recorded once per category in a row (coming back to it from a product page adds nothing).
   if (current.category && !revisit && current.category !== lastCategory) {
     lastCategory = current.category;
-    track({ type: "category", category: current.category });
+    track({ event: "view_item_list", ecommerce: { item_list_id: current.category, items: [] } });
   }
   if (current.view && !revisit) {
     const id = current.view;
     const shown = current;
-    track({ type: "view", itemId: id }).then(() => fillRelated(shown, id));
+    track({ event: "view_item", ecommerce: { items: ga4Items([id]) } }).then(() => fillRelated(shown, id));
   }
 }
 
@@ -326,7 +349,7 @@ function wire() {
     if (!query) return;
     lastCategory = null;
     navigate("#/search", { q: query });
-    track({ type: "search", query });
+    track({ event: "view_search_results", search_term: query });
   });
   document.addEventListener("click", (ev) => {
     if (ev.target.closest(".skip")) {
@@ -376,6 +399,8 @@ async function main() {
   $("#backend-name").textContent = backend;
   $("#engine-backend").textContent = backend;
   $("#storage").textContent = rec.storage;
+  // Everything the page reported to the dataLayer before and after this line is recorded.
+  tracking = connectDataLayer(rec, window.dataLayer);
   $("#model-info").textContent = `${rec.model.items.toLocaleString("en")} items, ${(rec.model.bytes / 1024).toFixed(0)} KiB, sha256 ${rec.model.sha256.slice(0, 12)}…`;
   markReady();
   await enqueue(refresh);
