@@ -22,6 +22,9 @@ export interface LoadOptions {
   /** Events older than this are dropped (default 90 days; 0 keeps all). */
   retentionDays?: number;
   catalog?: CatalogEntry[];
+  /** Where the wasm files are served from, when not next to the package's JS (e.g. a CDN:
+   * "https://cdn.example/localrec/"). The worker script itself must stay same-origin. */
+  assetsBase?: string | URL;
 }
 
 export type TrackEvent =
@@ -127,6 +130,6 @@ export class Recommender {
 /** Which bundle `Recommender.load({backend})` would download on this page. */
 export function bundleFor(backend?: "auto" | "webgpu" | "cpu"): Promise<"webgpu" | "cpu">;
 /** Optional warm-up: downloads and compiles that bundle ahead of `Recommender.load()`. */
-export default function init(backend?: "auto" | "webgpu" | "cpu"): Promise<unknown>;
+export default function init(backend?: "auto" | "webgpu" | "cpu", options?: { assetsBase?: string | URL }): Promise<unknown>;
 /** The crate version of the loaded bundle. */
 export function version(): string;

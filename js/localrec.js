@@ -27,17 +27,32 @@ async function probeWebGpu() {
   }
 }
 
-function loadBundle(name) {
-  if (!bundles.has(name)) {
+/** Where the wasm files are: `assetsBase` (a URL ending in "/", e.g. a CDN) or next to this file. */
+function wasmUrl(name, assetsBase) {
+  const file = `localrec_${name}_bg.wasm`;
+  return assetsBase ? new URL(file, new URL(assetsBase, globalThis.location?.href)) : new URL(`./${file}`, import.meta.url);
+}
+
+function loadBundle(name, assetsBase) {
+  const key = `${name} ${assetsBase ?? ""}`;
+  if (!bundles.has(key)) {
+    const url = wasmUrl(name, assetsBase);
     const promise = (async () => {
       const mod = name === "webgpu" ? await import("./localrec_webgpu.js") : await import("./localrec_cpu.js");
-      await mod.default();
+      try {
+        await mod.default({ module_or_path: url });
+      } catch (e) {
+        throw Object.assign(new Error(`cannot load the localrec ${name} bundle from ${url}: ${e && e.message ? e.message : e}`), {
+          code: "BACKEND_UNAVAILABLE",
+          cause: e,
+        });
+      }
       return mod;
     })();
-    promise.catch(() => bundles.delete(name)); // a failed download can be retried
-    bundles.set(name, promise);
+    promise.catch(() => bundles.delete(key)); // a failed download can be retried
+    bundles.set(key, promise);
   }
-  return bundles.get(name);
+  return bundles.get(key);
 }
 
 /** Which bundle a `backend` option needs on this page: "webgpu" or "cpu". */
@@ -51,8 +66,8 @@ export async function bundleFor(backend = "auto") {
  * Optional: downloads and compiles the bundle `Recommender.load({backend})` would pick, so that a
  * later load answers sooner. `Recommender.load()` does this itself when needed.
  */
-export default async function init(backend = "auto") {
-  current = await loadBundle(await bundleFor(backend));
+export default async function init(backend = "auto", { assetsBase } = {}) {
+  current = await loadBundle(await bundleFor(backend), assetsBase);
   return current;
 }
 
@@ -73,6 +88,9 @@ export class Recommender {
   }
 
   static async load(options) {
+    // `assetsBase` is the JS side's: where the wasm files are served from (a CDN, another path).
+    const { assetsBase, ...rest } = options && typeof options === "object" ? options : {};
+    options = options && typeof options === "object" ? rest : options;
     const backend = options && typeof options === "object" && options.backend !== undefined ? options.backend : "auto";
     const name = await bundleFor(backend);
     if (backend === "webgpu" && name !== "webgpu") {
@@ -81,7 +99,7 @@ export class Recommender {
         { code: "BACKEND_UNAVAILABLE" },
       );
     }
-    const mod = await loadBundle(name);
+    const mod = await loadBundle(name, assetsBase);
     current = mod;
     return new Recommender(await mod.Recommender.load(options), name);
   }

@@ -6,6 +6,7 @@ import type {
   OfferPick,
   Recommendation,
   StoredEvent,
+  Timings,
   TrackEvent,
 } from "./localrec.js";
 
@@ -18,6 +19,8 @@ export class Recommender {
   readonly backend: "webgpu" | "cpu";
   readonly storage: "indexeddb" | "memory";
   readonly model: ModelInfo;
+  readonly bundle: "webgpu" | "cpu";
+  readonly lastTimings: Timings;
   track(event: TrackEvent): Promise<void>;
   recommend(options?: { k?: number; excludeSeen?: boolean; diversity?: number; filter?: Filter }): Promise<Recommendation[]>;
   pickOffers(options: { offers: Offer[]; k?: number; filter?: Filter }): Promise<OfferPick[]>;

@@ -4,12 +4,16 @@
 
 export class Recommender {
   #worker;
+  #url;
   #next = 0;
   #pending = new Map();
+  #lastTimings = { forwardMs: 0, rankMs: 0, totalMs: 0, events: 0 };
 
-  constructor(worker) {
+  constructor(worker, url) {
     this.#worker = worker;
-    worker.onmessage = ({ data: { id, result, error } }) => {
+    this.#url = url;
+    worker.onmessage = ({ data: { id, result, error, lastTimings } }) => {
+      if (lastTimings) this.#lastTimings = lastTimings;
       const p = this.#pending.get(id);
       if (!p) return;
       this.#pending.delete(id);
@@ -17,7 +21,12 @@ export class Recommender {
       else p.resolve(result);
     };
     worker.onerror = (e) => {
-      const err = Object.assign(new Error(`localrec worker failed: ${e.message}`), { code: "COMPUTE" });
+      e.preventDefault?.();
+      // A script that fails to load (404, blocked by CSP, not served as JavaScript) gives an
+      // ErrorEvent with no message: say what happened and where.
+      const why = e.message || `its script ${this.#url} could not be loaded or failed to start`;
+      const code = e.message ? "COMPUTE" : "BACKEND_UNAVAILABLE";
+      const err = Object.assign(new Error(`localrec worker failed: ${why}`), { code });
       for (const p of this.#pending.values()) p.reject(err);
       this.#pending.clear();
     };
@@ -35,18 +44,25 @@ export class Recommender {
     let model = options.model;
     if (typeof model === "string" || model instanceof URL) model = new URL(model, location.href).href;
     else if (model instanceof Response) model = new Uint8Array(await model.arrayBuffer());
-    const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
-    const rec = new Recommender(worker);
+    const url = new URL("./worker.js", import.meta.url);
+    const worker = new Worker(url, { type: "module" });
+    const rec = new Recommender(worker, url);
     try {
       const info = await rec.#call("load", { ...options, model });
       rec.backend = info.backend;
       rec.storage = info.storage;
       rec.model = info.model;
+      rec.bundle = info.bundle;
       return rec;
     } catch (e) {
       worker.terminate();
       throw e;
     }
+  }
+
+  /** Where the last recommend() spent its time, in milliseconds (as on the main thread). */
+  get lastTimings() {
+    return this.#lastTimings;
   }
 
   track(event) {

@@ -9,7 +9,7 @@ async function handle(method, args) {
     // load() downloads only the bundle its `backend` needs (no init() first: that would fetch
     // the auto choice too, e.g. the WebGPU bundle for a `backend: "cpu"` worker).
     rec = await Recommender.load(args[0]);
-    return { backend: rec.backend, storage: rec.storage, model: rec.model };
+    return { backend: rec.backend, storage: rec.storage, model: rec.model, bundle: rec.bundle };
   }
   if (!rec) throw Object.assign(new Error("the recommender is not loaded"), { code: "INVALID_ARGUMENT" });
   if (method === "free") {
@@ -25,8 +25,11 @@ async function handle(method, args) {
 
 self.onmessage = async ({ data: { id, method, args } }) => {
   try {
-    self.postMessage({ id, result: await handle(method, args) });
+    const result = await handle(method, args);
+    // Every answer carries the timings of the last recommend(), so `lastTimings` reads the same
+    // on both entries.
+    self.postMessage({ id, result, lastTimings: rec ? rec.lastTimings : undefined });
   } catch (e) {
-    self.postMessage({ id, error: { message: String(e && e.message ? e.message : e), code: e && e.code } });
+    self.postMessage({ id, error: { message: String(e && e.message ? e.message : e), code: (e && e.code) || "COMPUTE" } });
   }
 };

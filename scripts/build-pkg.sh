@@ -36,7 +36,8 @@ node -e '
   const pkg = JSON.parse(fs.readFileSync("js/package.json", "utf8"));
   pkg.version = process.argv[1];
   fs.writeFileSync("pkg/package.json", JSON.stringify(pkg, null, 2) + "\n");' "$version"
-cp README.md pkg/README.md
+# The npm page is js/README.md (for shop developers); the repository README is for contributors.
+cp js/README.md LICENSE-MIT LICENSE-APACHE pkg/
 for f in pkg/localrec_webgpu_bg.wasm pkg/localrec_cpu_bg.wasm; do
   echo "$f: $(stat -c %s "$f") bytes raw, $(gzip -9 -c "$f" | wc -c) bytes gzipped (wasm path: $WASM_PATH)"
 done

@@ -110,3 +110,67 @@ test("the WebGPU adapter is asked for once per page, and a CPU worker never fetc
     await w.close();
   }
 });
+
+test("wasm from another place (assetsBase), worker parity, and a worker that cannot start says so", { timeout: 180_000 }, async () => {
+  const b = await open();
+  try {
+    // A "CDN" path that serves the package's wasm files; /pkg/*.wasm itself must not be fetched.
+    await b.context.route("**/cdn/*.wasm", (route) =>
+      route.fulfill({ path: `pkg/${new URL(route.request().url()).pathname.split("/").pop()}`, contentType: "application/wasm" }),
+    );
+    await b.page.goto(`${b.base}/tests/blank.html`);
+    const result = await b.page.evaluate(async (base) => {
+      const { Recommender } = await import("/pkg/localrec.js");
+      const model = "/models/demo/model.lrec";
+      const rec = await Recommender.load({ model, storage: "memory", backend: "cpu", assetsBase: `${base}/cdn/` });
+      const top = (await rec.recommend({ k: 3 })).length;
+      rec.free();
+      return { top };
+    }, b.base);
+    // A fresh page (no bundle compiled yet) pointed at a place without the files.
+    await b.page.goto(`${b.base}/tests/blank.html`);
+    result.missing = await b.page.evaluate(async (base) => {
+      const { Recommender } = await import("/pkg/localrec.js");
+      try {
+        await Recommender.load({ model: "/models/demo/model.lrec", storage: "memory", backend: "cpu", assetsBase: `${base}/nowhere/` });
+        return null;
+      } catch (e) {
+        return { code: e.code, message: e.message };
+      }
+    }, b.base);
+    assert.equal(result.top, 3);
+    const wasm = b.requests.map((r) => new URL(r.url).pathname).filter((p) => p.endsWith(".wasm"));
+    assert.ok(wasm.includes("/cdn/localrec_cpu_bg.wasm"), wasm.join(" "));
+    assert.ok(!wasm.includes("/pkg/localrec_cpu_bg.wasm"), "assetsBase replaces the default location");
+    assert.equal(result.missing?.code, "BACKEND_UNAVAILABLE", JSON.stringify(result.missing));
+    assert.match(result.missing.message, /nowhere\/localrec_cpu_bg\.wasm/);
+
+    const worker = await b.page.evaluate(async () => {
+      const { Recommender } = await import("/pkg/worker-client.js");
+      const rec = await Recommender.load({ model: "/models/demo/model.lrec", storage: "memory", backend: "cpu" });
+      await rec.track({ type: "view", itemId: "sku-0001" });
+      await rec.recommend({ k: 4 });
+      const out = { bundle: rec.bundle, timings: rec.lastTimings };
+      await rec.free();
+      return out;
+    });
+    assert.equal(worker.bundle, "cpu");
+    assert.equal(worker.timings.events, 1);
+    assert.ok(worker.timings.totalMs >= worker.timings.forwardMs, JSON.stringify(worker.timings));
+
+    await b.context.route("**/pkg/worker.js", (route) => route.fulfill({ status: 404, body: "not found" }));
+    const failed = await b.page.evaluate(async () => {
+      const { Recommender } = await import("/pkg/worker-client.js");
+      try {
+        await Recommender.load({ model: "/models/demo/model.lrec", storage: "memory" });
+        return null;
+      } catch (e) {
+        return { code: e.code, message: e.message };
+      }
+    });
+    assert.equal(failed?.code, "BACKEND_UNAVAILABLE", JSON.stringify(failed));
+    assert.match(failed.message, /worker\.js could not be loaded/);
+  } finally {
+    await b.close();
+  }
+});
