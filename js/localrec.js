@@ -2,28 +2,36 @@
 //
 // The package holds two wasm bundles built from the same Rust code: `localrec_webgpu` (burn's
 // WebGPU and CPU backends) and `localrec_cpu` (CPU only, built for size). Shoppers whose browser
-// gives no WebGPU adapter never download the WebGPU stack: `Recommender.load()` asks
+// gives no hardware WebGPU adapter never download the WebGPU stack: `Recommender.load()` asks
 // `navigator.gpu.requestAdapter()` first (for `backend: "auto"` or `"webgpu"`) and imports the
-// bundle that can run. `rec.bundle` says which one was loaded, `rec.backend` what actually runs.
+// bundle that should run. `rec.bundle` says which one was loaded, `rec.backend` what actually runs.
 
 const bundles = new Map();
 let current = null;
 
-/** Whether the page has a WebGPU adapter: asked once per page (the only adapter request besides
- * the one burn's wgpu makes to create its device). */
+/** What WebGPU this page has: "none", "software" (a fallback adapter such as SwiftShader) or
+ * "hardware". Asked once per page (the only adapter request besides the one burn's wgpu makes to
+ * create its device). */
 let adapterCheck = null;
-function hasWebGpu() {
+function webGpuKind() {
   adapterCheck ??= probeWebGpu();
   return adapterCheck;
 }
 
 async function probeWebGpu() {
   const gpu = globalThis.navigator && globalThis.navigator.gpu;
-  if (!gpu) return false;
+  if (!gpu) return "none";
   try {
-    return (await gpu.requestAdapter()) != null;
+    const adapter = await gpu.requestAdapter();
+    if (!adapter) return "none";
+    const info = adapter.info || {};
+    const fallback = info.isFallbackAdapter === true || adapter.isFallbackAdapter === true;
+    const named = /swiftshader|llvmpipe|lavapipe|software|microsoft basic render/i.test(
+      `${info.architecture || ""} ${info.vendor || ""} ${info.description || ""}`,
+    );
+    return fallback || named ? "software" : "hardware";
   } catch {
-    return false;
+    return "none";
   }
 }
 
@@ -55,10 +63,16 @@ function loadBundle(name, assetsBase) {
   return bundles.get(key);
 }
 
-/** Which bundle a `backend` option needs on this page: "webgpu" or "cpu". */
+/**
+ * Which bundle a `backend` option needs on this page: "webgpu" or "cpu". `auto` takes WebGPU only
+ * on a hardware adapter: a software one (SwiftShader and other fallback adapters) is hundreds of
+ * times slower than the CPU bundle. `webgpu` takes any adapter, software included.
+ */
 export async function bundleFor(backend = "auto") {
   if (backend === "cpu") return "cpu";
-  if (backend === "webgpu" || backend === "auto") return (await hasWebGpu()) ? "webgpu" : "cpu";
+  const kind = backend === "webgpu" || backend === "auto" ? await webGpuKind() : "none";
+  if (backend === "webgpu") return kind === "none" ? "cpu" : "webgpu";
+  if (backend === "auto") return kind === "hardware" ? "webgpu" : "cpu";
   return "cpu"; // an unknown value: the CPU bundle loads and reports INVALID_ARGUMENT
 }
 

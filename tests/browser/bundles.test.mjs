@@ -50,15 +50,33 @@ test("with WebGPU the WebGPU bundle runs, and both bundles agree", { timeout: 18
   const b = await open({ webgpu: true });
   try {
     await b.page.goto(`${b.base}/tests/blank.html`);
-    const auto = await loadIn(b.page, {});
-    assert.equal(auto.bundle, "webgpu");
-    assert.equal(auto.backend, "webgpu");
-    assert.ok(!downloaded(b.requests, "localrec_cpu"), "auto on a WebGPU page needs no CPU bundle");
+    const gpu = await loadIn(b.page, { backend: "webgpu" });
+    assert.equal(gpu.bundle, "webgpu");
+    assert.equal(gpu.backend, "webgpu");
+    assert.ok(!downloaded(b.requests, "localrec_cpu"), "a WebGPU backend needs no CPU bundle");
     const cpu = await loadIn(b.page, { backend: "cpu" });
     assert.equal(cpu.bundle, "cpu");
     assert.equal(cpu.backend, "cpu");
-    assert.deepEqual(cpu.top, auto.top);
+    assert.deepEqual(cpu.top, gpu.top);
     assert.deepEqual(b.errors, []);
+  } finally {
+    await b.close();
+  }
+});
+
+test("auto never picks a software adapter: on SwiftShader it runs the CPU bundle", { timeout: 180_000 }, async () => {
+  const b = await open({ webgpu: true });
+  try {
+    await b.page.goto(`${b.base}/tests/blank.html`);
+    const info = await b.page.evaluate(async () => {
+      const adapter = await navigator.gpu.requestAdapter();
+      return { fallback: adapter.info.isFallbackAdapter, architecture: adapter.info.architecture };
+    });
+    assert.ok(info.fallback || /swiftshader/i.test(info.architecture), JSON.stringify(info));
+    const auto = await loadIn(b.page, {});
+    assert.equal(auto.bundle, "cpu", JSON.stringify(auto));
+    assert.equal(auto.backend, "cpu");
+    assert.ok(!downloaded(b.requests, "localrec_webgpu"), "auto on a software adapter must not fetch the WebGPU bundle");
   } finally {
     await b.close();
   }
@@ -77,7 +95,7 @@ test("the WebGPU adapter is asked for once per page, and a CPU worker never fetc
         return request(...args);
       };
       const { Recommender } = await import("/pkg/localrec.js");
-      const options = { model: "/models/demo/model.lrec", storage: "memory" };
+      const options = { model: "/models/demo/model.lrec", storage: "memory", backend: "webgpu" };
       const first = await Recommender.load(options);
       const afterFirst = requests;
       const second = await Recommender.load(options);

@@ -14,7 +14,8 @@ for (const webgpu of [false, true]) {
   test(`demo page loads the package ${label}`, { timeout: 180_000 }, async () => {
     const b = await open({ webgpu });
     try {
-      await b.page.goto(`${b.base}/`);
+      // SwiftShader is a software adapter, which `auto` never picks: ask for WebGPU by name.
+      await b.page.goto(`${b.base}/${webgpu ? "?backend=webgpu" : ""}`);
       await ready(b.page);
       assert.equal(await b.page.textContent("#version"), cargoVersion);
       assert.equal(await b.page.textContent("#backend"), webgpu ? "webgpu" : "cpu");

@@ -37,7 +37,7 @@ for (const webgpu of [false, true]) {
     b.page.on("worker", (w) => workerRequests.push(w.url()));
     try {
       b.page.setDefaultTimeout(60_000);
-      await b.page.goto(`${b.base}/`);
+      await b.page.goto(`${b.base}/${webgpu ? "?backend=webgpu" : ""}`); // auto never picks SwiftShader
       await ready(b.page);
       const shop = new Shopper(b.page);
       await shop.settled(0);

@@ -23,7 +23,8 @@ async function start(webgpu) {
   const b = await open({ webgpu });
   b.page.setDefaultTimeout(60_000);
   await b.page.setViewportSize({ width: 1280, height: 900 });
-  await b.page.goto(`${b.base}/`);
+  // SwiftShader is a software adapter, which `auto` never picks: ask for WebGPU by name.
+  await b.page.goto(`${b.base}/${webgpu ? "?backend=webgpu" : ""}`);
   await ready(b.page);
   const shop = new Shopper(b.page);
   return { b, shop };
