@@ -27,7 +27,8 @@ pub const MAX_ATTRIBUTES: usize = 20_000_000;
 /// Most attributes read per item.
 pub const MAX_ITEM_ATTRIBUTES: usize = 256;
 
-/// Architecture of the model. It travels inside the weights file, and builds the module.
+/// Architecture of the model. It travels inside the weights file, and builds the module. Its
+/// defaults are the trainer's (`localrec train` reads them from here).
 #[derive(Config, Debug)]
 pub struct SeqRecConfig {
     /// Number of items in the catalogue (the embedding table has one more row, for padding).
@@ -36,7 +37,7 @@ pub struct SeqRecConfig {
     #[config(default = 64)]
     pub d_model: usize,
     /// Transformer blocks.
-    #[config(default = 2)]
+    #[config(default = 1)]
     pub layers: usize,
     /// Attention heads (must divide `d_model`).
     #[config(default = 1)]
@@ -46,7 +47,7 @@ pub struct SeqRecConfig {
     pub max_len: usize,
     /// Dropout on embeddings, attention weights and outputs, inside the feed-forward and on the
     /// item table the loss scores against (training only).
-    #[config(default = 0.3)]
+    #[config(default = 0.2)]
     pub dropout: f64,
     /// Hash buckets for search-query tokens (0 disables query features).
     #[config(default = 0)]

@@ -138,6 +138,7 @@ pub fn train(
         ));
     }
     let n_items = config.n_items;
+    let n_negatives = opts.negatives_for(n_items);
     let started = Instant::now();
     let mut trained_seqs = 0usize;
     let mut train_time = 0.0f64;
@@ -159,9 +160,9 @@ pub fn train(
                 opts.purchase_weight,
             );
             let draws = match opts.negative_sharing {
-                NegativeSharing::Batch => opts.negatives,
-                NegativeSharing::Sequence => opts.negatives * chunk.len(),
-                NegativeSharing::Position => opts.negatives * rows.len(),
+                NegativeSharing::Batch => n_negatives,
+                NegativeSharing::Sequence => n_negatives * chunk.len(),
+                NegativeSharing::Position => n_negatives * rows.len(),
             };
             let negatives: Vec<u32> = (0..draws)
                 .map(|_| rng.random_range(1..=n_items as u32))

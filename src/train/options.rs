@@ -10,8 +10,9 @@ pub struct TrainOptions {
     pub epochs: usize,
     pub batch_size: usize,
     pub learning_rate: f64,
-    /// Sampled-softmax negatives; 0 means full cross-entropy over the catalogue.
-    pub negatives: usize,
+    /// Sampled-softmax negatives; 0 means full cross-entropy over the catalogue; None chooses by
+    /// the catalogue's size ([`TrainOptions::negatives_for`]).
+    pub negatives: Option<usize>,
     /// Whether one set of negatives serves the whole batch or each sequence draws its own.
     pub negative_sharing: NegativeSharing,
     /// Adam's L2 weight decay (0 = none).
@@ -34,7 +35,7 @@ impl Default for TrainOptions {
             epochs: 200,
             batch_size: 128,
             learning_rate: 1e-3,
-            negatives: 256,
+            negatives: None,
             negative_sharing: NegativeSharing::Sequence,
             weight_decay: 0.0,
             purchase_weight: 1.0,
@@ -43,6 +44,26 @@ impl Default for TrainOptions {
             time_limit: None,
             progress: true,
         }
+    }
+}
+
+/// Largest catalogue trained with full cross-entropy by default. On Beauty (12,101 items, dropout
+/// 0.2, Xavier-normal embeddings) it reached validation NDCG@10 0.061 in 28 epochs against 0.060
+/// for 256 sampled negatives (test 0.0486 vs 0.0485), but took 28 minutes where sampling needed
+/// about 10. Its time and memory grow with the catalogue (a batch of 128 x 50 positions holds
+/// 6,400 x items logits: 0.5 GB at 20,000 items), so larger shops sample.
+pub const FULL_SOFTMAX_MAX_ITEMS: usize = 20_000;
+
+impl TrainOptions {
+    /// The negatives a catalogue of `n_items` trains with: the chosen number, else full
+    /// cross-entropy (0) up to [`FULL_SOFTMAX_MAX_ITEMS`] items and 256 sampled above.
+    pub fn negatives_for(&self, n_items: usize) -> usize {
+        self.negatives
+            .unwrap_or(if n_items <= FULL_SOFTMAX_MAX_ITEMS {
+                0
+            } else {
+                256
+            })
     }
 }
 

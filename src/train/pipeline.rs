@@ -22,13 +22,6 @@ use super::fit::{Resume, train};
 use super::options::TrainOptions;
 use super::prepare::{PrepareOptions, Prepared, prepare};
 
-/// Largest catalogue trained with full cross-entropy by default. On Beauty (12,101 items, dropout
-/// 0.2, Xavier-normal embeddings) it reached validation NDCG@10 0.061 in 28 epochs against 0.060
-/// for 256 sampled negatives (test 0.0486 vs 0.0485), but took 28 minutes where sampling needed
-/// about 10. Its time and memory grow with the catalogue (a batch of 128 x 50 positions holds
-/// 6,400 x items logits: 0.5 GB at 20,000 items), so larger shops sample.
-pub const FULL_SOFTMAX_MAX_ITEMS: usize = 20_000;
-
 /// Query tokens read per search.
 pub const MAX_QUERY_TOKENS: usize = 6;
 
@@ -59,6 +52,7 @@ impl DataSource {
 }
 
 /// The model settings a training run chooses; the rest of [`SeqRecConfig`] follows from the data.
+/// The defaults are [`SeqRecConfig`]'s.
 #[derive(Debug, Clone)]
 pub struct ModelSettings {
     pub d_model: usize,
@@ -72,6 +66,24 @@ pub struct ModelSettings {
     pub no_search: bool,
 }
 
+impl Default for ModelSettings {
+    fn default() -> Self {
+        let c = SeqRecConfig::new(1);
+        ModelSettings {
+            d_model: c.d_model,
+            layers: c.layers,
+            heads: c.heads,
+            max_len: c.max_len,
+            dropout: c.dropout,
+            query_buckets: DEFAULT_QUERY_BUCKETS,
+            no_search: false,
+        }
+    }
+}
+
+/// Hash buckets for query tokens when the log has searches.
+pub const DEFAULT_QUERY_BUCKETS: usize = 2048;
+
 /// One training run.
 #[derive(Debug, Clone)]
 pub struct TrainJob {
@@ -83,8 +95,6 @@ pub struct TrainJob {
     /// Catalogue (JSON or CSV: item_id, title, category, brand, price, in_stock).
     pub catalog: Option<PathBuf>,
     pub model: ModelSettings,
-    /// `negatives` of None: full cross-entropy up to [`FULL_SOFTMAX_MAX_ITEMS`], else 256.
-    pub negatives: Option<usize>,
     pub options: TrainOptions,
     /// Worker threads (for the report; the caller sizes the pool).
     pub threads: usize,
@@ -165,14 +175,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
         )
         .with_event_types(features.event_types);
     config.validate()?;
-    let mut opts = job.options.clone();
-    opts.negatives = job
-        .negatives
-        .unwrap_or(if prepared.stats.items <= FULL_SOFTMAX_MAX_ITEMS {
-            0
-        } else {
-            256
-        });
+    let opts = job.options.clone();
     eprintln!(
         "{} users ({} evaluated), {} items, {} events; target = {}",
         prepared.stats.users,
@@ -241,6 +244,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
         "config": config,
         "training": {
             "options": opts,
+            "negatives": opts.negatives_for(config.n_items),
             "threads": job.threads,
             "best_epoch": trained.best_epoch,
             "stopped": trained.stopped,

@@ -30,19 +30,19 @@ pub struct TrainArgs {
     /// Catalogue (JSON or CSV: item_id, title, category, brand, price, in_stock).
     #[arg(long)]
     catalog: Option<PathBuf>,
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = TrainOptions::default().seed)]
     seed: u64,
-    #[arg(long, default_value_t = 64)]
+    #[arg(long, default_value_t = ModelSettings::default().d_model)]
     d_model: usize,
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = ModelSettings::default().layers)]
     layers: usize,
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = ModelSettings::default().heads)]
     heads: usize,
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = ModelSettings::default().max_len)]
     max_len: usize,
     /// Dropout on embeddings, attention weights and outputs, inside the feed-forward and on the
     /// item table the loss scores against (training only).
-    #[arg(long, default_value_t = 0.2)]
+    #[arg(long, default_value_t = ModelSettings::default().dropout)]
     dropout: f64,
     /// Sampled-softmax negatives; 0 trains with full cross-entropy. Default: full cross-entropy
     /// for catalogues up to 20,000 items (better on Beauty), 256 sampled negatives above.
@@ -52,26 +52,27 @@ pub struct TrainArgs {
     #[arg(long, value_enum, default_value_t = SharingArg::Sequence)]
     negative_sharing: SharingArg,
     /// Adam's L2 weight decay.
-    #[arg(long, default_value_t = 0.0)]
+    #[arg(long, default_value_t = TrainOptions::default().weight_decay)]
     weight_decay: f64,
     /// Loss weight of the positions right after a purchase (what the shopper turns to once they
     /// have bought): above 1 teaches cross-selling harder. Only event logs have purchases.
-    #[arg(long, default_value_t = 1.0)]
+    #[arg(long, default_value_t = TrainOptions::default().purchase_weight)]
     purchase_weight: f64,
-    #[arg(long, default_value_t = 128)]
+    #[arg(long, default_value_t = TrainOptions::default().batch_size)]
     batch_size: usize,
-    #[arg(long, default_value_t = 1e-3)]
+    #[arg(long, default_value_t = TrainOptions::default().learning_rate)]
     lr: f64,
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = TrainOptions::default().epochs)]
     epochs: usize,
     /// Early stopping: epochs without a better validation NDCG@10.
-    #[arg(long, default_value_t = 10)]
+    #[arg(long, default_value_t = TrainOptions::default().patience)]
     patience: usize,
-    /// Wall-clock budget for training, in minutes.
-    #[arg(long, default_value_t = 25.0)]
-    time_limit_min: f64,
+    /// Wall-clock budget for training, in minutes. None by default: early stopping on
+    /// validation NDCG@10 (`--patience`) ends a run, whatever the machine.
+    #[arg(long)]
+    time_limit_min: Option<f64>,
     /// Hash buckets for search-query tokens.
-    #[arg(long, default_value_t = 2048)]
+    #[arg(long, default_value_t = ModelSettings::default().query_buckets)]
     query_buckets: usize,
     /// Item-only ablation: ignore search events and event types.
     #[arg(long)]
@@ -106,12 +107,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
             query_buckets: a.query_buckets,
             no_search: a.no_search,
         },
-        negatives: a.negatives,
         options: TrainOptions {
             epochs: a.epochs,
             batch_size: a.batch_size,
             learning_rate: a.lr,
-            negatives: 0, // set by the pipeline from `negatives` and the catalogue size
+            negatives: a.negatives,
             negative_sharing: match a.negative_sharing {
                 SharingArg::Batch => NegativeSharing::Batch,
                 SharingArg::Sequence => NegativeSharing::Sequence,
@@ -121,7 +121,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             purchase_weight: a.purchase_weight,
             patience: a.patience,
             seed: a.seed,
-            time_limit: Some(Duration::from_secs_f64(a.time_limit_min * 60.0)),
+            time_limit: a.time_limit_min.map(|m| Duration::from_secs_f64(m * 60.0)),
             progress: !a.quiet,
         },
         threads: a.threads,
@@ -130,4 +130,48 @@ pub fn run(a: TrainArgs) -> Result<()> {
     let report = run_train(&job)?;
     println!("{}", serde_json::to_string_pretty(&report["test"])?);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use localrec::model::SeqRecConfig;
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        train: TrainArgs,
+    }
+
+    /// The CLI's defaults are the library's: `SeqRecConfig` for the model, `TrainOptions` for the
+    /// optimisation. There is no default wall-clock limit: early stopping ends a default run.
+    #[test]
+    fn defaults_are_the_librarys() {
+        let a = Cli::try_parse_from(["localrec", "--data", "log", "--format", "seq", "--out", "o"])
+            .unwrap()
+            .train;
+        let (c, o) = (SeqRecConfig::new(1), TrainOptions::default());
+        assert_eq!(
+            (a.d_model, a.layers, a.heads, a.max_len, a.dropout),
+            (c.d_model, c.layers, c.heads, c.max_len, c.dropout)
+        );
+        assert_eq!(
+            (a.batch_size, a.lr, a.epochs, a.patience, a.seed),
+            (o.batch_size, o.learning_rate, o.epochs, o.patience, o.seed)
+        );
+        assert_eq!((a.negatives, o.negatives), (None, None));
+        assert_eq!(
+            (a.weight_decay, a.purchase_weight),
+            (o.weight_decay, o.purchase_weight)
+        );
+        assert!(a.time_limit_min.is_none() && o.time_limit.is_none());
+        assert_eq!(
+            o.negatives_for(12_101),
+            0,
+            "full cross-entropy on a Beauty-sized catalogue"
+        );
+        assert_eq!(o.negatives_for(100_000), 256);
+    }
 }
