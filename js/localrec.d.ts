@@ -93,8 +93,16 @@ export interface ModelInfo {
 }
 
 export interface Timings {
+  /** History to model input, the Transformer, and reading its state back. */
   forwardMs: number;
+  /** Everything after the Transformer: the next three, and the rest. */
   rankMs: number;
+  /** The int8 dot product of the shopper's state with every catalogue row. */
+  scoringMs: number;
+  /** Exclusions, filters, top-k and diversity. */
+  topKMs: number;
+  /** Explaining the recommended items. */
+  reasonsMs: number;
   totalMs: number;
   events: number;
 }

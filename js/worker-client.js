@@ -7,7 +7,7 @@ export class Recommender {
   #url;
   #next = 0;
   #pending = new Map();
-  #lastTimings = { forwardMs: 0, rankMs: 0, totalMs: 0, events: 0 };
+  #lastTimings = { forwardMs: 0, rankMs: 0, scoringMs: 0, topKMs: 0, reasonsMs: 0, totalMs: 0, events: 0 };
 
   constructor(worker, url) {
     this.#worker = worker;

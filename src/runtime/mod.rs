@@ -23,3 +23,4 @@ pub use offers::RankedOffer;
 pub use options::{
     Filter, ModelInfo, OfferOptions, OfferPick, Reason, RecommendOptions, Recommendation,
 };
+pub use recommend::RankTimings;

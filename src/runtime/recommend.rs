@@ -9,6 +9,17 @@ use super::engine::{Encoded, Engine};
 use super::options::{RecommendOptions, Recommendation};
 use super::rank::top_k;
 
+/// Where ranking spent its time, in the clock's unit (milliseconds in the browser).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct RankTimings {
+    /// The int8 dot product of the user state with every catalogue row.
+    pub scoring: f64,
+    /// Exclusions, filters, top-k and diversity.
+    pub top_k: f64,
+    /// Explaining each recommended item.
+    pub reasons: f64,
+}
+
 impl Engine {
     /// Ranks the catalogue. `state` and `attention` come from the model (None for an empty
     /// history, which ranks by popularity).
@@ -18,6 +29,18 @@ impl Engine {
         state: Option<(&[f32], &[f32])>,
         opts: &RecommendOptions,
     ) -> Result<Vec<Recommendation>> {
+        Ok(self.recommend_timed(encoded, state, opts, &|| 0.0)?.0)
+    }
+
+    /// [`Self::recommend`], timing its three steps with `clock` (`performance.now()` in the
+    /// browser; the engine itself reads no clock).
+    pub fn recommend_timed(
+        &self,
+        encoded: &Encoded,
+        state: Option<(&[f32], &[f32])>,
+        opts: &RecommendOptions,
+        clock: &dyn Fn() -> f64,
+    ) -> Result<(Vec<Recommendation>, RankTimings)> {
         if opts.k == 0 || opts.k > 1000 {
             return Err(Error::InvalidArgument(format!(
                 "k must be between 1 and 1000, got {}",
@@ -31,10 +54,16 @@ impl Engine {
             )));
         }
         Self::check_filter(&opts.filter)?;
-        let scores = match state {
-            Some((s, _)) => self.score(s),
-            None => self.popularity.clone(),
+        let t0 = clock();
+        let computed;
+        let scores: &[f32] = match state {
+            Some((s, _)) => {
+                computed = self.score(s);
+                &computed
+            }
+            None => &self.popularity,
         };
+        let t1 = clock();
         let seen: HashSet<usize> = if opts.exclude_seen {
             encoded
                 .events
@@ -65,7 +94,7 @@ impl Engine {
         } else {
             opts.k
         };
-        let candidates = top_k(&scores, pool, &mut keep);
+        let candidates = top_k(scores, pool, &mut keep);
         if let Some(e) = filter_err {
             return Err(e);
         }
@@ -80,8 +109,9 @@ impl Engine {
         } else {
             candidates
         };
+        let t2 = clock();
         let attention = state.map(|(_, a)| a);
-        Ok(chosen
+        let recs = chosen
             .into_iter()
             .map(|(row, score)| Recommendation {
                 item_id: self
@@ -92,7 +122,14 @@ impl Engine {
                 score,
                 reason: self.reason(row, encoded, attention),
             })
-            .collect())
+            .collect();
+        let t3 = clock();
+        let timings = RankTimings {
+            scoring: t1 - t0,
+            top_k: t2 - t1,
+            reasons: t3 - t2,
+        };
+        Ok((recs, timings))
     }
 }
 

@@ -132,8 +132,15 @@ pub struct Recommender {
 struct Timings {
     /// History to model input, the Transformer on the backend, and the readback of the state.
     forward_ms: f64,
-    /// int8 scoring of the whole catalogue, filters, top-k, diversity and reasons.
+    /// int8 scoring of the whole catalogue, filters, top-k, diversity and reasons: the sum of
+    /// the next three.
     rank_ms: f64,
+    /// int8 scoring of the whole catalogue.
+    scoring_ms: f64,
+    /// Exclusions, filters, top-k and diversity.
+    top_k_ms: f64,
+    /// Explaining the recommended items.
+    reasons_ms: f64,
     total_ms: f64,
     /// Events the model read.
     events: usize,
@@ -236,7 +243,8 @@ impl Recommender {
         self.store.kind()
     }
 
-    /// Where the last `recommend()` spent its time: `{forwardMs, rankMs, totalMs, events}`.
+    /// Where the last `recommend()` spent its time: `{forwardMs, rankMs, scoringMs, topKMs,
+    /// reasonsMs, totalMs, events}`.
     #[wasm_bindgen(getter, js_name = lastTimings)]
     pub fn last_timings(&self) -> JsResult<JsValue> {
         to_js(&*self.timings.borrow())
@@ -292,15 +300,19 @@ impl Recommender {
         let encoded = self.current().await?;
         let state = user_state(&self.engine, &encoded).await?;
         let t1 = perf_now();
-        let recs = self.engine.recommend(
+        let (recs, rank) = self.engine.recommend_timed(
             &encoded,
             state.as_ref().map(|(s, a)| (s.as_slice(), a.as_slice())),
             &opts,
+            &perf_now,
         )?;
         let t2 = perf_now();
         *self.timings.borrow_mut() = Timings {
             forward_ms: t1 - t0,
             rank_ms: t2 - t1,
+            scoring_ms: rank.scoring,
+            top_k_ms: rank.top_k,
+            reasons_ms: rank.reasons,
             total_ms: t2 - t0,
             events: encoded.events.len(),
         };

@@ -35,6 +35,8 @@ test("without WebGPU only the CPU bundle is downloaded", { timeout: 180_000 }, a
     const t = auto.timings;
     assert.equal(t.events, 2);
     assert.ok(t.forwardMs >= 0 && t.rankMs >= 0 && t.totalMs >= t.forwardMs, JSON.stringify(t));
+    const parts = [t.scoringMs, t.topKMs, t.reasonsMs];
+    assert.ok(parts.every((x) => x >= 0) && parts.reduce((a, b) => a + b) <= t.rankMs + 1e-6, JSON.stringify(t));
     const gpu = await loadIn(b.page, { backend: "webgpu" });
     assert.equal(gpu.code, "BACKEND_UNAVAILABLE", JSON.stringify(gpu));
     assert.match(gpu.message, /no WebGPU adapter/);
