@@ -41,7 +41,27 @@ function wasmUrl(name, assetsBase) {
   return assetsBase ? new URL(file, new URL(assetsBase, globalThis.location?.href)) : new URL(`./${file}`, import.meta.url);
 }
 
+/** Whether this browser's WebAssembly has SIMD (both bundles are built for it): a module that
+ * returns `i8x16.popcnt(i8x16.splat(0))` must validate. */
+function hasWasmSimd() {
+  try {
+    return WebAssembly.validate(
+      new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11]),
+    );
+  } catch {
+    return false;
+  }
+}
+
 function loadBundle(name, assetsBase) {
+  if (!hasWasmSimd()) {
+    return Promise.reject(
+      Object.assign(
+        new Error("this browser's WebAssembly has no SIMD, which localrec is built for (every browser with WebGPU has it; update the browser)"),
+        { code: "BACKEND_UNAVAILABLE" },
+      ),
+    );
+  }
   const key = `${name} ${assetsBase ?? ""}`;
   if (!bundles.has(key)) {
     const url = wasmUrl(name, assetsBase);

@@ -28,4 +28,8 @@ else
   done
   export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_LINKER="$lld"
 fi
+# Both bundles (and the wasm tests) are built for WebAssembly SIMD: matrixmultiply's wasm SIMD
+# kernels and LLVM's vectoriser need the feature at compile time. Every browser with WebGPU has
+# wasm SIMD; where it is missing, js/localrec.js refuses to load with BACKEND_UNAVAILABLE.
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS="${CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUSTFLAGS:--C target-feature=+simd128}"
 export WASM_PATH

@@ -194,3 +194,21 @@ test("wasm from another place (assetsBase), worker parity, and a worker that can
     await b.close();
   }
 });
+
+test("without WebAssembly SIMD, load() refuses with BACKEND_UNAVAILABLE and says why", { timeout: 120_000 }, async () => {
+  const b = await open();
+  try {
+    // A browser without wasm SIMD: the package's SIMD probe does not validate.
+    await b.context.addInitScript(() => {
+      const validate = WebAssembly.validate;
+      WebAssembly.validate = (bytes) => (bytes.length === 31 ? false : validate(bytes));
+    });
+    await b.page.goto(`${b.base}/tests/blank.html`);
+    const result = await loadIn(b.page, { backend: "cpu" });
+    assert.equal(result.code, "BACKEND_UNAVAILABLE", JSON.stringify(result));
+    assert.match(result.message, /SIMD/);
+    assert.ok(!downloaded(b.requests, "localrec_cpu_bg.wasm"), "nothing is downloaded that cannot run");
+  } finally {
+    await b.close();
+  }
+});
