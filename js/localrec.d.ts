@@ -1,3 +1,10 @@
+declare global {
+  // `Symbol.dispose` for `using`, also where the compiler's lib predates it (ES2022, ES2024).
+  interface SymbolConstructor {
+    readonly dispose: unique symbol;
+  }
+}
+
 /** A catalogue entry (needed for filters and offers when the model file has no catalogue). */
 export interface CatalogEntry {
   item_id: string;
