@@ -123,8 +123,8 @@ export class Recommender {
 
   static async load(options) {
     // `assetsBase` is the JS side's: where the wasm files are served from (a CDN, another path).
-    const { assetsBase, ...rest } = options && typeof options === "object" ? options : {};
-    options = options && typeof options === "object" ? rest : options;
+    let assetsBase;
+    if (options && typeof options === "object") ({ assetsBase, ...options } = options);
     const backend = options && typeof options === "object" && options.backend !== undefined ? options.backend : "auto";
     const name = await bundleFor(backend);
     if (backend === "webgpu" && name !== "webgpu") {

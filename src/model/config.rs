@@ -171,9 +171,6 @@ impl SeqRecConfig {
                 self.d_model, self.heads
             ));
         }
-        if self.max_len == 0 || self.layers == 0 {
-            return bad("max_len and layers must be at least 1".into());
-        }
         bounded("layers", self.layers, 1, MAX_LAYERS)?;
         bounded("max_len", self.max_len, 1, MAX_HISTORY)?;
         bounded("query_buckets", self.query_buckets, 0, MAX_QUERY_BUCKETS)?;

@@ -22,9 +22,6 @@ use super::fit::{Resume, train};
 use super::options::TrainOptions;
 use super::prepare::{PrepareOptions, Prepared, prepare};
 
-/// Query tokens read per search.
-pub const MAX_QUERY_TOKENS: usize = 6;
-
 /// A log to read.
 #[derive(Debug, Clone)]
 pub struct DataSource {
@@ -143,7 +140,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
         } else {
             m.query_buckets
         },
-        max_query_tokens: MAX_QUERY_TOKENS,
+        max_query_tokens: SeqRecConfig::new(1).max_query_tokens,
         event_types: !m.no_search && kinds.len() > 1,
     };
     let prepared = prepare(

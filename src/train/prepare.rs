@@ -120,24 +120,17 @@ pub fn prepare(ds: &Dataset, opts: &PrepareOptions<'_>) -> Result<Prepared> {
             if e.kind.is_text() {
                 stats.searches += 1;
             }
-            let known = match &e.item_id {
-                Some(id) if fixed && vocab.get(id).is_none() => {
-                    stats.unknown_items += 1;
-                    false
-                }
-                _ => true,
-            };
+            // With a fixed vocabulary an unknown item is counted; `step` then drops an item
+            // event of it and keeps a search naming it for its words, as the browser does.
             let row = |id: &str| {
                 if fixed {
-                    vocab.get(id).map(|r| r.0)
+                    let row = vocab.get(id).map(|r| r.0);
+                    stats.unknown_items += usize::from(row.is_none());
+                    row
                 } else {
                     Some(vocab.intern(id).0)
                 }
             };
-            // An item event of an unknown item is dropped; a search naming one keeps its words.
-            if !known && !e.kind.is_text() {
-                continue;
-            }
             if let Some(step) = opts.features.step(e, row) {
                 steps.push(step);
                 kinds.push(e.kind);
