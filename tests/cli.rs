@@ -422,4 +422,34 @@ fn interrupted_training_resumes_from_its_checkpoint() {
         !checkpoint.exists(),
         "a finished run removes its checkpoint"
     );
+    let left: Vec<_> = std::fs::read_dir(&out)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|n| n.starts_with("checkpoint"))
+        .collect();
+    assert!(left.is_empty(), "checkpoint files left: {left:?}");
+    // The resumed run continues exactly where the interrupted one stopped (weights, Adam's
+    // state, shuffles, negatives, dropout): its epochs are those of a run never interrupted.
+    let straight_out = dir.path().join("straight");
+    let mut straight = args(&epochs);
+    let at = straight.iter().position(|a| a == "--out").unwrap();
+    straight[at + 1] = p(&straight_out).to_string();
+    ok(localrec(
+        &straight.iter().map(String::as_str).collect::<Vec<_>>(),
+    ));
+    let uninterrupted = json(&std::fs::read_to_string(straight_out.join("report.json")).unwrap());
+    let key = |e: &serde_json::Value| (e["epoch"].clone(), e["loss"].clone(), e["valid"].clone());
+    let want: Vec<_> = uninterrupted["training"]["curve"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(key)
+        .collect();
+    let got: Vec<_> = curve.iter().map(key).collect();
+    assert_eq!(got, want);
+    assert_ne!(got[0].1, got[1].1, "each epoch draws its own shuffles");
+    assert_eq!(
+        report["model"]["sha256"], uninterrupted["model"]["sha256"],
+        "the same final model"
+    );
 }

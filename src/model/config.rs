@@ -45,9 +45,10 @@ pub struct SeqRecConfig {
     /// Longest history the model reads; older events are dropped.
     #[config(default = 50)]
     pub max_len: usize,
-    /// Dropout on embeddings, attention weights and outputs, inside the feed-forward and on the
-    /// item table the loss scores against (training only).
-    #[config(default = 0.2)]
+    /// Dropout on embeddings, attention weights and outputs and inside the feed-forward
+    /// (training only). The published SASRec recipes use 0.5-0.6 at d 64; on Beauty 0.5 (with
+    /// no dropout on the output table) went on improving where 0.2 peaked after 14 epochs.
+    #[config(default = 0.5)]
     pub dropout: f64,
     /// Hash buckets for search-query tokens (0 disables query features).
     #[config(default = 0)]

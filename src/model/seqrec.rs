@@ -379,11 +379,13 @@ impl SeqRec {
         states.matmul(self.item_emb.val().transpose())
     }
 
-    /// The item table as the training loss scores against: with dropout while training (a
-    /// regulariser on the output side of the tied embeddings), unchanged otherwise.
+    /// The item table the training loss scores against (the input table: tied embeddings).
+    /// Without dropout: dropping half its dimensions at the published rate (0.5) made the
+    /// logits of 12,000 items so noisy that Beauty's validation NDCG@10 after 8 epochs was
+    /// 0.020 instead of 0.043.
     #[cfg(feature = "train")]
     pub fn output_embeddings(&self) -> Tensor<2> {
-        self.dropout.forward(self.item_emb.val())
+        self.item_emb.val()
     }
 }
 

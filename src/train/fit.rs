@@ -26,7 +26,24 @@ pub struct EpochLog {
     pub loss: f64,
     pub seconds: f64,
     pub sequences_per_second: f64,
+    /// Where the epoch's training steps spent their time.
+    #[serde(default)]
+    pub steps: StepTimes,
     pub valid: Scores,
+}
+
+/// Seconds an epoch's training steps spent in each part (burn's CPU backend runs eagerly, so the
+/// wall clock around each part measures it).
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize)]
+pub struct StepTimes {
+    /// The encoder: embeddings, Transformer blocks, final LayerNorm.
+    pub forward: f64,
+    /// The loss over the positions with a target (and, with full cross-entropy, its gradients).
+    pub loss: f64,
+    /// Autodiff's backward pass through the encoder (and the sampled loss).
+    pub backward: f64,
+    /// Adam's update of every parameter.
+    pub optimizer: f64,
 }
 
 /// Everything the training loop learned.
@@ -39,12 +56,64 @@ pub struct Trained {
     pub stopped: String,
 }
 
-/// Training state that can be resumed.
+/// Where an interrupted run stopped: the last epoch's weights and Adam's state (so training
+/// continues exactly as if it had not stopped), and the best model and curve so far.
 pub struct Resume {
+    /// The weights after the last completed epoch (on any device; moved to the trainer's).
     pub model: SeqRec,
+    /// Adam's state after that epoch ([`Checkpoint::optimizer`]).
+    pub optimizer: Vec<u8>,
+    /// The parameter ids that state refers to ([`Checkpoint::param_ids`]).
+    pub param_ids: Vec<u64>,
     pub curve: Vec<EpochLog>,
     pub best_epoch: usize,
     pub best_model: SeqRec,
+}
+
+/// What the trainer hands out after every epoch, enough to [`Resume`] from.
+pub struct Checkpoint<'a> {
+    /// The weights after this epoch.
+    pub model: &'a SeqRec,
+    /// Adam's state (moments and step count), as burn serialises it.
+    pub optimizer: Vec<u8>,
+    /// The ids of the model's parameters in module order: Adam's state is keyed by them, and a
+    /// model rebuilt from weights gets new ones, so [`Resume`] gives them back.
+    pub param_ids: Vec<u64>,
+    /// The best model so far and whether this epoch made it.
+    pub best: &'a SeqRec,
+    pub improved: bool,
+    pub curve: &'a [EpochLog],
+    pub best_epoch: usize,
+}
+
+/// The ids of a module's float parameters, in visiting order.
+struct CollectIds(Vec<u64>);
+
+impl burn::module::ModuleVisitor for CollectIds {
+    fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<Tensor<D>>) {
+        self.0.push(param.id.val());
+    }
+}
+
+/// Gives a module's float parameters the ids of a [`CollectIds`] walk, in the same order.
+struct AssignIds<'a>(std::slice::Iter<'a, u64>);
+
+impl burn::module::ModuleMapper for AssignIds<'_> {
+    fn map_float<const D: usize>(
+        &mut self,
+        mut param: burn::module::Param<Tensor<D>>,
+    ) -> burn::module::Param<Tensor<D>> {
+        if let Some(&id) = self.0.next() {
+            param.id = burn::module::ParamId::from(id);
+        }
+        param
+    }
+}
+
+/// The generator of an epoch's shuffles and negatives: a function of the seed and the epoch
+/// alone, so a resumed run draws what the uninterrupted one would have.
+fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+    seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 /// One training example: a history and, per position, the next item event after it (0 = none).
@@ -99,33 +168,53 @@ fn loss_rows<'a>(
     (rows, targets, weighted.then_some(weights))
 }
 
-/// Trains with Adam and early stopping on validation NDCG@10. `on_epoch` sees every epoch and the
-/// current best model (for checkpoints).
+/// Trains with Adam and early stopping on validation NDCG@10. `on_epoch` sees every epoch (for
+/// checkpoints). With `resume`, training continues after its last epoch exactly as the
+/// uninterrupted run would have: same weights, Adam state, shuffles, negatives and dropout.
 pub fn train(
     config: &SeqRecConfig,
     data: &Prepared,
     opts: &TrainOptions,
     resume: Option<Resume>,
-    mut on_epoch: impl FnMut(&SeqRec, &[EpochLog], usize) -> Result<()>,
+    mut on_epoch: impl FnMut(Checkpoint<'_>) -> Result<()>,
 ) -> Result<Trained> {
     let device = crate::cpu_device().autodiff();
-    device.seed(opts.seed);
-    let mut rng = StdRng::seed_from_u64(opts.seed);
-    let (mut model, mut curve, mut best_epoch, mut best) = match resume {
-        Some(r) => (r.model, r.curve, r.best_epoch, Some(r.best_model)),
-        None => (config.init(&device)?, Vec::new(), 0, None),
-    };
-    let mut best_ndcg = curve
-        .iter()
-        .map(|e| e.valid.ndcg10)
-        .fold(f64::NEG_INFINITY, f64::max);
     let mut adam = AdamConfig::new();
     if opts.weight_decay > 0.0 {
         adam = adam.with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(
             opts.weight_decay as f32,
         )));
     }
-    let mut optim = adam.init();
+    let (mut model, mut optim, mut curve, mut best_epoch, mut best) = match resume {
+        Some(r) => {
+            let mut present = CollectIds(Vec::new());
+            r.model.visit(&mut present);
+            if r.param_ids.len() != present.0.len() {
+                return Err(Error::ModelCorrupt(format!(
+                    "the checkpoint names {} parameters, the model has {}",
+                    r.param_ids.len(),
+                    present.0.len()
+                )));
+            }
+            let model = r
+                .model
+                .fork(&device)
+                .map(&mut AssignIds(r.param_ids.iter()));
+            let optim = adam
+                .init()
+                .from_bytes(burn::tensor::Bytes::from_bytes_vec(r.optimizer))
+                .map_err(|e| Error::ModelCorrupt(format!("Adam's saved state: {e:?}")))?;
+            (model, optim, r.curve, r.best_epoch, Some(r.best_model))
+        }
+        None => {
+            device.seed(opts.seed);
+            (config.init(&device)?, adam.init(), Vec::new(), 0, None)
+        }
+    };
+    let mut best_ndcg = curve
+        .iter()
+        .map(|e| e.valid.ndcg10)
+        .fold(f64::NEG_INFINITY, f64::max);
     let valid_cases = cases(data, Split::Valid);
     let examples: Vec<(&[Step], Vec<u32>)> = data
         .users
@@ -144,13 +233,18 @@ pub fn train(
     let mut train_time = 0.0f64;
     let mut stopped = format!("reached {} epochs", opts.epochs);
     let first_epoch = curve.len() + 1;
-    let mut order: Vec<usize> = (0..examples.len()).collect();
+    let mut order: Vec<usize> = Vec::with_capacity(examples.len());
     for epoch in first_epoch..=opts.epochs {
+        let mut rng = StdRng::seed_from_u64(epoch_seed(opts.seed, epoch));
+        device.seed(epoch_seed(opts.seed.wrapping_add(1), epoch));
+        order.clear();
+        order.extend(0..examples.len());
         let batches_of_epoch = length_buckets(&mut order, &examples, opts.batch_size, &mut rng);
         let bar = progress_bar(opts.progress, batches_of_epoch.len(), epoch);
         let t0 = Instant::now();
         let mut loss_sum = 0.0;
         let mut batches = 0usize;
+        let mut times = StepTimes::default();
         for chunk in batches_of_epoch.iter().map(Vec::as_slice) {
             let histories: Vec<&[Step]> = chunk.iter().map(|&i| examples[i].0).collect();
             let batch = SeqBatch::new(config, &histories, &data.item_attrs);
@@ -167,29 +261,29 @@ pub fn train(
             let negatives: Vec<u32> = (0..draws)
                 .map(|_| rng.random_range(1..=n_items as u32))
                 .collect();
-            let loss = loss(
+            let mut t = Instant::now();
+            let hidden = model.encode(&batch);
+            times.forward += lap(&mut t);
+            let (objective, value) = objective(
                 &model,
-                &batch,
+                hidden,
                 &rows,
                 &targets,
                 &negatives,
                 opts.negative_sharing,
                 n_items,
                 weights.as_deref(),
-            );
-            let value = loss
-                .clone()
-                .try_into_data()
-                .map_err(|e| Error::Compute(format!("{e:?}")))?
-                .try_to_vec::<f32>()
-                .map_err(|e| Error::Compute(format!("{e:?}")))?[0] as f64;
+            )?;
+            times.loss += lap(&mut t);
             if !value.is_finite() {
                 return Err(Error::Compute(format!(
                     "loss became {value} in epoch {epoch}; lower the learning rate"
                 )));
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &model);
+            let grads = GradientsParams::from_grads(objective.backward(), &model);
+            times.backward += lap(&mut t);
             model = optim.step(opts.learning_rate, model, grads);
+            times.optimizer += lap(&mut t);
             loss_sum += value;
             batches += 1;
             trained_seqs += chunk.len();
@@ -207,22 +301,44 @@ pub fn train(
             loss: loss_sum / batches.max(1) as f64,
             seconds,
             sequences_per_second: order.len() as f64 / seconds,
+            steps: times,
             valid: Scores::from(&valid.metrics),
         };
         if let Some(bar) = bar {
             bar.finish_with_message(format!(
-                "loss {:.4} · {:.0} seq/s · valid HR@10 {:.4} NDCG@10 {:.4}",
-                log.loss, log.sequences_per_second, log.valid.hr10, log.valid.ndcg10
+                "loss {:.4} · {:.0} seq/s (forward {:.0}s loss {:.0}s backward {:.0}s adam {:.0}s) · valid HR@10 {:.4} NDCG@10 {:.4}",
+                log.loss,
+                log.sequences_per_second,
+                times.forward,
+                times.loss,
+                times.backward,
+                times.optimizer,
+                log.valid.hr10,
+                log.valid.ndcg10
             ));
         }
         curve.push(log);
-        if valid.metrics.ndcg() > best_ndcg {
+        let improved = valid.metrics.ndcg() > best_ndcg;
+        if improved {
             best_ndcg = valid.metrics.ndcg();
             best_epoch = epoch;
             best = Some(eval_model);
         }
-        let best_ref = best.as_ref().unwrap_or(&model);
-        on_epoch(best_ref, &curve, best_epoch)?;
+        let mut ids = CollectIds(Vec::new());
+        model.visit(&mut ids);
+        let optimizer = optim
+            .into_bytes()
+            .map_err(|e| Error::Compute(format!("cannot save Adam's state: {e:?}")))?
+            .to_vec();
+        on_epoch(Checkpoint {
+            model: &model,
+            optimizer,
+            param_ids: ids.0,
+            best: best.as_ref().unwrap_or(&model),
+            improved,
+            curve: &curve,
+            best_epoch,
+        })?;
         if epoch - best_epoch >= opts.patience {
             stopped = format!(
                 "early stop: no better validation NDCG@10 for {} epochs",
@@ -247,6 +363,14 @@ pub fn train(
         sequences_per_second: trained_seqs as f64 / train_time.max(1e-9),
         stopped,
     })
+}
+
+/// Seconds since `t`, restarting it.
+fn lap(t: &mut Instant) -> f64 {
+    let now = Instant::now();
+    let s = (now - *t).as_secs_f64();
+    *t = now;
+    s
 }
 
 /// Shuffles, then groups examples of similar length into batches (sorting within windows of 32
@@ -282,8 +406,9 @@ fn progress_bar(enabled: bool, len: usize, epoch: usize) -> Option<indicatif::Pr
     Some(bar)
 }
 
-/// Sampled softmax or, with no negatives, full cross-entropy over the catalogue. With
-/// [`NegativeSharing::Batch`] `negatives` is one set for every position; with
+/// Sampled softmax or, with no negatives, full cross-entropy over the catalogue, as plain tensor
+/// ops (the definition; the training loop minimises [`objective`], which has the same gradients).
+/// With [`NegativeSharing::Batch`] `negatives` is one set for every position; with
 /// [`NegativeSharing::Sequence`] it holds one equal-sized set per sequence of the batch, in batch
 /// order. A negative equal to its position's target is masked out. `rows` index the flattened
 /// `[batch, len]` positions that have a target; `weights`, one per row, turn the mean over rows
@@ -299,24 +424,94 @@ pub fn loss(
     n_items: usize,
     weights: Option<&[f32]>,
 ) -> Tensor<1> {
-    let device = model.device();
     let h = model.encode(batch);
-    let [b, l, d] = h.dims();
-    let p = rows.len();
-    let rows_t = Tensor::<1, Int>::from_data(TensorData::new(rows.to_vec(), [p]), &device);
-    let emb = model.output_embeddings();
-    let target_ids: Vec<i64> = targets.iter().map(|&t| t as i64).collect();
-    let target_t = Tensor::<1, Int>::from_data(TensorData::new(target_ids, [p]), &device);
     if negatives.is_empty() {
-        let hp = h.reshape([b * l, d]).select(0, rows_t);
+        let device = model.device();
+        let [b, l, d] = h.dims();
+        let p = rows.len();
+        let hp = h.reshape([b * l, d]).select(0, int_tensor(rows, &device));
         let mut col_mask = vec![0f32; n_items + 1];
         col_mask[0] = -1e9;
         let mask = Tensor::<1>::from_data(TensorData::new(col_mask, [n_items + 1]), &device)
             .reshape([1, n_items + 1]);
-        let logits = hp.matmul(emb.transpose()) + mask;
+        let logits = hp.matmul(model.output_embeddings().transpose()) + mask;
         let logp = log_softmax(logits, 1);
-        return weighted_mean(logp.gather(1, target_t.reshape([p, 1])), weights).neg();
+        let target_t = int_tensor(targets, &device).reshape([p, 1]);
+        return weighted_mean(logp.gather(1, target_t), weights).neg();
     }
+    sampled_loss(model, h, rows, targets, negatives, sharing, weights)
+}
+
+/// What the training loop minimises, for the encoder's output `hidden`, and the loss's value: the
+/// sampled loss of [`loss`] itself, or, for full cross-entropy, a surrogate with exactly its
+/// gradients (computed by [`super::softmax`] without autodiff; its own value means nothing).
+#[allow(clippy::too_many_arguments)]
+pub fn objective(
+    model: &SeqRec,
+    hidden: Tensor<3>,
+    rows: &[i64],
+    targets: &[u32],
+    negatives: &[u32],
+    sharing: NegativeSharing,
+    n_items: usize,
+    weights: Option<&[f32]>,
+) -> Result<(Tensor<1>, f64)> {
+    let read = |t: Tensor<2>| -> Result<Vec<f32>> {
+        t.try_into_data()
+            .map_err(|e| Error::Compute(format!("{e:?}")))?
+            .try_into_vec::<f32>()
+            .map_err(|e| Error::Compute(format!("{e:?}")))
+    };
+    if !negatives.is_empty() {
+        let loss = sampled_loss(model, hidden, rows, targets, negatives, sharing, weights);
+        let value = read(loss.clone().reshape([1, 1]))?[0] as f64;
+        return Ok((loss, value));
+    }
+    let device = model.device();
+    let [b, l, d] = hidden.dims();
+    let p = rows.len();
+    let hp = hidden
+        .reshape([b * l, d])
+        .select(0, int_tensor(rows, &device));
+    let emb = model.output_embeddings();
+    debug_assert_eq!(emb.dims()[0], n_items + 1);
+    let ce = super::softmax::full_cross_entropy(
+        &read(hp.clone())?,
+        &read(emb.clone())?,
+        d,
+        targets,
+        weights,
+    )?;
+    let constant = |values: Vec<f32>, rows: usize| {
+        Tensor::<2>::from_data(TensorData::new(values, [rows, d]), &device)
+    };
+    let surrogate =
+        (hp * constant(ce.d_hidden, p)).sum() + (emb * constant(ce.d_table, n_items + 1)).sum();
+    Ok((surrogate, ce.loss))
+}
+
+/// A 1-D integer tensor of ids or indices.
+fn int_tensor<T: Copy + Into<i64>>(values: &[T], device: &Device) -> Tensor<1, Int> {
+    let v: Vec<i64> = values.iter().map(|&x| x.into()).collect();
+    Tensor::from_data(TensorData::new(v, [values.len()]), device)
+}
+
+/// Sampled softmax over each position's target and its negatives (see [`loss`]).
+fn sampled_loss(
+    model: &SeqRec,
+    h: Tensor<3>,
+    rows: &[i64],
+    targets: &[u32],
+    negatives: &[u32],
+    sharing: NegativeSharing,
+    weights: Option<&[f32]>,
+) -> Tensor<1> {
+    let device = model.device();
+    let [b, l, d] = h.dims();
+    let p = rows.len();
+    let rows_t = int_tensor(rows, &device);
+    let emb = model.output_embeddings();
+    let target_t = int_tensor(targets, &device);
     let groups = match sharing {
         NegativeSharing::Batch => 1,
         NegativeSharing::Sequence => b,
@@ -324,11 +519,7 @@ pub fn loss(
     };
     let n = negatives.len() / groups;
     debug_assert_eq!(n * groups, negatives.len());
-    let neg_ids: Vec<i64> = negatives.iter().map(|&x| x as i64).collect();
-    let neg = emb.clone().select(
-        0,
-        Tensor::<1, Int>::from_data(TensorData::new(neg_ids, [groups * n]), &device),
-    );
+    let neg = emb.clone().select(0, int_tensor(negatives, &device));
     let pos = emb.select(0, target_t);
     let hp = h.clone().reshape([b * l, d]).select(0, rows_t.clone());
     let neg_logits = match sharing {

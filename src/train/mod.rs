@@ -11,7 +11,7 @@
 //!
 //! - [`data`]: reading logs, catalogues and attribute maps.
 //! - [`prepare`]: logs to model input (the browser's featurisation) and the split points.
-//! - [`fit`]: the training loop and its loss.
+//! - [`fit`]: the training loop and its loss; [`softmax`]: full cross-entropy outside autodiff.
 //! - [`eval`]: full-ranking evaluation, popularity baseline, offer targeting; [`metrics`].
 //! - [`pipeline`]: what `localrec train` and `localrec eval` run, callable from code and tests.
 //! - [`report`]: `report.html`; [`synth`]: a synthetic shop.
@@ -24,12 +24,13 @@ pub mod options;
 pub mod pipeline;
 pub mod prepare;
 pub mod report;
+pub mod softmax;
 pub mod synth;
 
 pub use eval::{
     EvalCase, EvalResult, OfferEval, Scores, Split, cases, evaluate, evaluate_offers,
     evaluate_popularity,
 };
-pub use fit::{EpochLog, Resume, Trained, loss, train};
+pub use fit::{EpochLog, Resume, StepTimes, Trained, loss, objective, train};
 pub use options::{NegativeSharing, TrainOptions};
 pub use prepare::{Cut, DataStats, PrepareOptions, Prepared, PreparedUser, prepare};

@@ -203,23 +203,33 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
             quantize,
         })
     };
-    let trained = train(
-        &config,
-        &prepared,
-        &opts,
-        resume,
-        |best, curve, best_epoch| {
+    let trained = train(&config, &prepared, &opts, resume, |c| {
+        // Each file is written aside and renamed, and `checkpoint.lrec`, which names the Adam
+        // state and best model it goes with, last: an interrupted run never leaves a
+        // checkpoint pointing at a missing or half-written file.
+        let epoch = c.curve.len();
+        let adam = format!("checkpoint-adam-{epoch}.bpk");
+        write_atomic(&job.out.join(&adam), &c.optimizer)?;
+        let best = format!("checkpoint-best-{}.lrec", c.best_epoch);
+        if c.improved || !job.out.join(&best).is_file() {
             let bytes = parts(
-                &best.to_weights()?,
-                json!({"curve": curve, "best_epoch": best_epoch}),
+                &c.best.to_weights()?,
+                json!({"best_epoch": c.best_epoch}),
                 false,
             )?;
-            // Written aside and renamed, so an interrupted run never leaves half a checkpoint.
-            let partial = checkpoint.with_extension("lrec.partial");
-            write_file(&partial, bytes)?;
-            std::fs::rename(&partial, &checkpoint).map_err(|e| Error::io(&checkpoint, e))
-        },
-    )?;
+            write_atomic(&job.out.join(&best), &bytes)?;
+        }
+        let provenance = json!({
+            "curve": c.curve,
+            "best_epoch": c.best_epoch,
+            "optimizer": adam,
+            "best_model": best,
+            "param_ids": c.param_ids,
+        });
+        let bytes = parts(&c.model.to_weights()?, provenance, false)?;
+        write_atomic(&checkpoint, &bytes)?;
+        remove_checkpoint_files(&job.out, &[&adam, &best])
+    })?;
     eprintln!("{}; best epoch {}", trained.stopped, trained.best_epoch);
 
     // Final evaluation: f32, int8 (the shipped file, read back), popularity; same cases.
@@ -279,6 +289,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
         super::report::html(&trained.curve, &report),
     )?;
     let _ = std::fs::remove_file(&checkpoint);
+    remove_checkpoint_files(&job.out, &[])?;
     eprintln!(
         "wrote {} ({} bytes, sha256 {sha})",
         model_path.display(),
@@ -294,6 +305,26 @@ pub fn read_model(path: &Path) -> Result<(Artefact, Vec<u8>)> {
     Ok((artefact, bytes))
 }
 
+/// Writes a file under a temporary name, then renames it into place.
+fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let partial = path.with_extension("partial");
+    write_file(&partial, bytes)?;
+    std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))
+}
+
+/// Removes the Adam states and best models of earlier checkpoints in `dir`, keeping `keep`.
+fn remove_checkpoint_files(dir: &Path, keep: &[&str]) -> Result<()> {
+    let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let ours = name.starts_with("checkpoint-adam-") || name.starts_with("checkpoint-best-");
+        if ours && !keep.contains(&name.as_str()) {
+            std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
+        }
+    }
+    Ok(())
+}
+
 fn load_checkpoint(path: &Path, config: &SeqRecConfig) -> Result<Resume> {
     let (ckpt, _) = read_model(path).map_err(|e| {
         Error::InvalidArgument(format!(
@@ -307,18 +338,42 @@ fn load_checkpoint(path: &Path, config: &SeqRecConfig) -> Result<Resume> {
             path.display()
         )));
     }
-    let device = crate::cpu_device().autodiff();
-    let model = ckpt.model(&device)?;
-    let best_model = ckpt.model(&crate::cpu_device())?;
-    let curve = serde_json::from_value(ckpt.header.provenance["curve"].clone())
-        .map_err(|_| Error::ModelCorrupt("checkpoint has no curve".into()))?;
-    let best_epoch = ckpt.header.provenance["best_epoch"].as_u64().unwrap_or(0) as usize;
-    eprintln!("resuming after epoch {best_epoch} from {}", path.display());
+    let provenance = &ckpt.header.provenance;
+    let corrupt = |what: &str| {
+        Error::ModelCorrupt(format!(
+            "{} has no {what}; it was written by an older localrec: rerun without --resume",
+            path.display()
+        ))
+    };
+    let dir = path.parent().unwrap_or(Path::new("."));
+    // Only a bare file name in the same directory (the header is read from disk).
+    let sibling = |key: &str| -> Result<std::path::PathBuf> {
+        let name = provenance[key].as_str().ok_or_else(|| corrupt(key))?;
+        if name.contains(['/', '\\']) || name.starts_with('.') {
+            return Err(corrupt(key));
+        }
+        Ok(dir.join(name))
+    };
+    let optimizer_path = sibling("optimizer")?;
+    let optimizer = std::fs::read(&optimizer_path).map_err(|e| Error::io(&optimizer_path, e))?;
+    let (best, _) = read_model(&sibling("best_model")?)?;
+    let param_ids: Vec<u64> = serde_json::from_value(provenance["param_ids"].clone())
+        .map_err(|_| corrupt("param_ids"))?;
+    let curve: Vec<super::EpochLog> =
+        serde_json::from_value(provenance["curve"].clone()).map_err(|_| corrupt("curve"))?;
+    let best_epoch = provenance["best_epoch"].as_u64().unwrap_or(0) as usize;
+    eprintln!(
+        "resuming after epoch {} (best so far: epoch {best_epoch}) from {}",
+        curve.len(),
+        path.display()
+    );
     Ok(Resume {
-        model,
+        model: ckpt.model(&crate::cpu_device().autodiff())?,
+        optimizer,
+        param_ids,
         curve,
         best_epoch,
-        best_model,
+        best_model: best.model(&crate::cpu_device())?,
     })
 }
 

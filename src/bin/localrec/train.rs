@@ -77,10 +77,11 @@ pub struct TrainArgs {
     /// Item-only ablation: ignore search events and event types.
     #[arg(long)]
     no_search: bool,
-    /// Worker threads for the CPU backend.
-    #[arg(long, default_value_t = 1)]
+    /// Worker threads for the CPU backend and the loss (default: every core).
+    #[arg(long, default_value_t = std::thread::available_parallelism().map_or(1, |n| n.get()))]
     threads: usize,
-    /// Continue from DIR/checkpoint.lrec (weights and curve; Adam's moments restart).
+    /// Continue an interrupted run from DIR/checkpoint.lrec, exactly where it stopped (weights,
+    /// Adam's state, the epoch's shuffles and negatives, the best model and curve so far).
     #[arg(long)]
     resume: bool,
     /// No progress bars.

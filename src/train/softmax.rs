@@ -1,0 +1,384 @@
+//! Full softmax cross-entropy over the catalogue, with its gradients, outside autodiff.
+//!
+//! Expressed as tensor ops, full cross-entropy walks the `positions x items` logits about ten times
+//! (mask, max, subtract, exp, sum, log, gather, then the same again backwards), each pass a new
+//! allocation: at Beauty's size that was most of a training step. Here each chunk of positions
+//! makes its logits with one matrix product, turns them into the gradient in place in one exp
+//! pass, and multiplies back twice; chunks run on the rayon pool. The training loop hands the
+//! gradients to autodiff through a surrogate (`sum(h * dh) + sum(e * de)`, whose gradients are
+//! exactly `dh` and `de`), so the encoder's backward pass is burn's, unchanged.
+
+use rayon::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// Logits held at once per chunk (floats): chunks shrink as the catalogue grows.
+const CHUNK_FLOATS: usize = 1 << 21;
+
+/// The mean (or weighted mean) cross-entropy and its gradients.
+#[derive(Debug, Clone)]
+pub struct CrossEntropy {
+    /// The loss: the weighted mean over positions of `-log softmax(h · Eᵀ)[target]`.
+    pub loss: f64,
+    /// Gradient with respect to the hidden states, `[positions, d]` row-major.
+    pub d_hidden: Vec<f32>,
+    /// Gradient with respect to the output table, `[rows, d]` row-major (row 0 stays zero).
+    pub d_table: Vec<f32>,
+}
+
+/// Cross-entropy of each hidden state (`hidden`, `[p, d]`) against every row of `table`
+/// (`[rows, d]`; row 0 is padding and takes no probability), with targets in `1..rows` and
+/// optional per-position weights. Runs on the current rayon pool.
+pub fn full_cross_entropy(
+    hidden: &[f32],
+    table: &[f32],
+    d: usize,
+    targets: &[u32],
+    weights: Option<&[f32]>,
+) -> Result<CrossEntropy> {
+    let p = targets.len();
+    let rows = table.len() / d.max(1);
+    let bad = |what: String| Err(Error::InvalidArgument(format!("cross-entropy: {what}")));
+    if d == 0 || rows * d != table.len() || hidden.len() != p * d {
+        return bad(format!(
+            "{} hidden values and {} table values do not make [{p}, {d}] and [rows, {d}]",
+            hidden.len(),
+            table.len()
+        ));
+    }
+    if let Some(&t) = targets.iter().find(|&&t| t == 0 || t as usize >= rows) {
+        return bad(format!("target {t} is not a catalogue row in 1..{rows}"));
+    }
+    if weights.is_some_and(|w| w.len() != p) {
+        return bad(format!("{p} positions need {p} weights"));
+    }
+    let total: f64 = weights.map_or(p as f64, |w| w.iter().map(|&x| x as f64).sum());
+    let chunk = (CHUNK_FLOATS / rows.max(1)).clamp(1, 256);
+    // One even share of the positions per worker, each walked in chunks with one accumulator
+    // for the table's gradient: a single sum of `threads` tables at the end.
+    let share = p.div_ceil(rayon::current_num_threads().max(1)).max(1);
+    let mut d_hidden = vec![0f32; p * d];
+    let parts: Vec<(f64, Vec<f32>)> = d_hidden
+        .par_chunks_mut(share * d)
+        .enumerate()
+        .map(|(part, dh_part)| {
+            let mut acc = vec![0f32; rows * d];
+            let mut logits = Vec::new();
+            let mut loss = 0f64;
+            for (c, dh) in dh_part.chunks_mut(chunk * d).enumerate() {
+                let start = part * share + c * chunk;
+                let n = dh.len() / d;
+                logits.resize(n * rows, 0f32);
+                loss += chunk_gradient(
+                    &hidden[start * d..(start + n) * d],
+                    table,
+                    d,
+                    &targets[start..start + n],
+                    weights.map(|w| &w[start..start + n]),
+                    total,
+                    &mut logits,
+                    dh,
+                    &mut acc,
+                );
+            }
+            (loss, acc)
+        })
+        .collect();
+    let mut parts = parts.into_iter();
+    let (mut loss, mut d_table) = parts.next().unwrap_or((0.0, vec![0f32; rows * d]));
+    for (l, acc) in parts {
+        loss += l;
+        d_table.iter_mut().zip(&acc).for_each(|(x, y)| *x += y);
+    }
+    Ok(CrossEntropy {
+        loss,
+        d_hidden,
+        d_table,
+    })
+}
+
+/// One chunk of `n` positions: its share of the loss; writes the hidden-state gradients to `dh`
+/// and adds the table's to `acc`. `logits` is scratch of `n x rows`.
+#[allow(clippy::too_many_arguments)]
+fn chunk_gradient(
+    h: &[f32],
+    table: &[f32],
+    d: usize,
+    targets: &[u32],
+    weights: Option<&[f32]>,
+    total: f64,
+    logits: &mut [f32],
+    dh: &mut [f32],
+    acc: &mut [f32],
+) -> f64 {
+    let n = targets.len();
+    let rows = table.len() / d;
+    // logits = h · tableᵀ, then in place E = exp(logits - max) per row (padding row 0 zeroed).
+    gemm(n, d, rows, h, (d, 1), table, (1, d), 0.0, logits, (rows, 1));
+    // d loss / d logits = w (E / sum - onehot). The per-row factor w / sum is applied to the
+    // small operands instead of the logits (one pass over them fewer): dh = s (E · table) -
+    // w table[t], and the table's gradient gets Eᵀ · (s h) - w h at each target row.
+    let mut loss = 0f64;
+    let mut scaled_h = h.to_vec();
+    let mut factors = Vec::with_capacity(n);
+    for (r, z) in logits.chunks_exact_mut(rows).enumerate() {
+        let t = targets[r] as usize;
+        let w = weights.map_or(1.0, |w| w[r] as f64) / total;
+        let target_logit = z[t];
+        let (m, sum) = exp_shifted(&mut z[1..]);
+        z[0] = 0.0;
+        loss += w * ((m as f64 + sum.ln()) - target_logit as f64);
+        let s = (w / sum) as f32;
+        scaled_h[r * d..(r + 1) * d]
+            .iter_mut()
+            .for_each(|x| *x *= s);
+        factors.push(s);
+    }
+    gemm(
+        n,
+        rows,
+        d,
+        logits,
+        (rows, 1),
+        table,
+        (d, 1),
+        0.0,
+        dh,
+        (d, 1),
+    );
+    gemm(
+        rows,
+        n,
+        d,
+        logits,
+        (1, rows),
+        &scaled_h,
+        (d, 1),
+        1.0,
+        acc,
+        (d, 1),
+    );
+    for (r, &s) in factors.iter().enumerate() {
+        let t = targets[r] as usize;
+        let w = (weights.map_or(1.0, |w| w[r] as f64) / total) as f32;
+        let target_row = &table[t * d..(t + 1) * d];
+        for (g, &e) in dh[r * d..(r + 1) * d].iter_mut().zip(target_row) {
+            *g = *g * s - w * e;
+        }
+        for (a, &x) in acc[t * d..(t + 1) * d]
+            .iter_mut()
+            .zip(&h[r * d..(r + 1) * d])
+        {
+            *a -= w * x;
+        }
+    }
+    loss
+}
+
+/// Replaces each value `v` of `z` by `exp(v - max)`; returns the max and the sum of the new values.
+/// One pass over the logits per row with a vectorisable exp: a libm `expf` per logit was most
+/// of a training step, and `wide`'s f32x8 exp, compiled for the x86-64 baseline (SSE2, no
+/// rounding instruction), was barely faster. With AVX2 and FMA (checked at run time) the loops
+/// below compile to 8-lane code.
+fn exp_shifted(z: &mut [f32]) -> (f32, f64) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
+        // SAFETY: the CPU has the features the function is compiled for.
+        return unsafe { exp_shifted_avx2(z) };
+    }
+    exp_shifted_lanes(z)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn exp_shifted_avx2(z: &mut [f32]) -> (f32, f64) {
+    exp_shifted_lanes(z)
+}
+
+/// The loops of [`exp_shifted`], over 16 independent lanes so they vectorise without
+/// reassociating floating-point sums.
+#[inline(always)]
+fn exp_shifted_lanes(z: &mut [f32]) -> (f32, f64) {
+    const L: usize = 16;
+    let (body, tail) = z.split_at_mut(z.len() / L * L);
+    let mut lanes = [f32::NEG_INFINITY; L];
+    for c in body.chunks_exact(L) {
+        for (m, &v) in lanes.iter_mut().zip(c) {
+            *m = if v > *m { v } else { *m };
+        }
+    }
+    let m = lanes
+        .iter()
+        .chain(tail.iter())
+        .fold(f32::NEG_INFINITY, |a, &b| a.max(b));
+    let mut sums = [0f32; L];
+    for c in body.chunks_exact_mut(L) {
+        for (s, v) in sums.iter_mut().zip(c) {
+            *v = exp_le0(*v - m);
+            *s += *v;
+        }
+    }
+    let mut sum: f64 = sums.iter().map(|&x| x as f64).sum();
+    for v in tail {
+        *v = exp_le0(*v - m);
+        sum += *v as f64;
+    }
+    (m, sum)
+}
+
+/// `e^x` for `x <= 0` (Cephes' expf: `2^n e^r`, `|r| <= ln 2 / 2`, a degree-6 polynomial;
+/// relative error about 2e-7), flushing below `e^-87` to that value's order.
+#[inline(always)]
+fn exp_le0(x: f32) -> f32 {
+    let x = x.max(-87.0);
+    // Round x / ln 2 to the nearest integer with the 1.5 * 2^23 trick (no rounding instruction).
+    let n = (x * std::f32::consts::LOG2_E + 12_582_912.0) - 12_582_912.0;
+    let r = x - n * 0.693_359_4 - n * -2.121_944_4e-4;
+    let mut p = 1.987_569_2e-4f32;
+    p = p * r + 1.398_199_9e-3;
+    p = p * r + 8.333_452e-3;
+    p = p * r + 4.166_579_6e-2;
+    p = p * r + 1.666_666_5e-1;
+    p = p * r + 0.5;
+    let e = p * r * r + r + 1.0;
+    e * f32::from_bits(((n as i32 + 127) as u32) << 23)
+}
+
+/// `c = a · b + beta c` for row/column strides `(rs, cs)`, `a` m x k, `b` k x n.
+#[allow(clippy::too_many_arguments)]
+fn gemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    (rsa, csa): (usize, usize),
+    b: &[f32],
+    (rsb, csb): (usize, usize),
+    beta: f32,
+    c: &mut [f32],
+    (rsc, csc): (usize, usize),
+) {
+    let end = |rs: usize, cs: usize, r: usize, col: usize| (r - 1) * rs + (col - 1) * cs + 1;
+    if m == 0 || n == 0 {
+        return;
+    }
+    assert!(k == 0 || a.len() >= end(rsa, csa, m, k));
+    assert!(k == 0 || b.len() >= end(rsb, csb, k, n));
+    assert!(c.len() >= end(rsc, csc, m, n));
+    // SAFETY: the asserts above keep every index matrixmultiply reads or writes inside the
+    // slices, and `c` is borrowed mutably, apart from `a` and `b`.
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa as isize,
+            csa as isize,
+            b.as_ptr(),
+            rsb as isize,
+            csb as isize,
+            beta,
+            c.as_mut_ptr(),
+            rsc as isize,
+            csc as isize,
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The loss and gradients from the definition, in f64, one position at a time.
+    fn reference(
+        hidden: &[f32],
+        table: &[f32],
+        d: usize,
+        targets: &[u32],
+        weights: Option<&[f32]>,
+    ) -> (f64, Vec<f64>, Vec<f64>) {
+        let rows = table.len() / d;
+        let total: f64 =
+            weights.map_or(targets.len() as f64, |w| w.iter().map(|&x| x as f64).sum());
+        let (mut loss, mut dh, mut de) = (0.0, vec![0.0; hidden.len()], vec![0.0; table.len()]);
+        for (r, &t) in targets.iter().enumerate() {
+            let w = weights.map_or(1.0, |w| w[r] as f64) / total;
+            let h = &hidden[r * d..(r + 1) * d];
+            let z: Vec<f64> = (0..rows)
+                .map(|j| (0..d).map(|k| h[k] as f64 * table[j * d + k] as f64).sum())
+                .collect();
+            let m = z[1..].iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let s: f64 = z[1..].iter().map(|v| (v - m).exp()).sum();
+            loss += w * (m + s.ln() - z[t as usize]);
+            for j in 1..rows {
+                let g = w * ((z[j] - m).exp() / s - if j == t as usize { 1.0 } else { 0.0 });
+                for k in 0..d {
+                    dh[r * d + k] += g * table[j * d + k] as f64;
+                    de[j * d + k] += g * h[k] as f64;
+                }
+            }
+        }
+        (loss, dh, de)
+    }
+
+    fn close(a: &[f32], b: &[f64]) -> bool {
+        a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (*x as f64 - y).abs() < 1e-5)
+    }
+
+    #[test]
+    fn exp_is_accurate_over_the_range_softmax_uses() {
+        let mut x = 0f32;
+        while x > -87.0 {
+            let (want, got) = ((x as f64).exp(), exp_le0(x) as f64);
+            assert!(
+                (got - want).abs() <= 4e-7 * want,
+                "exp({x}) = {got}, not {want}"
+            );
+            x -= 0.0137;
+        }
+        assert!(exp_le0(-1e30) < 1e-37 && exp_le0(f32::NEG_INFINITY) < 1e-37);
+        let mut z: Vec<f32> = (0..37).map(|i| (i as f32 * 0.7).sin() * 5.0).collect();
+        let want_max = z.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        let want_sum: f64 = z.iter().map(|&v| ((v - want_max) as f64).exp()).sum();
+        let (m, sum) = exp_shifted(&mut z);
+        assert_eq!(m, want_max);
+        assert!((sum - want_sum).abs() < 1e-5 * want_sum);
+    }
+
+    #[test]
+    fn matches_the_definition_across_chunks_and_weights() {
+        // Deterministic pseudo-random values; 3000 rows make several chunks of positions.
+        let mut state = 7u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        };
+        let (d, rows) = (8, 3000);
+        let table: Vec<f32> = (0..rows * d).map(|_| next()).collect();
+        for p in [1usize, 5, 1500] {
+            let hidden: Vec<f32> = (0..p * d).map(|_| 2.0 * next()).collect();
+            let targets: Vec<u32> = (0..p).map(|i| 1 + (i * 37 % (rows - 1)) as u32).collect();
+            let weights: Vec<f32> = (0..p).map(|i| 1.0 + (i % 3) as f32).collect();
+            for w in [None, Some(weights.as_slice())] {
+                let got = full_cross_entropy(&hidden, &table, d, &targets, w).unwrap();
+                let (loss, dh, de) = reference(&hidden, &table, d, &targets, w);
+                assert!((got.loss - loss).abs() < 1e-5, "{} vs {loss}", got.loss);
+                assert!(close(&got.d_hidden, &dh), "hidden gradients, p = {p}");
+                assert!(close(&got.d_table, &de), "table gradients, p = {p}");
+                assert!(got.d_table[..d].iter().all(|&x| x == 0.0));
+            }
+        }
+        // Inputs that do not fit together are refused, not read out of bounds.
+        let (h, t) = (vec![0.5f32; 2 * d], [1u32, 2]);
+        assert!(full_cross_entropy(&h, &table, d, &t, None).is_ok());
+        assert!(full_cross_entropy(&h[1..], &table, d, &t, None).is_err());
+        assert!(full_cross_entropy(&h, &table, d, &[1, 0], None).is_err());
+        assert!(full_cross_entropy(&h, &table, d, &[1, rows as u32], None).is_err());
+        assert!(full_cross_entropy(&h, &table, d, &t, Some(&[1.0])).is_err());
+        assert!(full_cross_entropy(&h, &table, 0, &t, None).is_err());
+    }
+}
