@@ -195,12 +195,13 @@ fn weights_turn_the_loss_into_a_weighted_mean_over_positions() {
     );
 }
 
-/// The training loop minimises full cross-entropy through a surrogate whose gradients come from
+/// The training loop minimises its loss through a surrogate whose gradients come from
 /// `train::softmax`, outside autodiff: one SGD step with it moves every parameter as one step
-/// with autodiff through the plain definition (`train::loss`) does, on a model with every
-/// feature, two blocks and two heads, with and without position weights.
+/// with autodiff through the plain definition (`train::loss`) does, for full cross-entropy and
+/// for sampled softmax with each way of sharing negatives (some of them equal to targets), on a
+/// model with every feature, two blocks and two heads, with and without position weights.
 #[test]
-fn full_cross_entropy_objective_has_the_definitions_gradients() {
+fn the_objective_has_the_definitions_gradients() {
     use burn::optim::{GradientsParams, SgdConfig};
     use localrec::model::{SeqBatch, Step};
     use localrec::train::NegativeSharing;
@@ -234,28 +235,37 @@ fn full_cross_entropy_objective_has_the_definitions_gradients() {
     let rows = [(l - 3) as i64, (l - 1) as i64, l as i64, (2 * l - 1) as i64];
     let targets = [5u32, 6, 8, 12];
     let weights = [1.0f32, 3.0, 1.0, 2.0];
-    for w in [None, Some(&weights[..])] {
+    let shared = [6u32, 3, 20, 12, 25, 1];
+    let per_seq: Vec<u32> = shared
+        .iter()
+        .chain(&[2, 14, 8, 16, 17, 30])
+        .copied()
+        .collect();
+    let per_pos: Vec<u32> = (0..4u32)
+        .flat_map(|i| [5 + i, 9, 13 + i, 21, 27 - i, 12])
+        .collect();
+    let cases: [(&[u32], NegativeSharing); 4] = [
+        (&[], NegativeSharing::Batch),
+        (&shared, NegativeSharing::Batch),
+        (&per_seq, NegativeSharing::Sequence),
+        (&per_pos, NegativeSharing::Position),
+    ];
+    for ((negatives, sharing), w) in cases
+        .into_iter()
+        .flat_map(|c| [(c, None), (c, Some(&weights[..]))])
+    {
         let step_with = |grads: GradientsParams| {
             let stepped = SgdConfig::new().init().step(1.0, model.clone(), grads);
             stepped.to_weights().unwrap()
         };
-        let plain = train::loss(
-            &model,
-            &batch,
-            &rows,
-            &targets,
-            &[],
-            NegativeSharing::Batch,
-            30,
-            w,
-        );
+        let plain = train::loss(&model, &batch, &rows, &targets, negatives, sharing, 30, w);
         let (surrogate, value) = train::objective(
             &model,
             model.encode(&batch),
             &rows,
             &targets,
-            &[],
-            NegativeSharing::Batch,
+            negatives,
+            sharing,
             30,
             w,
         )
@@ -263,7 +273,8 @@ fn full_cross_entropy_objective_has_the_definitions_gradients() {
         let plain_value = plain.clone().into_data().try_into_vec::<f32>().unwrap()[0] as f64;
         assert!(
             (value - plain_value).abs() < 1e-5,
-            "{value} vs {plain_value}"
+            "{sharing:?}, {} negatives: {value} vs {plain_value}",
+            negatives.len()
         );
         let (want, got) = (
             step_with(GradientsParams::from_grads(plain.backward(), &model)),
@@ -283,7 +294,10 @@ fn full_cross_entropy_objective_has_the_definitions_gradients() {
                 .zip(&g.values)
                 .map(|(x, y)| (x - y).abs())
                 .fold(0f32, f32::max);
-            assert!(worst < 1e-5, "{name}: gradients differ by {worst}");
+            assert!(
+                worst < 1e-5,
+                "{sharing:?}, {name}: gradients differ by {worst}"
+            );
             // Every parameter the loss reaches really moves (the comparison is not vacuous).
             assert!(
                 moved || name.contains("beta") || name.starts_with("pos"),

@@ -23,6 +23,7 @@ pub enum Split {
 }
 
 /// One ranking question: the input history and the item that came next.
+#[derive(Clone, Copy)]
 pub struct EvalCase<'a> {
     pub input: &'a [Step],
     pub target: u32,
@@ -90,7 +91,13 @@ pub fn evaluate(
     keep_top: bool,
 ) -> Result<EvalResult> {
     let n_rows = config.n_items + 1;
-    rank_cases(cases, n_rows, 256, keep_top, |chunk| {
+    // Cases in order of history length, so a batch pads to about its own length rather than
+    // the longest history of a random 256 (most histories are short); results go back to the
+    // callers' order.
+    let mut order: Vec<usize> = (0..cases.len()).collect();
+    order.sort_by_key(|&i| cases[i].input.len().min(config.max_len));
+    let sorted: Vec<EvalCase<'_>> = order.iter().map(|&i| cases[i]).collect();
+    let mut result = rank_cases(&sorted, n_rows, 256, keep_top, |chunk| {
         let histories: Vec<&[Step]> = chunk.iter().map(|c| c.input).collect();
         let batch = SeqBatch::new(config, &histories, item_attrs);
         let scores = model.score_items(model.user_state(&batch));
@@ -99,7 +106,15 @@ pub fn evaluate(
             .map_err(|e| Error::Compute(format!("{e:?}")))?
             .try_to_vec::<f32>()
             .map_err(|e| Error::Compute(format!("{e:?}")))
-    })
+    })?;
+    if keep_top {
+        let mut top10 = vec![Vec::new(); cases.len()];
+        for (sorted_at, &i) in order.iter().enumerate() {
+            top10[i] = std::mem::take(&mut result.top10[sorted_at]);
+        }
+        result.top10 = top10;
+    }
+    Ok(result)
 }
 
 /// The popularity baseline with the same exclusions.

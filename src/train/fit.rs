@@ -442,9 +442,9 @@ pub fn loss(
     sampled_loss(model, h, rows, targets, negatives, sharing, weights)
 }
 
-/// What the training loop minimises, for the encoder's output `hidden`, and the loss's value: the
-/// sampled loss of [`loss`] itself, or, for full cross-entropy, a surrogate with exactly its
-/// gradients (computed by [`super::softmax`] without autodiff; its own value means nothing).
+/// What the training loop minimises, for the encoder's output `hidden`, and the loss's value: a
+/// surrogate with exactly the gradients of [`loss`] (computed by [`super::softmax`] without
+/// autodiff; the surrogate's own value means nothing).
 #[allow(clippy::too_many_arguments)]
 pub fn objective(
     model: &SeqRec,
@@ -462,11 +462,6 @@ pub fn objective(
             .try_into_vec::<f32>()
             .map_err(|e| Error::Compute(format!("{e:?}")))
     };
-    if !negatives.is_empty() {
-        let loss = sampled_loss(model, hidden, rows, targets, negatives, sharing, weights);
-        let value = read(loss.clone().reshape([1, 1]))?[0] as f64;
-        return Ok((loss, value));
-    }
     let device = model.device();
     let [b, l, d] = hidden.dims();
     let p = rows.len();
@@ -475,6 +470,39 @@ pub fn objective(
         .select(0, int_tensor(rows, &device));
     let emb = model.output_embeddings();
     debug_assert_eq!(emb.dims()[0], n_items + 1);
+    let constant = |values: Vec<f32>, rows: usize| {
+        Tensor::<2>::from_data(TensorData::new(values, [rows, d]), &device)
+    };
+    if !negatives.is_empty() {
+        let (groups, n_groups): (Vec<usize>, usize) = match sharing {
+            NegativeSharing::Batch => (vec![0; p], 1),
+            NegativeSharing::Sequence => (rows.iter().map(|&r| r as usize / l).collect(), b),
+            NegativeSharing::Position => ((0..p).collect(), p),
+        };
+        // Only the rows the loss reads leave the model: targets and negatives, renumbered from
+        // 1 (row 0 of the small table stands for padding, as in the catalogue).
+        let mut needed: Vec<u32> = targets.iter().chain(negatives).copied().collect();
+        needed.sort_unstable();
+        needed.dedup();
+        let local = |x: &u32| needed.binary_search(x).map_or(0, |i| i as u32 + 1);
+        let mut table = vec![0f32; d];
+        table.extend(read(emb.clone().select(0, int_tensor(&needed, &device)))?);
+        let ce = super::softmax::sampled_cross_entropy(
+            &read(hp.clone())?,
+            &table,
+            d,
+            &targets.iter().map(local).collect::<Vec<_>>(),
+            &groups,
+            &negatives.iter().map(local).collect::<Vec<_>>(),
+            negatives.len() / n_groups.max(1),
+            weights,
+        )?;
+        let touched: Vec<u32> = ce.rows.iter().map(|&r| needed[r as usize - 1]).collect();
+        let k = touched.len();
+        let surrogate = (hp * constant(ce.d_hidden, p)).sum()
+            + (emb.select(0, int_tensor(&touched, &device)) * constant(ce.d_rows, k)).sum();
+        return Ok((surrogate, ce.loss));
+    }
     let ce = super::softmax::full_cross_entropy(
         &read(hp.clone())?,
         &read(emb.clone())?,
@@ -482,9 +510,6 @@ pub fn objective(
         targets,
         weights,
     )?;
-    let constant = |values: Vec<f32>, rows: usize| {
-        Tensor::<2>::from_data(TensorData::new(values, [rows, d]), &device)
-    };
     let surrogate =
         (hp * constant(ce.d_hidden, p)).sum() + (emb * constant(ce.d_table, n_items + 1)).sum();
     Ok((surrogate, ce.loss))

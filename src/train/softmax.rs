@@ -6,7 +6,9 @@
 //! makes its logits with one matrix product, turns them into the gradient in place in one exp
 //! pass, and multiplies back twice; chunks run on the rayon pool. The training loop hands the
 //! gradients to autodiff through a surrogate (`sum(h * dh) + sum(e * de)`, whose gradients are
-//! exactly `dh` and `de`), so the encoder's backward pass is burn's, unchanged.
+//! exactly `dh` and `de`), so the encoder's backward pass is burn's, unchanged. Sampled softmax
+//! goes the same way ([`sampled_cross_entropy`]): as tensor ops it was a dozen small ops per step
+//! (gathers, batched products, masks, log-softmax) and their backward passes.
 
 use rayon::prelude::*;
 
@@ -173,6 +175,181 @@ fn chunk_gradient(
         }
     }
     loss
+}
+
+/// Sampled softmax's loss and gradients; the table's gradient is sparse: the rows the loss
+/// touched (sorted, each once) and their gradients.
+#[derive(Debug, Clone)]
+pub struct SampledCrossEntropy {
+    pub loss: f64,
+    /// Gradient with respect to the hidden states, `[positions, d]` row-major.
+    pub d_hidden: Vec<f32>,
+    /// The table rows touched: targets and negatives.
+    pub rows: Vec<u32>,
+    /// Their gradients, `[rows.len(), d]` row-major.
+    pub d_rows: Vec<f32>,
+}
+
+/// Sampled softmax: position `i`'s target against the `n` negatives of its group `groups[i]`
+/// (`negatives` holds `n` rows per group, group after group); a negative equal to the target
+/// takes no probability. The mean (or weighted mean) over positions, as [`full_cross_entropy`].
+/// Groups run in parallel on the rayon pool; each is two small matrix products.
+#[allow(clippy::too_many_arguments)]
+pub fn sampled_cross_entropy(
+    hidden: &[f32],
+    table: &[f32],
+    d: usize,
+    targets: &[u32],
+    groups: &[usize],
+    negatives: &[u32],
+    n: usize,
+    weights: Option<&[f32]>,
+) -> Result<SampledCrossEntropy> {
+    let p = targets.len();
+    let rows = table.len() / d.max(1);
+    let n_groups = negatives.len() / n.max(1);
+    let bad = |what: String| Err(Error::InvalidArgument(format!("sampled softmax: {what}")));
+    if d == 0 || rows * d != table.len() || hidden.len() != p * d {
+        return bad(format!(
+            "{} hidden values and {} table values do not make [{p}, {d}] and [rows, {d}]",
+            hidden.len(),
+            table.len()
+        ));
+    }
+    if n == 0 || n_groups * n != negatives.len() || groups.len() != p {
+        return bad(format!(
+            "{} negatives are not {n} per group, or {} groups for {p} positions",
+            negatives.len(),
+            groups.len()
+        ));
+    }
+    if let Some(&g) = groups.iter().find(|&&g| g >= n_groups) {
+        return bad(format!("group {g} has no negatives ({n_groups} groups)"));
+    }
+    if let Some(&t) = targets
+        .iter()
+        .chain(negatives)
+        .find(|&&t| t == 0 || t as usize >= rows)
+    {
+        return bad(format!("item {t} is not a catalogue row in 1..{rows}"));
+    }
+    if weights.is_some_and(|w| w.len() != p) {
+        return bad(format!("{p} positions need {p} weights"));
+    }
+    let total: f64 = weights.map_or(p as f64, |w| w.iter().map(|&x| x as f64).sum());
+    let mut members = vec![Vec::new(); n_groups];
+    for (i, &g) in groups.iter().enumerate() {
+        members[g].push(i);
+    }
+    let row = |r: u32| &table[r as usize * d..(r as usize + 1) * d];
+    // Per group: its loss, its positions' hidden-state gradients, the rows it touched and
+    // their gradients.
+    type Part = (f64, Vec<f32>, Vec<u32>, Vec<f32>);
+    let parts: Vec<Part> = members
+        .par_iter()
+        .enumerate()
+        .filter(|(_, m)| !m.is_empty())
+        .map(|(g, m)| {
+            let negs = &negatives[g * n..(g + 1) * n];
+            let neg_table: Vec<f32> = negs.iter().flat_map(|&r| row(r)).copied().collect();
+            let h: Vec<f32> = m
+                .iter()
+                .flat_map(|&i| &hidden[i * d..(i + 1) * d])
+                .copied()
+                .collect();
+            let k = m.len();
+            // z = h · negativesᵀ, then per position the softmax over [target, negatives].
+            let mut z = vec![0f32; k * n];
+            gemm(k, d, n, &h, (d, 1), &neg_table, (1, d), 0.0, &mut z, (n, 1));
+            let mut loss = 0f64;
+            let mut g_target = Vec::with_capacity(k);
+            for (r, zr) in z.chunks_exact_mut(n).enumerate() {
+                let i = m[r];
+                let t = targets[i];
+                let w = weights.map_or(1.0, |w| w[i] as f64) / total;
+                let pos: f32 = h[r * d..(r + 1) * d]
+                    .iter()
+                    .zip(row(t))
+                    .map(|(a, b)| a * b)
+                    .sum();
+                for (v, &x) in zr.iter_mut().zip(negs) {
+                    if x == t {
+                        *v = f32::NEG_INFINITY;
+                    }
+                }
+                let m_all = zr.iter().copied().fold(pos, f32::max);
+                let mut sum = ((pos - m_all) as f64).exp();
+                for v in zr.iter_mut() {
+                    *v = (*v - m_all).exp();
+                    sum += *v as f64;
+                }
+                let p_pos = ((pos - m_all) as f64).exp() / sum;
+                loss += w * (sum.ln() - (pos - m_all) as f64);
+                let scale = (w / sum) as f32;
+                zr.iter_mut().for_each(|v| *v *= scale);
+                g_target.push((w * (p_pos - 1.0)) as f32);
+            }
+            // dh = G · negatives + g_t e_t;  d negatives = Gᵀ · h;  d e_t = g_t h.
+            let mut dh = vec![0f32; k * d];
+            gemm(
+                k,
+                n,
+                d,
+                &z,
+                (n, 1),
+                &neg_table,
+                (d, 1),
+                0.0,
+                &mut dh,
+                (d, 1),
+            );
+            let mut d_neg = vec![0f32; n * d];
+            gemm(n, k, d, &z, (1, n), &h, (d, 1), 0.0, &mut d_neg, (d, 1));
+            let mut touched: Vec<u32> = negs.to_vec();
+            for (r, &gt) in g_target.iter().enumerate() {
+                let t = targets[m[r]];
+                for (x, &e) in dh[r * d..(r + 1) * d].iter_mut().zip(row(t)) {
+                    *x += gt * e;
+                }
+                touched.push(t);
+                d_neg.extend(h[r * d..(r + 1) * d].iter().map(|&x| gt * x));
+            }
+            (loss, dh, touched, d_neg)
+        })
+        .collect();
+    // Scatter the positions' gradients back; merge the touched rows (sorted, summed once).
+    let mut d_hidden = vec![0f32; p * d];
+    let mut loss = 0f64;
+    let mut pairs: Vec<(u32, usize, usize)> = Vec::new(); // (row, part, index in part)
+    let nonempty = members.iter().filter(|m| !m.is_empty());
+    for (part, (m, (l, dh, touched, _))) in nonempty.zip(&parts).enumerate() {
+        loss += l;
+        for (r, &i) in m.iter().enumerate() {
+            d_hidden[i * d..(i + 1) * d].copy_from_slice(&dh[r * d..(r + 1) * d]);
+        }
+        pairs.extend(touched.iter().enumerate().map(|(j, &t)| (t, part, j)));
+    }
+    pairs.sort_unstable_by_key(|&(t, _, _)| t);
+    let mut out_rows: Vec<u32> = Vec::new();
+    let mut d_rows: Vec<f32> = Vec::new();
+    for &(t, part, j) in &pairs {
+        if out_rows.last() != Some(&t) {
+            out_rows.push(t);
+            d_rows.extend(std::iter::repeat_n(0f32, d));
+        }
+        let at = d_rows.len() - d;
+        let grads = &parts[part].3[j * d..(j + 1) * d];
+        d_rows[at..]
+            .iter_mut()
+            .zip(grads)
+            .for_each(|(a, &b)| *a += b);
+    }
+    Ok(SampledCrossEntropy {
+        loss,
+        d_hidden,
+        rows: out_rows,
+        d_rows,
+    })
 }
 
 /// Replaces each value `v` of `z` by `exp(v - max)`; returns the max and the sum of the new values.
@@ -345,6 +522,72 @@ mod tests {
         let (m, sum) = exp_shifted(&mut z);
         assert_eq!(m, want_max);
         assert!((sum - want_sum).abs() < 1e-5 * want_sum);
+    }
+
+    #[test]
+    fn sampled_matches_the_definition() {
+        let mut state = 11u64;
+        let mut next = || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        };
+        let (d, rows, n) = (4usize, 12usize, 3usize);
+        let table: Vec<f32> = (0..rows * d).map(|_| next()).collect();
+        let hidden: Vec<f32> = (0..5 * d).map(|_| 2.0 * next()).collect();
+        let targets = [3u32, 5, 7, 2, 11];
+        let groups = [0usize, 0, 1, 1, 1];
+        let negatives = [5u32, 9, 1, 2, 4, 6];
+        let got = sampled_cross_entropy(&hidden, &table, d, &targets, &groups, &negatives, n, None)
+            .unwrap();
+        let dot = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| *x as f64 * *y as f64)
+                .sum::<f64>()
+        };
+        let mut loss = 0.0;
+        let mut dh = vec![0f64; 5 * d];
+        let mut de = vec![0f64; rows * d];
+        for i in 0..5 {
+            let h = &hidden[i * d..(i + 1) * d];
+            let t = targets[i] as usize;
+            let mut cands = vec![t];
+            cands.extend(
+                negatives[groups[i] * n..(groups[i] + 1) * n]
+                    .iter()
+                    .map(|&x| x as usize),
+            );
+            let z: Vec<f64> = cands
+                .iter()
+                .enumerate()
+                .map(|(j, &c)| {
+                    if j > 0 && c == t {
+                        f64::NEG_INFINITY
+                    } else {
+                        dot(h, &table[c * d..(c + 1) * d])
+                    }
+                })
+                .collect();
+            let m = z.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let s: f64 = z.iter().map(|v| (v - m).exp()).sum();
+            loss += (m + s.ln() - z[0]) / 5.0;
+            for (j, &c) in cands.iter().enumerate() {
+                let g = ((z[j] - m).exp() / s - if j == 0 { 1.0 } else { 0.0 }) / 5.0;
+                for k in 0..d {
+                    dh[i * d + k] += g * table[c * d + k] as f64;
+                    de[c * d + k] += g * h[k] as f64;
+                }
+            }
+        }
+        assert!((got.loss - loss).abs() < 1e-5, "{} vs {loss}", got.loss);
+        assert!(close(&got.d_hidden, &dh));
+        let mut dense = vec![0f32; rows * d];
+        for (r, g) in got.rows.iter().zip(got.d_rows.chunks_exact(d)) {
+            dense[*r as usize * d..(*r as usize + 1) * d].copy_from_slice(g);
+        }
+        assert!(close(&dense, &de));
     }
 
     #[test]
