@@ -36,8 +36,10 @@ pub struct SeqRecConfig {
     /// Width of every embedding and hidden state.
     #[config(default = 64)]
     pub d_model: usize,
-    /// Transformer blocks.
-    #[config(default = 1)]
+    /// Transformer blocks. Two, as the published SASRec recipes: on Beauty (dropout 0.5, full
+    /// cross-entropy) validation NDCG@10 peaked at 0.0627 against 0.0613 with one block (test
+    /// int8 0.0499 against 0.0491), for about 15% more time per epoch.
+    #[config(default = 2)]
     pub layers: usize,
     /// Attention heads (must divide `d_model`).
     #[config(default = 1)]
