@@ -9,10 +9,11 @@ Mirrors src/model/seqrec.rs and src/train/fit.rs:
     width d), dropout on the attention weights too;
     causal attention where a query sees earlier non-padding keys and always itself;
   - final LayerNorm; scores = newest hidden state . item embeddings (tied);
-  - loss: sampled softmax against the item table with dropout (training only), 256 uniform
-    negatives drawn per sequence and shared by its positions,
-    a negative equal to the position's target masked out (accidental hits), mean over positions
-    that have a target;
+  - loss, against the item table (no dropout on it): sampled softmax with 256 uniform negatives
+    drawn per sequence and shared by its positions, a negative equal to the position's target
+    masked out (accidental hits); or, with --negatives 0, full cross-entropy over the catalogue
+    (padding column excluded), logits only at the positions that have a target; mean over those
+    positions;
   - Adam (lr 1e-3, betas 0.9/0.999, eps 1e-5 as burn's AdamConfig), batch 128;
   - batches: shuffle, sort by length within windows of 32 batches, shuffle the batches; each batch
     left-padded to its longest history (at most max_len);
@@ -52,7 +53,7 @@ def parse_args():
     t.add_argument("--heads", type=int, default=1)
     t.add_argument("--max-len", type=int, default=50)
     t.add_argument("--dropout", type=float, default=0.5)
-    t.add_argument("--negatives", type=int, default=256)
+    t.add_argument("--negatives", type=int, default=256, help="0: full cross-entropy")
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--eval", action="store_true",
@@ -168,15 +169,20 @@ class SASRec(nn.Module):
         return self.ln_final(x)
 
     def loss(self, items, targets, negatives):
-        """Sampled softmax: items/targets [b, l], negatives [b, n] (one set per sequence)."""
+        """items/targets [b, l]; negatives [b, n] (one set per sequence), or None for full
+        cross-entropy over the catalogue."""
         h = self.encode(items)
-        emb = self.drop(self.item_emb.weight)
+        emb = self.item_emb.weight
+        has_target = targets > 0
+        if negatives is None:
+            logits = h[has_target] @ emb.t()  # [positions, n_items + 1]
+            logits[:, 0] = float("-inf")  # the padding row takes no probability
+            return F.cross_entropy(logits, targets[has_target])
         neg_logits = torch.bmm(h, emb[negatives].transpose(1, 2))  # [b, l, n]
         pos_logit = (h * emb[targets]).sum(-1, keepdim=True)  # [b, l, 1]
         hits = negatives.unsqueeze(1) == targets.unsqueeze(2)  # accidental hits
         neg_logits = neg_logits.masked_fill(hits, -1e9)
         logp = torch.log_softmax(torch.cat([pos_logit, neg_logits], dim=-1), dim=-1)[..., 0]
-        has_target = targets > 0
         return -logp[has_target].mean()
 
 
@@ -300,7 +306,7 @@ def train_throughput(a):
             l = max(lengths[j] for j in chunk)
             items = torch.from_numpy(inputs[idx, a.max_len - l:])
             tgt = torch.from_numpy(targets[idx, a.max_len - l:])
-            negs = torch.randint(1, n_items + 1, (len(chunk), a.negatives))
+            negs = torch.randint(1, n_items + 1, (len(chunk), a.negatives)) if a.negatives > 0 else None
             loss = model.loss(items, tgt, negs)
             opt.zero_grad(set_to_none=True)
             loss.backward()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Native training throughput on Amazon Beauty: localrec's trainer vs the PyTorch SASRec of
 # torch_sasrec.py (same architecture, loss, optimiser, batching and leave-one-out cut), at 1 and
-# 2 threads, interleaved. Writes benches/results/train-throughput.json.
+# 2 threads, with 256 sampled negatives and with full cross-entropy (LOSSES="sampled full"),
+# interleaved. Writes benches/results/train-throughput.json.
 #   benches/train-throughput.sh DIR_WITH_BEAUTY [EPOCHS (default 3)]
 # Training time only (localrec's per-epoch validation pass is outside its timed loop; the PyTorch
 # script evaluates once after training, untimed). Other heavy processes disturb the figures: run
@@ -11,6 +12,8 @@ cd "$(dirname "$0")"
 data="${1:?usage: benches/train-throughput.sh DIR_WITH_BEAUTY [EPOCHS]}"
 epochs="${2:-3}"
 threads_list="${THREADS:-1 2}"
+losses="${LOSSES:-sampled full}"
+negatives_of() { [ "$1" = full ] && echo 0 || echo 256; }
 LOCALREC="${LOCALREC:-${CARGO_TARGET_DIR:-$HOME/.cache/localrec/target}/release/localrec}"
 PY="${BENCH_VENV:-$HOME/.cache/localrec/bench-venv}/bin/python"
 [ -f "$data/Beauty.txt" ] || { echo "$data/Beauty.txt not found" >&2; exit 1; }
@@ -39,21 +42,24 @@ guarded() { # label, command...
   done
   echo "warning: $label disturbed in every attempt" >&2
 }
-run_localrec() {
-  "$LOCALREC" train --data "$data/Beauty.txt" --format seq --out "$work/localrec-t$1" --epochs "$epochs" --negatives 256 \
-    --threads "$1" --quiet --patience 1000 --time-limit-min 60 > "$work/localrec-t$1.log" 2>&1 \
-    || { cat "$work/localrec-t$1.log" >&2; return 1; }
+run_localrec() { # threads, loss
+  "$LOCALREC" train --data "$data/Beauty.txt" --format seq --out "$work/localrec-$2-t$1" --epochs "$epochs" \
+    --negatives "$(negatives_of "$2")" --dropout 0.5 --layers 1 \
+    --threads "$1" --quiet --patience 1000 --time-limit-min 60 > "$work/localrec-$2-t$1.log" 2>&1 \
+    || { cat "$work/localrec-$2-t$1.log" >&2; return 1; }
 }
-run_torch() {
+run_torch() { # threads, loss
   "$PY" -W ignore torch_sasrec.py train-throughput --data "$data" --threads "$1" --epochs "$epochs" --eval \
-    > "$work/torch-t$1.json"
+    --negatives "$(negatives_of "$2")" --dropout 0.5 --layers 1 > "$work/torch-$2-t$1.json"
 }
-for t in $threads_list; do
-  echo "localrec train, $t thread(s), $epochs epochs" >&2
-  guarded "localrec train, $t thread(s)" run_localrec "$t"
-  echo "pytorch train, $t thread(s), $epochs epochs" >&2
-  guarded "pytorch train, $t thread(s)" run_torch "$t"
+for loss in $losses; do
+  for t in $threads_list; do
+    echo "localrec train, $loss softmax, $t thread(s), $epochs epochs" >&2
+    guarded "localrec train, $loss, $t thread(s)" run_localrec "$t" "$loss"
+    echo "pytorch train, $loss softmax, $t thread(s), $epochs epochs" >&2
+    guarded "pytorch train, $loss, $t thread(s)" run_torch "$t" "$loss"
+  done
 done
 mkdir -p results
-node collect-train.mjs "$work" "$data/Beauty.txt" "$epochs" $threads_list > results/train-throughput.json
+LOSSES="$losses" node collect-train.mjs "$work" "$data/Beauty.txt" "$epochs" $threads_list > results/train-throughput.json
 echo "wrote benches/results/train-throughput.json" >&2
