@@ -447,7 +447,6 @@ fn interrupted_training_resumes_from_its_checkpoint() {
         .collect();
     let got: Vec<_> = curve.iter().map(key).collect();
     assert_eq!(got, want);
-    assert_ne!(got[0].1, got[1].1, "each epoch draws its own shuffles");
     assert_eq!(
         report["model"]["sha256"], uninterrupted["model"]["sha256"],
         "the same final model"

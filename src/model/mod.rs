@@ -7,7 +7,7 @@
 //! - [`batch`]: histories of [`Step`]s left-padded into a [`SeqBatch`].
 //! - [`seqrec`]: the Transformer ([`SeqRec`]): one [`SeqRec::encode`] for training and inference.
 //! - [`vocab`]: shop item ids and the embedding rows behind them.
-//! - [`weights`]: named f32 tensors outside burn.
+//! - [`weights`]: named f32 tensors outside burn, and [`floats`] to read one out of burn.
 //!
 //! Scoring the catalogue and top-k live in [`crate::runtime`].
 
@@ -22,4 +22,4 @@ pub use batch::{SeqBatch, Step};
 pub use config::{ParamSpec, SeqRecConfig};
 pub use features::Features;
 pub use seqrec::{Block, SeqRec};
-pub use weights::{WeightTensor, Weights};
+pub use weights::{WeightTensor, Weights, floats};

@@ -12,7 +12,7 @@ use crate::event::{Event, EventKind};
 use crate::format::quant::QuantizedMatrix;
 use crate::format::{self, Artefact};
 use crate::model::vocab::Vocab;
-use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step};
+use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step, floats};
 
 use super::options::{ModelInfo, RecommendOptions, Recommendation};
 
@@ -205,13 +205,7 @@ impl Engine {
         let Some((state, attention)) = self.forward(encoded) else {
             return Ok(None);
         };
-        let read = |t: burn::prelude::Tensor<1>| -> Result<Vec<f32>> {
-            t.try_into_data()
-                .map_err(|e| Error::Compute(format!("{e:?}")))?
-                .try_to_vec::<f32>()
-                .map_err(|e| Error::Compute(format!("{e:?}")))
-        };
-        Ok(Some((read(state)?, read(attention)?)))
+        Ok(Some((floats(state)?, floats(attention)?)))
     }
 
     /// Encode, score and rank in one blocking call (native tools and tests; CPU only).

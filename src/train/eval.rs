@@ -6,9 +6,9 @@ use std::collections::HashSet;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::Offer;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::event::EventKind;
-use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step};
+use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step, floats};
 use crate::runtime::rank::top_k;
 use crate::runtime::{Engine, Filter, RankedOffer};
 
@@ -100,12 +100,7 @@ pub fn evaluate(
     let mut result = rank_cases(&sorted, n_rows, 256, keep_top, |chunk| {
         let histories: Vec<&[Step]> = chunk.iter().map(|c| c.input).collect();
         let batch = SeqBatch::new(config, &histories, item_attrs);
-        let scores = model.score_items(model.user_state(&batch));
-        scores
-            .try_into_data()
-            .map_err(|e| Error::Compute(format!("{e:?}")))?
-            .try_to_vec::<f32>()
-            .map_err(|e| Error::Compute(format!("{e:?}")))
+        floats(model.score_items(model.user_state(&batch)))
     })?;
     if keep_top {
         let mut top10 = vec![Vec::new(); cases.len()];
@@ -163,13 +158,7 @@ pub fn evaluate_offers(
     for chunk in cases.chunks(256) {
         let histories: Vec<&[Step]> = chunk.iter().map(|c| c.input).collect();
         let batch = SeqBatch::new(config, &histories, item_attrs);
-        let states = engine
-            .model()
-            .user_state(&batch)
-            .try_into_data()
-            .map_err(|e| Error::Compute(format!("{e:?}")))?
-            .try_to_vec::<f32>()
-            .map_err(|e| Error::Compute(format!("{e:?}")))?;
+        let states = floats(engine.model().user_state(&batch))?;
         for (case, state) in chunk.iter().zip(states.chunks_exact(d)) {
             let bought: HashSet<usize> = case
                 .input

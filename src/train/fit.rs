@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::event::EventKind;
-use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step};
+use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step, floats};
 
 use super::eval::{Scores, Split, cases, evaluate};
 use super::options::{NegativeSharing, TrainOptions};
@@ -38,9 +38,9 @@ pub struct EpochLog {
 pub struct StepTimes {
     /// The encoder: embeddings, Transformer blocks, final LayerNorm.
     pub forward: f64,
-    /// The loss over the positions with a target (and, with full cross-entropy, its gradients).
+    /// The loss over the positions with a target and its gradients ([`super::softmax`]).
     pub loss: f64,
-    /// Autodiff's backward pass through the encoder (and the sampled loss).
+    /// Autodiff's backward pass from those gradients through the encoder.
     pub backward: f64,
     /// Adam's update of every parameter.
     pub optimizer: f64,
@@ -233,13 +233,10 @@ pub fn train(
     let mut train_time = 0.0f64;
     let mut stopped = format!("reached {} epochs", opts.epochs);
     let first_epoch = curve.len() + 1;
-    let mut order: Vec<usize> = Vec::with_capacity(examples.len());
     for epoch in first_epoch..=opts.epochs {
-        let mut rng = StdRng::seed_from_u64(epoch_seed(opts.seed, epoch));
+        let (batches_of_epoch, mut rng) =
+            epoch_batches(&examples, opts.batch_size, opts.seed, epoch);
         device.seed(epoch_seed(opts.seed.wrapping_add(1), epoch));
-        order.clear();
-        order.extend(0..examples.len());
-        let batches_of_epoch = length_buckets(&mut order, &examples, opts.batch_size, &mut rng);
         let bar = progress_bar(opts.progress, batches_of_epoch.len(), epoch);
         let t0 = Instant::now();
         let mut loss_sum = 0.0;
@@ -300,7 +297,7 @@ pub fn train(
             epoch,
             loss: loss_sum / batches.max(1) as f64,
             seconds,
-            sequences_per_second: order.len() as f64 / seconds,
+            sequences_per_second: examples.len() as f64 / seconds,
             steps: times,
             valid: Scores::from(&valid.metrics),
         };
@@ -373,6 +370,20 @@ fn lap(t: &mut Instant) -> f64 {
     s
 }
 
+/// An epoch's batches, and the generator its negatives are drawn from after them: functions of
+/// the seed and the epoch alone, so a resumed run draws what the uninterrupted one would have.
+fn epoch_batches(
+    examples: &[(&[Step], Vec<u32>)],
+    batch_size: usize,
+    seed: u64,
+    epoch: usize,
+) -> (Vec<Vec<usize>>, StdRng) {
+    let mut rng = StdRng::seed_from_u64(epoch_seed(seed, epoch));
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    let batches = length_buckets(&mut order, examples, batch_size, &mut rng);
+    (batches, rng)
+}
+
 /// Shuffles, then groups examples of similar length into batches (sorting within windows of 32
 /// batches) and shuffles the batches: less padding per batch, same randomness across epochs.
 fn length_buckets(
@@ -427,9 +438,8 @@ pub fn loss(
     let h = model.encode(batch);
     if negatives.is_empty() {
         let device = model.device();
-        let [b, l, d] = h.dims();
         let p = rows.len();
-        let hp = h.reshape([b * l, d]).select(0, int_tensor(rows, &device));
+        let hp = target_positions(h, rows);
         let mut col_mask = vec![0f32; n_items + 1];
         col_mask[0] = -1e9;
         let mask = Tensor::<1>::from_data(TensorData::new(col_mask, [n_items + 1]), &device)
@@ -456,18 +466,10 @@ pub fn objective(
     n_items: usize,
     weights: Option<&[f32]>,
 ) -> Result<(Tensor<1>, f64)> {
-    let read = |t: Tensor<2>| -> Result<Vec<f32>> {
-        t.try_into_data()
-            .map_err(|e| Error::Compute(format!("{e:?}")))?
-            .try_into_vec::<f32>()
-            .map_err(|e| Error::Compute(format!("{e:?}")))
-    };
     let device = model.device();
     let [b, l, d] = hidden.dims();
     let p = rows.len();
-    let hp = hidden
-        .reshape([b * l, d])
-        .select(0, int_tensor(rows, &device));
+    let hp = target_positions(hidden, rows);
     let emb = model.output_embeddings();
     debug_assert_eq!(emb.dims()[0], n_items + 1);
     let constant = |values: Vec<f32>, rows: usize| {
@@ -486,9 +488,9 @@ pub fn objective(
         needed.dedup();
         let local = |x: &u32| needed.binary_search(x).map_or(0, |i| i as u32 + 1);
         let mut table = vec![0f32; d];
-        table.extend(read(emb.clone().select(0, int_tensor(&needed, &device)))?);
+        table.extend(floats(emb.clone().select(0, int_tensor(&needed, &device)))?);
         let ce = super::softmax::sampled_cross_entropy(
-            &read(hp.clone())?,
+            &floats(hp.clone())?,
             &table,
             d,
             &targets.iter().map(local).collect::<Vec<_>>(),
@@ -504,8 +506,8 @@ pub fn objective(
         return Ok((surrogate, ce.loss));
     }
     let ce = super::softmax::full_cross_entropy(
-        &read(hp.clone())?,
-        &read(emb.clone())?,
+        &floats(hp.clone())?,
+        &floats(emb.clone())?,
         d,
         targets,
         weights,
@@ -513,6 +515,16 @@ pub fn objective(
     let surrogate =
         (hp * constant(ce.d_hidden, p)).sum() + (emb * constant(ce.d_table, n_items + 1)).sum();
     Ok((surrogate, ce.loss))
+}
+
+/// The hidden states of the positions with a target: `rows` index the flattened `[batch, len]`
+/// positions of `hidden` (`[batch, len, d]`); returns `[rows.len(), d]`.
+fn target_positions(hidden: Tensor<3>, rows: &[i64]) -> Tensor<2> {
+    let [b, l, d] = hidden.dims();
+    let device = hidden.device();
+    hidden
+        .reshape([b * l, d])
+        .select(0, int_tensor(rows, &device))
 }
 
 /// A 1-D integer tensor of ids or indices.
@@ -534,7 +546,6 @@ fn sampled_loss(
     let device = model.device();
     let [b, l, d] = h.dims();
     let p = rows.len();
-    let rows_t = int_tensor(rows, &device);
     let emb = model.output_embeddings();
     let target_t = int_tensor(targets, &device);
     let groups = match sharing {
@@ -546,13 +557,13 @@ fn sampled_loss(
     debug_assert_eq!(n * groups, negatives.len());
     let neg = emb.clone().select(0, int_tensor(negatives, &device));
     let pos = emb.select(0, target_t);
-    let hp = h.clone().reshape([b * l, d]).select(0, rows_t.clone());
+    let hp = target_positions(h.clone(), rows);
     let neg_logits = match sharing {
         NegativeSharing::Batch => hp.clone().matmul(neg.transpose()),
         NegativeSharing::Sequence => h
             .matmul(neg.reshape([b, n, d]).swap_dims(1, 2))
             .reshape([b * l, n])
-            .select(0, rows_t),
+            .select(0, int_tensor(rows, &device)),
         NegativeSharing::Position => hp
             .clone()
             .reshape([p, 1, d])
@@ -640,6 +651,27 @@ mod tests {
         assert_eq!(weights, Some(vec![1.0, 3.0, 1.0, 3.0, 1.0]));
         let (same_rows, same_targets, none) = loss_rows(examples.iter(), 4, 1.0);
         assert_eq!((same_rows, same_targets, none), (rows, targets, None));
+    }
+
+    /// Each epoch's batches come from the seed and the epoch alone: asked again, an epoch gives
+    /// the same batches and the same negatives after them; the next epoch gives other batches.
+    #[test]
+    fn each_epoch_draws_its_own_batches_from_the_seed_and_epoch() {
+        let steps: Vec<Vec<Step>> = (0..40u32)
+            .map(|u| (0..2 + u % 7).map(|i| view(1 + (u + i) % 30)).collect())
+            .collect();
+        let examples: Vec<(&[Step], Vec<u32>)> =
+            steps.iter().filter_map(|s| example(s, 50)).collect();
+        let draw = |epoch| {
+            let (batches, mut rng) = epoch_batches(&examples, 4, 42, epoch);
+            let negatives: Vec<u32> = (0..8).map(|_| rng.random_range(1..=30)).collect();
+            (batches, negatives)
+        };
+        let (first, second) = (draw(1), draw(2));
+        assert_ne!(first.0, second.0);
+        assert_ne!(first.1, second.1);
+        assert_eq!(draw(2), second);
+        assert_eq!(draw(1), first);
     }
 
     #[test]

@@ -11,7 +11,8 @@
 //!
 //! - [`data`]: reading logs, catalogues and attribute maps.
 //! - [`prepare`]: logs to model input (the browser's featurisation) and the split points.
-//! - [`fit`]: the training loop and its loss; [`softmax`]: full cross-entropy outside autodiff.
+//! - [`fit`]: the training loop and its loss; [`softmax`]: full and sampled
+//!   cross-entropy with their gradients, outside autodiff.
 //! - [`eval`]: full-ranking evaluation, popularity baseline, offer targeting; [`metrics`].
 //! - [`pipeline`]: what `localrec train` and `localrec eval` run, callable from code and tests.
 //! - [`report`]: `report.html`; [`synth`]: a synthetic shop.

@@ -228,7 +228,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
         });
         let bytes = parts(&c.model.to_weights()?, provenance, false)?;
         write_atomic(&checkpoint, &bytes)?;
-        remove_checkpoint_files(&job.out, &[&adam, &best])
+        remove_checkpoint_files(&job.out, &["checkpoint.lrec", &adam, &best])
     })?;
     eprintln!("{}; best epoch {}", trained.stopped, trained.best_epoch);
 
@@ -288,7 +288,6 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
         &job.out.join("report.html"),
         super::report::html(&trained.curve, &report),
     )?;
-    let _ = std::fs::remove_file(&checkpoint);
     remove_checkpoint_files(&job.out, &[])?;
     eprintln!(
         "wrote {} ({} bytes, sha256 {sha})",
@@ -312,13 +311,17 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))
 }
 
-/// Removes the Adam states and best models of earlier checkpoints in `dir`, keeping `keep`.
+/// Removes the checkpoint files in `dir` (`checkpoint.lrec`, Adam states, best models, and any
+/// `.partial` an interrupted write left) but those named in `keep`.
 fn remove_checkpoint_files(dir: &Path, keep: &[&str]) -> Result<()> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))?;
     for entry in entries.flatten() {
         let name = entry.file_name().to_string_lossy().to_string();
-        let ours = name.starts_with("checkpoint-adam-") || name.starts_with("checkpoint-best-");
-        if ours && !keep.contains(&name.as_str()) {
+        let ours = matches!(name.as_str(), "checkpoint.lrec" | "checkpoint.partial")
+            || name.starts_with("checkpoint-adam-")
+            || name.starts_with("checkpoint-best-");
+        let file = entry.file_type().is_ok_and(|t| t.is_file());
+        if ours && file && !keep.contains(&name.as_str()) {
             std::fs::remove_file(entry.path()).map_err(|e| Error::io(entry.path(), e))?;
         }
     }

@@ -39,22 +39,7 @@ pub fn full_cross_entropy(
     weights: Option<&[f32]>,
 ) -> Result<CrossEntropy> {
     let p = targets.len();
-    let rows = table.len() / d.max(1);
-    let bad = |what: String| Err(Error::InvalidArgument(format!("cross-entropy: {what}")));
-    if d == 0 || rows * d != table.len() || hidden.len() != p * d {
-        return bad(format!(
-            "{} hidden values and {} table values do not make [{p}, {d}] and [rows, {d}]",
-            hidden.len(),
-            table.len()
-        ));
-    }
-    if let Some(&t) = targets.iter().find(|&&t| t == 0 || t as usize >= rows) {
-        return bad(format!("target {t} is not a catalogue row in 1..{rows}"));
-    }
-    if weights.is_some_and(|w| w.len() != p) {
-        return bad(format!("{p} positions need {p} weights"));
-    }
-    let total: f64 = weights.map_or(p as f64, |w| w.iter().map(|&x| x as f64).sum());
+    let (rows, total) = check("cross-entropy", hidden, table, d, p, targets, weights)?;
     let chunk = (CHUNK_FLOATS / rows.max(1)).clamp(1, 256);
     // One even share of the positions per worker, each walked in chunks with one accumulator
     // for the table's gradient: a single sum of `threads` tables at the end.
@@ -99,6 +84,45 @@ pub fn full_cross_entropy(
     })
 }
 
+/// Checks that `p` hidden states and a table of width `d` fit together, that every id is a
+/// catalogue row (not padding) and that there is one weight per position; returns the table's
+/// rows and the weights' total (the mean's divisor).
+#[allow(clippy::too_many_arguments)]
+fn check(
+    what: &str,
+    hidden: &[f32],
+    table: &[f32],
+    d: usize,
+    p: usize,
+    ids: &[u32],
+    weights: Option<&[f32]>,
+) -> Result<(usize, f64)> {
+    let rows = table.len() / d.max(1);
+    let bad = |why: String| Err(Error::InvalidArgument(format!("{what}: {why}")));
+    if d == 0 || rows * d != table.len() || hidden.len() != p * d {
+        return bad(format!(
+            "{} hidden values and {} table values do not make [{p}, {d}] and [rows, {d}]",
+            hidden.len(),
+            table.len()
+        ));
+    }
+    if let Some(&t) = ids.iter().find(|&&t| t == 0 || t as usize >= rows) {
+        return bad(format!("item {t} is not a catalogue row in 1..{rows}"));
+    }
+    if weights.is_some_and(|w| w.len() != p) {
+        return bad(format!("{p} positions need {p} weights"));
+    }
+    Ok((
+        rows,
+        weights.map_or(p as f64, |w| w.iter().map(|&x| x as f64).sum()),
+    ))
+}
+
+/// Position `i`'s share of the mean: its weight over the total.
+fn weight_of(weights: Option<&[f32]>, i: usize, total: f64) -> f64 {
+    weights.map_or(1.0, |w| w[i] as f64) / total
+}
+
 /// One chunk of `n` positions: its share of the loss; writes the hidden-state gradients to `dh`
 /// and adds the table's to `acc`. `logits` is scratch of `n x rows`.
 #[allow(clippy::too_many_arguments)]
@@ -125,7 +149,7 @@ fn chunk_gradient(
     let mut factors = Vec::with_capacity(n);
     for (r, z) in logits.chunks_exact_mut(rows).enumerate() {
         let t = targets[r] as usize;
-        let w = weights.map_or(1.0, |w| w[r] as f64) / total;
+        let w = weight_of(weights, r, total);
         let target_logit = z[t];
         let (m, sum) = exp_shifted(&mut z[1..]);
         z[0] = 0.0;
@@ -134,7 +158,7 @@ fn chunk_gradient(
         scaled_h[r * d..(r + 1) * d]
             .iter_mut()
             .for_each(|x| *x *= s);
-        factors.push(s);
+        factors.push((s, w as f32));
     }
     gemm(
         n,
@@ -160,9 +184,8 @@ fn chunk_gradient(
         acc,
         (d, 1),
     );
-    for (r, &s) in factors.iter().enumerate() {
+    for (r, &(s, w)) in factors.iter().enumerate() {
         let t = targets[r] as usize;
-        let w = (weights.map_or(1.0, |w| w[r] as f64) / total) as f32;
         let target_row = &table[t * d..(t + 1) * d];
         for (g, &e) in dh[r * d..(r + 1) * d].iter_mut().zip(target_row) {
             *g = *g * s - w * e;
@@ -206,16 +229,10 @@ pub fn sampled_cross_entropy(
     weights: Option<&[f32]>,
 ) -> Result<SampledCrossEntropy> {
     let p = targets.len();
-    let rows = table.len() / d.max(1);
+    let ids = [targets, negatives].concat();
+    let (_, total) = check("sampled softmax", hidden, table, d, p, &ids, weights)?;
     let n_groups = negatives.len() / n.max(1);
     let bad = |what: String| Err(Error::InvalidArgument(format!("sampled softmax: {what}")));
-    if d == 0 || rows * d != table.len() || hidden.len() != p * d {
-        return bad(format!(
-            "{} hidden values and {} table values do not make [{p}, {d}] and [rows, {d}]",
-            hidden.len(),
-            table.len()
-        ));
-    }
     if n == 0 || n_groups * n != negatives.len() || groups.len() != p {
         return bad(format!(
             "{} negatives are not {n} per group, or {} groups for {p} positions",
@@ -226,17 +243,6 @@ pub fn sampled_cross_entropy(
     if let Some(&g) = groups.iter().find(|&&g| g >= n_groups) {
         return bad(format!("group {g} has no negatives ({n_groups} groups)"));
     }
-    if let Some(&t) = targets
-        .iter()
-        .chain(negatives)
-        .find(|&&t| t == 0 || t as usize >= rows)
-    {
-        return bad(format!("item {t} is not a catalogue row in 1..{rows}"));
-    }
-    if weights.is_some_and(|w| w.len() != p) {
-        return bad(format!("{p} positions need {p} weights"));
-    }
-    let total: f64 = weights.map_or(p as f64, |w| w.iter().map(|&x| x as f64).sum());
     let mut members = vec![Vec::new(); n_groups];
     for (i, &g) in groups.iter().enumerate() {
         members[g].push(i);
@@ -266,7 +272,7 @@ pub fn sampled_cross_entropy(
             for (r, zr) in z.chunks_exact_mut(n).enumerate() {
                 let i = m[r];
                 let t = targets[i];
-                let w = weights.map_or(1.0, |w| w[i] as f64) / total;
+                let w = weight_of(weights, i, total);
                 let pos: f32 = h[r * d..(r + 1) * d]
                     .iter()
                     .zip(row(t))
@@ -278,12 +284,13 @@ pub fn sampled_cross_entropy(
                     }
                 }
                 let m_all = zr.iter().copied().fold(pos, f32::max);
-                let mut sum = ((pos - m_all) as f64).exp();
+                let e_pos = ((pos - m_all) as f64).exp();
+                let mut sum = e_pos;
                 for v in zr.iter_mut() {
                     *v = (*v - m_all).exp();
                     sum += *v as f64;
                 }
-                let p_pos = ((pos - m_all) as f64).exp() / sum;
+                let p_pos = e_pos / sum;
                 loss += w * (sum.ln() - (pos - m_all) as f64);
                 let scale = (w / sum) as f32;
                 zr.iter_mut().for_each(|v| *v *= scale);
@@ -500,6 +507,17 @@ mod tests {
         (loss, dh, de)
     }
 
+    /// Deterministic values in [-0.5, 0.5) (a linear congruential generator).
+    fn noise(seed: u64) -> impl FnMut() -> f32 {
+        let mut state = seed;
+        move || {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
+        }
+    }
+
     fn close(a: &[f32], b: &[f64]) -> bool {
         a.len() == b.len() && a.iter().zip(b).all(|(x, y)| (*x as f64 - y).abs() < 1e-5)
     }
@@ -526,13 +544,7 @@ mod tests {
 
     #[test]
     fn sampled_matches_the_definition() {
-        let mut state = 11u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-        };
+        let mut next = noise(11);
         let (d, rows, n) = (4usize, 12usize, 3usize);
         let table: Vec<f32> = (0..rows * d).map(|_| next()).collect();
         let hidden: Vec<f32> = (0..5 * d).map(|_| 2.0 * next()).collect();
@@ -592,14 +604,8 @@ mod tests {
 
     #[test]
     fn matches_the_definition_across_chunks_and_weights() {
-        // Deterministic pseudo-random values; 3000 rows make several chunks of positions.
-        let mut state = 7u64;
-        let mut next = || {
-            state = state
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            ((state >> 40) as f32 / (1u64 << 24) as f32) - 0.5
-        };
+        // 3000 rows make several chunks of positions.
+        let mut next = noise(7);
         let (d, rows) = (8, 3000);
         let table: Vec<f32> = (0..rows * d).map(|_| next()).collect();
         for p in [1usize, 5, 1500] {
