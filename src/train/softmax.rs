@@ -2,7 +2,8 @@
 //!
 //! Expressed as tensor ops, full cross-entropy walks the `positions x items` logits about ten times
 //! (mask, max, subtract, exp, sum, log, gather, then the same again backwards), each pass a new
-//! allocation: at Beauty's size that was most of a training step. Here each chunk of positions
+//! allocation: at Beauty's size that was most of a training step (an epoch took about 50 s, of
+//! which the encoder's forward, backward and Adam take about 3.5 s). Here each chunk of positions
 //! makes its logits with one matrix product, turns them into the gradient in place in one exp
 //! pass, and multiplies back twice; chunks run on the rayon pool. The training loop hands the
 //! gradients to autodiff through a surrogate (`sum(h * dh) + sum(e * de)`, whose gradients are
@@ -360,10 +361,10 @@ pub fn sampled_cross_entropy(
 }
 
 /// Replaces each value `v` of `z` by `exp(v - max)`; returns the max and the sum of the new values.
-/// One pass over the logits per row with a vectorisable exp: a libm `expf` per logit was most
-/// of a training step, and `wide`'s f32x8 exp, compiled for the x86-64 baseline (SSE2, no
-/// rounding instruction), was barely faster. With AVX2 and FMA (checked at run time) the loops
-/// below compile to 8-lane code.
+/// One pass over the logits per row with a vectorisable exp. Over a chunk of 173 Beauty rows
+/// (2.1 M logits) the pass took 7.8 ms with libm's `expf`, 4.9 ms with `wide`'s f32x8 exp
+/// (compiled for the x86-64 baseline: SSE2, no rounding instruction) and 2.9 ms with these
+/// loops, which compile to 8-lane code with AVX2 and FMA (checked at run time).
 fn exp_shifted(z: &mut [f32]) -> (f32, f64) {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma") {
