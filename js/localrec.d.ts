@@ -32,6 +32,17 @@ export interface LoadOptions {
   /** Where the wasm files are served from, when not next to the package's JS (e.g. a CDN:
    * "https://cdn.example/localrec/"). The worker script itself must stay same-origin. */
   assetsBase?: string | URL;
+  /** The URL of each wasm file, as a bundler's asset import gives them (esbuild's `file` loader):
+   * takes precedence over `assetsBase`. */
+  wasmUrl?: WasmUrls;
+}
+
+/** Where each of the package's two wasm files is served. */
+export interface WasmUrls {
+  /** localrec_cpu_bg.wasm */
+  cpu?: string | URL;
+  /** localrec_webgpu_bg.wasm */
+  webgpu?: string | URL;
 }
 
 export type TrackEvent =
@@ -145,6 +156,9 @@ export class Recommender {
 /** Which bundle `Recommender.load({backend})` would download on this page. */
 export function bundleFor(backend?: "auto" | "webgpu" | "cpu"): Promise<"webgpu" | "cpu">;
 /** Optional warm-up: downloads and compiles that bundle ahead of `Recommender.load()`. */
-export default function init(backend?: "auto" | "webgpu" | "cpu", options?: { assetsBase?: string | URL }): Promise<unknown>;
+export default function init(
+  backend?: "auto" | "webgpu" | "cpu",
+  options?: { assetsBase?: string | URL; wasmUrl?: WasmUrls },
+): Promise<unknown>;
 /** The crate version of the loaded bundle. */
 export function version(): string;

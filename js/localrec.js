@@ -35,10 +35,46 @@ async function probeWebGpu() {
   }
 }
 
-/** Where the wasm files are: `assetsBase` (a URL ending in "/", e.g. a CDN) or next to this file. */
-function wasmUrl(name, assetsBase) {
-  const file = `localrec_${name}_bg.wasm`;
-  return assetsBase ? new URL(file, new URL(assetsBase, globalThis.location?.href)) : new URL(`./${file}`, import.meta.url);
+/**
+ * Where a bundle's wasm file is: `wasmUrl[name]` when given (a URL a bundler's asset import
+ * returned), else under `assetsBase` (a folder URL ending in "/", e.g. a CDN), else next to this
+ * file. The last case is written as `new URL("<literal>", import.meta.url)` for each file, the
+ * pattern Vite, webpack, Rollup plugins and Parcel recognise as an asset to emit.
+ */
+function wasmUrl(name, { assetsBase, wasmUrl: urls } = {}) {
+  const base = globalThis.location?.href;
+  if (urls && urls[name] !== undefined) return new URL(urls[name], base);
+  if (assetsBase !== undefined) return new URL(`localrec_${name}_bg.wasm`, new URL(assetsBase, base));
+  return name === "webgpu"
+    ? new URL("./localrec_webgpu_bg.wasm", import.meta.url)
+    : new URL("./localrec_cpu_bg.wasm", import.meta.url);
+}
+
+/** The errors this file raises, shaped as the wasm side's: an `Error` with a stable `code`. */
+function codedError(code, message, cause) {
+  return Object.assign(new Error(message), cause === undefined ? { code } : { code, cause });
+}
+
+/** The JS-side options of `load()` / `init()`: where the wasm files are. Checked here, so that a
+ * typo is an INVALID_ARGUMENT rather than a 404. */
+function assetOptions(options) {
+  const { assetsBase, wasmUrl } = options;
+  if (assetsBase !== undefined && typeof assetsBase !== "string" && !(assetsBase instanceof URL)) {
+    throw codedError("INVALID_ARGUMENT", "assetsBase must be a URL string or URL (the folder holding the .wasm files)");
+  }
+  if (wasmUrl !== undefined) {
+    const ok = wasmUrl && typeof wasmUrl === "object" && !(wasmUrl instanceof URL) &&
+      Object.entries(wasmUrl).every(([k, v]) => (k === "cpu" || k === "webgpu") && (typeof v === "string" || v instanceof URL));
+    if (!ok) throw codedError("INVALID_ARGUMENT", 'wasmUrl must be an object { cpu?: URL, webgpu?: URL } (the URLs of localrec_cpu_bg.wasm and localrec_webgpu_bg.wasm)');
+  }
+  return { assetsBase, wasmUrl };
+}
+
+/** Throws a clear error where there is no browser-like global scope (server rendering). */
+function needBrowser(what) {
+  if (typeof WebAssembly === "undefined" || typeof self === "undefined" || typeof fetch !== "function") {
+    throw codedError("BACKEND_UNAVAILABLE", `localrec ${what} runs in a browser (a page or a worker), not here: on a server, import it freely but call it only in the browser (e.g. in useEffect or a client component's event handler)`);
+  }
 }
 
 /** Whether this browser's WebAssembly has SIMD (both bundles are built for it): a module that
@@ -53,27 +89,28 @@ function hasWasmSimd() {
   }
 }
 
-function loadBundle(name, assetsBase) {
+function loadBundle(name, assets) {
   if (!hasWasmSimd()) {
     return Promise.reject(
-      Object.assign(
-        new Error("this browser's WebAssembly has no SIMD, which localrec is built for (every browser with WebGPU has it; update the browser)"),
-        { code: "BACKEND_UNAVAILABLE" },
+      codedError(
+        "BACKEND_UNAVAILABLE",
+        "this browser's WebAssembly has no SIMD, which localrec is built for (every browser with WebGPU has it; update the browser)",
       ),
     );
   }
-  const key = `${name} ${assetsBase ?? ""}`;
+  const url = wasmUrl(name, assets);
+  const key = `${name} ${url.href}`;
   if (!bundles.has(key)) {
-    const url = wasmUrl(name, assetsBase);
     const promise = (async () => {
       const mod = name === "webgpu" ? await import("./localrec_webgpu.js") : await import("./localrec_cpu.js");
       try {
         await mod.default({ module_or_path: url });
       } catch (e) {
-        throw Object.assign(new Error(`cannot load the localrec ${name} bundle from ${url}: ${e && e.message ? e.message : e}`), {
-          code: "BACKEND_UNAVAILABLE",
-          cause: e,
-        });
+        throw codedError(
+          "BACKEND_UNAVAILABLE",
+          `cannot load the localrec ${name} bundle from ${url}: ${e && e.message ? e.message : e} (if your bundler does not emit the .wasm files, pass load({ wasmUrl }) or load({ assetsBase }): see the README)`,
+          e,
+        );
       }
       return mod;
     })();
@@ -100,8 +137,10 @@ export async function bundleFor(backend = "auto") {
  * Optional: downloads and compiles the bundle `Recommender.load({backend})` would pick, so that a
  * later load answers sooner. `Recommender.load()` does this itself when needed.
  */
-export default async function init(backend = "auto", { assetsBase } = {}) {
-  current = await loadBundle(await bundleFor(backend), assetsBase);
+export default async function init(backend = "auto", options = {}) {
+  needBrowser("init()");
+  const assets = assetOptions(options ?? {});
+  current = await loadBundle(await bundleFor(backend), assets);
   return current;
 }
 
@@ -122,18 +161,23 @@ export class Recommender {
   }
 
   static async load(options) {
-    // `assetsBase` is the JS side's: where the wasm files are served from (a CDN, another path).
-    let assetsBase;
-    if (options && typeof options === "object") ({ assetsBase, ...options } = options);
+    needBrowser("Recommender.load()");
+    // `assetsBase` and `wasmUrl` are the JS side's: where the wasm files are served from.
+    let assets = {};
+    if (options && typeof options === "object") {
+      assets = assetOptions(options);
+      const { assetsBase: _a, wasmUrl: _w, ...rest } = options;
+      options = rest;
+    }
     const backend = options && typeof options === "object" && options.backend !== undefined ? options.backend : "auto";
     const name = await bundleFor(backend);
     if (backend === "webgpu" && name !== "webgpu") {
-      throw Object.assign(
-        new Error('backend "webgpu" was asked for, but this browser exposes no WebGPU adapter (navigator.gpu.requestAdapter() gave none); use backend "auto" to fall back to the CPU'),
-        { code: "BACKEND_UNAVAILABLE" },
+      throw codedError(
+        "BACKEND_UNAVAILABLE",
+        'backend "webgpu" was asked for, but this browser exposes no WebGPU adapter (navigator.gpu.requestAdapter() gave none); use backend "auto" to fall back to the CPU',
       );
     }
-    const mod = await loadBundle(name, assetsBase);
+    const mod = await loadBundle(name, assets);
     current = mod;
     return new Recommender(await mod.Recommender.load(options), name);
   }

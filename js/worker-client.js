@@ -4,14 +4,12 @@
 
 export class Recommender {
   #worker;
-  #url;
   #next = 0;
   #pending = new Map();
   #lastTimings = { forwardMs: 0, rankMs: 0, scoringMs: 0, topKMs: 0, reasonsMs: 0, totalMs: 0, events: 0 };
 
-  constructor(worker, url) {
+  constructor(worker) {
     this.#worker = worker;
-    this.#url = url;
     worker.onmessage = ({ data: { id, result, error, lastTimings } }) => {
       if (lastTimings) this.#lastTimings = lastTimings;
       const p = this.#pending.get(id);
@@ -24,7 +22,9 @@ export class Recommender {
       e.preventDefault?.();
       // A script that fails to load (404, blocked by CSP, not served as JavaScript) gives an
       // ErrorEvent with no message: say what happened and where.
-      const why = e.message || `its script ${this.#url} could not be loaded or failed to start`;
+      // (No URL here: a second `new URL("./worker.js", import.meta.url)` would make bundlers emit
+      // the script again as a raw asset.)
+      const why = e.message || "its script (localrec's worker.js, as your bundler emitted it) could not be loaded or failed to start";
       const code = e.message ? "COMPUTE" : "BACKEND_UNAVAILABLE";
       const err = Object.assign(new Error(`localrec worker failed: ${why}`), { code });
       for (const p of this.#pending.values()) p.reject(err);
@@ -41,14 +41,29 @@ export class Recommender {
   }
 
   static async load(options = {}) {
+    if (typeof Worker === "undefined") {
+      throw Object.assign(
+        new Error("localrec/worker runs in a browser page (it starts a Web Worker), not here (server rendering): import it anywhere, but call Recommender.load() only in the browser"),
+        { code: "BACKEND_UNAVAILABLE" },
+      );
+    }
     let model = options.model;
     if (typeof model === "string" || model instanceof URL) model = new URL(model, location.href).href;
     else if (model instanceof Response) model = new Uint8Array(await model.arrayBuffer());
-    const url = new URL("./worker.js", import.meta.url);
-    const worker = new Worker(url, { type: "module" });
-    const rec = new Recommender(worker, url);
+    // URLs the page gave are resolved against the page (the worker's own location differs) and
+    // sent as strings (URL objects cannot be posted).
+    const abs = (u) => (typeof u === "string" || u instanceof URL ? new URL(u, location.href).href : u);
+    const sent = { ...options, model };
+    if (options.assetsBase !== undefined) sent.assetsBase = abs(options.assetsBase);
+    if (options.wasmUrl && typeof options.wasmUrl === "object") {
+      sent.wasmUrl = Object.fromEntries(Object.entries(options.wasmUrl).map(([k, v]) => [k, abs(v)]));
+    }
+    // Written inline as `new Worker(new URL("<literal>", import.meta.url), { type: "module" })`,
+    // the one form Vite, webpack and Rollup plugins recognise as a worker entry to bundle.
+    const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
+    const rec = new Recommender(worker);
     try {
-      const info = await rec.#call("load", { ...options, model });
+      const info = await rec.#call("load", sent);
       rec.backend = info.backend;
       rec.storage = info.storage;
       rec.model = info.model;

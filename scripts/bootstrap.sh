@@ -71,8 +71,8 @@ fi
 
 # Node.js for the dev server and the browser tests.
 command -v node >/dev/null || apt_install nodejs npm
-node -e 'process.exit(+process.versions.node.split(".")[0] >= 18 ? 0 : 1)' \
-  || die "Node.js $(node --version) is too old: need 18+"
+node -e 'const [a, b] = process.versions.node.split(".").map(Number); process.exit(a > 20 || (a === 20 && b >= 19) ? 0 : 1)' \
+  || die "Node.js $(node --version) is too old: need 20.19+ (the example apps' bundlers: Vite 8, Next.js 16)"
 
 if [ "$want_browser" = 1 ]; then
   if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then

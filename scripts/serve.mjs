@@ -29,20 +29,37 @@ export const CSP =
   "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; " +
   "connect-src 'self'; img-src 'self' data:; style-src 'self'; object-src 'none'; base-uri 'none'";
 
-export function startServer(port = 0, host = "127.0.0.1") {
+/** The file a path names: the first mount whose prefix matches and that holds the file. */
+async function find(path, table) {
+  for (const [prefix, dir] of table) {
+    if (!path.startsWith(prefix)) continue;
+    const file = normalize(join(dir, path.slice(prefix.length)));
+    if (!file.startsWith(dir)) continue;
+    try {
+      if ((await stat(file)).isFile()) return file;
+    } catch {
+      // not in this mount: try the next
+    }
+  }
+  throw Object.assign(new Error("not found"), { code: "ENOENT" });
+}
+
+/**
+ * Serves `table` ([[url prefix, folder]], first match holding the file wins; default: the demo's
+ * mounts above) with the strict CSP unless `csp: false`.
+ */
+export function startServer(port = 0, host = "127.0.0.1", { mounts: table = mounts, csp = true } = {}) {
+  table = table.map(([p, d]) => [p, resolve(d)]);
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url, "http://localhost");
       let path = decodeURIComponent(url.pathname);
       if (path.endsWith("/")) path += "index.html";
-      const [prefix, dir] = mounts.find(([p]) => path.startsWith(p));
-      const file = normalize(join(dir, path.slice(prefix.length)));
-      if (!file.startsWith(dir)) throw Object.assign(new Error("outside"), { code: "ENOENT" });
-      if (!(await stat(file)).isFile()) throw Object.assign(new Error("dir"), { code: "ENOENT" });
+      const file = await find(path, table);
       const body = await readFile(file);
       res.writeHead(200, {
         "content-type": MIME_TYPES[extname(file)] || "application/octet-stream",
-        "content-security-policy": CSP,
+        ...(csp ? { "content-security-policy": CSP } : {}),
         "cache-control": "no-cache",
         "x-content-type-options": "nosniff",
       });

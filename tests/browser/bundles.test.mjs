@@ -189,7 +189,7 @@ test("wasm from another place (assetsBase), worker parity, and a worker that can
       }
     });
     assert.equal(failed?.code, "BACKEND_UNAVAILABLE", JSON.stringify(failed));
-    assert.match(failed.message, /worker\.js could not be loaded/);
+    assert.match(failed.message, /worker\.js, as your bundler emitted it\) could not be loaded/);
   } finally {
     await b.close();
   }

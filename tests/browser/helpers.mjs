@@ -10,13 +10,17 @@ import { CHROMIUM, CHROMIUM_ARGS } from "../../scripts/chromium.mjs";
 export { CHROMIUM };
 const BASE_ARGS = CHROMIUM_ARGS;
 
-/** Starts the server and a browser; `webgpu` adds --enable-unsafe-webgpu (SwiftShader adapter). */
-export async function open({ webgpu = false } = {}) {
-  const server = await startServer(0);
-  const base = `http://127.0.0.1:${server.address().port}`;
+/**
+ * Starts the server and a browser; `webgpu` adds --enable-unsafe-webgpu (SwiftShader adapter).
+ * `serve` is passed to startServer (`{ mounts, csp }`); `base` instead uses a server that is
+ * already running there (a framework's own).
+ */
+export async function open({ webgpu = false, serve = {}, base: external } = {}) {
+  const server = external ? null : await startServer(0, "127.0.0.1", serve);
+  const base = external ?? `http://127.0.0.1:${server.address().port}`;
   // What actually reached the server, independent of what the browser reports.
   const served = [];
-  server.on("request", (req) => served.push({ url: req.url, method: req.method, headers: req.headers }));
+  server?.on("request", (req) => served.push({ url: req.url, method: req.method, headers: req.headers }));
   const profile = await mkdtemp(join(tmpdir(), "localrec-chromium-"));
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
@@ -43,7 +47,7 @@ export async function open({ webgpu = false } = {}) {
     errors,
     async close() {
       await context.close();
-      server.close();
+      server?.close();
       await rm(profile, { recursive: true, force: true });
     },
   };

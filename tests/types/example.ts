@@ -1,7 +1,7 @@
 // Type-checked by tests/browser/types.test.mjs (`tsc --noEmit --strict`, libs ES2022, ES2024,
 // ESNext): every method and option of the package's declarations, as a shop would use them.
 import init, { Recommender, bundleFor, version } from "../../js/localrec.js";
-import type { CatalogEntry, LoadOptions, Offer, Recommendation, Timings } from "../../js/localrec.js";
+import type { CatalogEntry, LoadOptions, Offer, Recommendation, Timings, WasmUrls } from "../../js/localrec.js";
 import { Recommender as WorkerRecommender } from "../../js/worker-client.js";
 import { connectDataLayer, eventsFromDataLayer } from "../../js/ga4.js";
 import { connectShopify, eventsFromPixel, PIXEL_EVENTS } from "../../js/shopify.js";
@@ -17,9 +17,11 @@ export async function shop(): Promise<void> {
     retentionDays: 90,
     catalog,
     assetsBase: "https://cdn.example/localrec/",
+    wasmUrl: { cpu: "/assets/localrec_cpu_bg-1a2b.wasm" } satisfies WasmUrls,
   };
   const which: "webgpu" | "cpu" = await bundleFor("auto");
   await init(which, { assetsBase: new URL("https://cdn.example/localrec/") });
+  await init("cpu", { wasmUrl: { cpu: "/assets/localrec_cpu_bg-1a2b.wasm", webgpu: new URL("https://cdn.example/g.wasm") } });
   const rec = await Recommender.load(options);
   const v: string = version();
   const facts = [rec.backend, rec.storage, rec.bundle, rec.model.items, v];
