@@ -45,6 +45,13 @@ function wasmUrl(name, { assetsBase, wasmUrl: urls } = {}) {
   const base = globalThis.location?.href;
   if (urls && urls[name] !== undefined) return new URL(urls[name], base);
   if (assetsBase !== undefined) return new URL(`localrec_${name}_bg.wasm`, new URL(assetsBase, base));
+  if (!import.meta.url) {
+    // A bundle that is not an ES module (esbuild's or Rollup's iife/cjs output) has no import.meta.
+    throw codedError(
+      "BACKEND_UNAVAILABLE",
+      "localrec cannot tell where its .wasm files are: this build has no import.meta.url (not an ES module bundle); build with format \"esm\", or pass load({ wasmUrl: { cpu, webgpu } }) or load({ assetsBase })",
+    );
+  }
   return name === "webgpu"
     ? new URL("./localrec_webgpu_bg.wasm", import.meta.url)
     : new URL("./localrec_cpu_bg.wasm", import.meta.url);
@@ -89,7 +96,7 @@ function hasWasmSimd() {
   }
 }
 
-function loadBundle(name, assets) {
+async function loadBundle(name, assets) {
   if (!hasWasmSimd()) {
     return Promise.reject(
       codedError(

@@ -60,6 +60,12 @@ export class Recommender {
     }
     // Written inline as `new Worker(new URL("<literal>", import.meta.url), { type: "module" })`,
     // the one form Vite, webpack and Rollup plugins recognise as a worker entry to bundle.
+    if (!import.meta.url) {
+      throw Object.assign(
+        new Error('localrec/worker cannot tell where its worker.js is: this build has no import.meta.url (not an ES module bundle); build with format "esm"'),
+        { code: "BACKEND_UNAVAILABLE" },
+      );
+    }
     const worker = new Worker(new URL("./worker.js", import.meta.url), { type: "module" });
     const rec = new Recommender(worker);
     try {

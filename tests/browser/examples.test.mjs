@@ -164,6 +164,20 @@ describe("example apps", { concurrency: false, timeout: 1_200_000 }, () => {
     await install("esbuild");
     run("esbuild", "npm", ["run", "build"]);
     await check(serveDist("esbuild"));
+    // The same app as an iife (no import.meta): the worker cannot be found, and says why.
+    run("esbuild", process.execPath, [
+      "-e",
+      `require("esbuild").buildSync({ entryPoints: ["src/main.js"], bundle: true, format: "iife", outdir: "dist-iife",
+         loader: { ".wasm": "file" }, publicPath: "/", logLevel: "error" })`,
+    ]);
+    const b = await open(serveDist("esbuild", "dist-iife"));
+    try {
+      await b.page.goto(`${b.base}/`);
+      await b.page.waitForSelector('#status[data-state="error"]', { timeout: 60_000 });
+      assert.match(await b.page.textContent("#status"), /^BACKEND_UNAVAILABLE: .*no import\.meta\.url.*format "esm"/);
+    } finally {
+      await b.close();
+    }
   });
 
   test("Rollup (node-resolve + import-meta-assets, worker as an input)", async () => {
