@@ -52,6 +52,7 @@ pub struct TensorEntry {
 /// The JSON header: what `localrec inspect` prints.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Header {
+    #[serde(deserialize_with = "config_of_any_version")]
     pub config: SeqRecConfig,
     /// Shop item ids; `items[i]` is embedding row `i + 1`.
     pub items: Vec<String>,
@@ -67,6 +68,18 @@ pub struct Header {
     /// Free-form provenance: trainer version, data, seed, metrics.
     #[serde(default)]
     pub provenance: serde_json::Value,
+}
+
+/// The config of a header, filling in the fields added since format version 1 began with the
+/// value every earlier file implies: `layout` (before it, every block was pre-norm).
+fn config_of_any_version<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<SeqRecConfig, D::Error> {
+    let mut value = serde_json::Value::deserialize(d)?;
+    if let Some(fields) = value.as_object_mut() {
+        fields
+            .entry("layout")
+            .or_insert_with(|| serde_json::json!("pre_norm"));
+    }
+    serde_json::from_value(value).map_err(serde::de::Error::custom)
 }
 
 /// A loaded, verified weights file.
@@ -452,6 +465,25 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    /// Files written before `layout` existed read as pre-norm; an unknown layout is refused.
+    #[test]
+    fn headers_without_a_layout_are_pre_norm() {
+        let file = bytes();
+        let header_len = u64::from_le_bytes(file[12..20].try_into().unwrap()) as usize;
+        let payload = &file[20 + header_len + 8..file.len() - 32];
+        let mut header: serde_json::Value =
+            serde_json::from_slice(&file[20..20 + header_len]).unwrap();
+        assert_eq!(header["config"]["layout"], "pre_norm");
+        header["config"].as_object_mut().unwrap().remove("layout");
+        let old = envelope(&serde_json::to_vec(&header).unwrap(), payload);
+        let art = read(&old).unwrap();
+        assert_eq!(art.header.config.layout, crate::model::BlockLayout::PreNorm);
+        header["config"]["layout"] = serde_json::json!("post_norm");
+        let err = read(&envelope(&serde_json::to_vec(&header).unwrap(), payload)).unwrap_err();
+        assert_eq!(err.code(), "MODEL_CORRUPT");
+        assert!(err.to_string().contains("post_norm"), "{err}");
     }
 
     #[test]

@@ -70,6 +70,26 @@ pub struct SeqRecConfig {
     /// is an input feature.
     #[config(default = true)]
     pub event_types: bool,
+    /// How a block arranges its LayerNorms and residuals (same parameters either way). Files
+    /// written before this field existed are `pre_norm`.
+    #[config(default = "BlockLayout::PreNorm")]
+    pub layout: BlockLayout,
+}
+
+/// The arrangement of a Transformer block. Both have the same parameters (the weights file does
+/// not change), only the forward differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockLayout {
+    /// Pre-LayerNorm (GPT-2): `x + Attn(LN(x))`, then `x + FFN(LN(x))` with GELU; dropout on
+    /// both branches' outputs.
+    #[default]
+    PreNorm,
+    /// The original SASRec code's block (Kang & McAuley's, kept by the published PyTorch
+    /// ports): only the queries are normalised (keys and values read the raw stream),
+    /// `x + Attn(LN(x), x)` without dropout on the attention output, then `LN(x) + FFN(LN(x))`
+    /// with ReLU, so each block's output is re-centred on a normalised stream.
+    Sasrec,
 }
 
 /// The shape of a parameter in units of `d_model`.

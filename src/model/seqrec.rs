@@ -5,12 +5,12 @@ use std::collections::HashMap;
 use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig};
 use burn::prelude::*;
-use burn::tensor::activation::{gelu, softmax};
+use burn::tensor::activation::{gelu, relu, softmax};
 
 use crate::error::{Error, Result};
 
 use super::batch::SeqBatch;
-use super::config::{BlockParam, ParamSpec, SeqRecConfig, Slot};
+use super::config::{BlockLayout, BlockParam, ParamSpec, SeqRecConfig, Slot};
 use super::weights::Weights;
 
 impl SeqRecConfig {
@@ -153,6 +153,8 @@ pub struct SeqRec {
     dropout: Dropout,
     d_model: usize,
     heads: usize,
+    #[module(skip)]
+    layout: BlockLayout,
 }
 
 impl SeqRec {
@@ -203,6 +205,7 @@ impl SeqRec {
             dropout: DropoutConfig::new(config.dropout).init(),
             d_model: d,
             heads: config.heads,
+            layout: config.layout,
         })
     }
 
@@ -250,6 +253,7 @@ impl SeqRec {
             .with_event_types(self.event_emb.is_some())
             .with_query_buckets(self.query_emb.as_ref().map_or(0, |p| rows(p) - 1))
             .with_n_attributes(self.attr_emb.as_ref().map_or(0, |p| rows(p) - 1))
+            .with_layout(self.layout)
     }
 
     /// All weights as plain f32, by name (blocking readback: native or CPU only).
@@ -354,7 +358,14 @@ impl SeqRec {
         let mut x2 = x.reshape([b * l, d]);
         let mut last_attention = None;
         for block in &self.blocks {
-            let (y, att) = block.forward(x2, mask.clone(), b, l, self.heads, &self.dropout);
+            let (y, att) = match self.layout {
+                BlockLayout::PreNorm => {
+                    block.forward(x2, mask.clone(), b, l, self.heads, &self.dropout)
+                }
+                BlockLayout::Sasrec => {
+                    block.forward_sasrec(x2, mask.clone(), b, l, self.heads, &self.dropout)
+                }
+            };
             x2 = y;
             last_attention = Some(att);
         }
@@ -430,5 +441,46 @@ impl Block {
         ));
         let f = f.matmul(self.w2.val()) + self.b2.val().unsqueeze_dim::<2>(0);
         (x + dropout.forward(f), att)
+    }
+
+    /// [`BlockLayout::Sasrec`]: queries from `LN1(x)`, keys and values from `x`; `x + Attn`;
+    /// then `LN2(x) + FFN(LN2(x))` with ReLU.
+    fn forward_sasrec(
+        &self,
+        x: Tensor<2>,
+        mask: Tensor<4>,
+        b: usize,
+        l: usize,
+        heads: usize,
+        dropout: &Dropout,
+    ) -> (Tensor<2>, Tensor<4>) {
+        let d = x.dims()[1];
+        let dh = d / heads;
+        let h = self.ln1.forward(x.clone());
+        let w = self.wqkv.val();
+        let bias = self.bqkv.val();
+        let q = h.matmul(w.clone().narrow(1, 0, d)) + bias.clone().narrow(0, 0, d).unsqueeze_dim::<2>(0);
+        let kv = x.clone().matmul(w.narrow(1, d, 2 * d)) + bias.narrow(0, d, 2 * d).unsqueeze_dim::<2>(0);
+        let heads_of = |t: Tensor<2>| t.reshape([b, l, heads, dh]).swap_dims(1, 2);
+        let q = heads_of(q);
+        let k = heads_of(kv.clone().narrow(1, 0, d));
+        let v = heads_of(kv.narrow(1, d, d));
+        let scores = q
+            .matmul(k.swap_dims(2, 3))
+            .mul_scalar(1.0 / (dh as f64).sqrt())
+            + mask;
+        let att = softmax(scores, 3);
+        let o = dropout
+            .forward(att.clone())
+            .matmul(v)
+            .swap_dims(1, 2)
+            .reshape([b * l, d]);
+        let x = x + o.matmul(self.wo.val()) + self.bo.val().unsqueeze_dim::<2>(0);
+        let h = self.ln2.forward(x);
+        let f = dropout.forward(relu(
+            h.clone().matmul(self.w1.val()) + self.b1.val().unsqueeze_dim::<2>(0),
+        ));
+        let f = f.matmul(self.w2.val()) + self.b2.val().unsqueeze_dim::<2>(0);
+        (h + dropout.forward(f), att)
     }
 }

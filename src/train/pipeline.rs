@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::format::{self, Artefact, ArtefactParts};
 use crate::model::vocab::Vocab;
-use crate::model::{Features, SeqRecConfig, Weights};
+use crate::model::{BlockLayout, Features, SeqRecConfig, Weights};
 use crate::runtime::Engine;
 
 use super::data::{self, Dataset, Format};
@@ -57,6 +57,7 @@ pub struct ModelSettings {
     pub heads: usize,
     pub max_len: usize,
     pub dropout: f64,
+    pub layout: BlockLayout,
     /// Hash buckets for search-query tokens.
     pub query_buckets: usize,
     /// Item-only ablation: ignore search events and event types.
@@ -72,6 +73,7 @@ impl Default for ModelSettings {
             heads: c.heads,
             max_len: c.max_len,
             dropout: c.dropout,
+            layout: c.layout,
             query_buckets: DEFAULT_QUERY_BUCKETS,
             no_search: false,
         }
@@ -158,6 +160,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
         .with_heads(m.heads)
         .with_max_len(m.max_len)
         .with_dropout(m.dropout)
+        .with_layout(m.layout)
         .with_query_buckets(features.query_buckets)
         .with_max_query_tokens(features.max_query_tokens)
         .with_n_attributes(prepared.n_attributes)

@@ -4,7 +4,7 @@
 
 use burn::prelude::*;
 use localrec::event::EventKind;
-use localrec::model::{SeqBatch, SeqRecConfig, Step};
+use localrec::model::{BlockLayout, SeqBatch, SeqRecConfig, Step};
 
 use super::{max_diff, weights};
 
@@ -17,6 +17,14 @@ pub fn config() -> SeqRecConfig {
         .with_heads(2)
         .with_max_len(6)
         .with_dropout(0.0)
+}
+
+/// [`config`] in each block layout: the properties below hold for both.
+fn configs() -> [SeqRecConfig; 2] {
+    [
+        config().with_layout(BlockLayout::PreNorm),
+        config().with_layout(BlockLayout::Sasrec),
+    ]
 }
 
 /// Hidden states of every position of every history, `[batch, len, d]` flattened.
@@ -48,42 +56,45 @@ fn states_of(all: &[f32], batch: usize, b: usize, events: usize) -> Vec<f32> {
 }
 
 pub async fn a_later_event_never_changes_earlier_outputs(device: &Device) {
-    let c = config();
-    let a = encode(device, &c, &[views(&[1, 2, 3, 4])]).await;
-    let b = encode(device, &c, &[views(&[1, 2, 3, 9])]).await;
-    assert_eq!(a.len(), 4 * D);
-    let earlier = max_diff(&a[..3 * D], &b[..3 * D]);
-    assert!(
-        earlier < 1e-6,
-        "a later event changed earlier outputs by {earlier}"
-    );
-    assert!(
-        max_diff(&a[3 * D..], &b[3 * D..]) > 1e-4,
-        "the newest output must change"
-    );
+    for c in configs() {
+        let a = encode(device, &c, &[views(&[1, 2, 3, 4])]).await;
+        let b = encode(device, &c, &[views(&[1, 2, 3, 9])]).await;
+        assert_eq!(a.len(), 4 * D);
+        let earlier = max_diff(&a[..3 * D], &b[..3 * D]);
+        assert!(
+            earlier < 1e-6,
+            "a later event changed earlier outputs by {earlier}"
+        );
+        assert!(
+            max_diff(&a[3 * D..], &b[3 * D..]) > 1e-4,
+            "the newest output must change"
+        );
+    }
 }
 
 pub async fn padding_and_other_histories_never_change_a_result(device: &Device) {
-    let c = config();
-    let alone = encode(device, &c, &[views(&[4, 5])]).await;
-    let batch = [
-        views(&[1, 2, 3, 4, 5, 6, 7, 8]),
-        views(&[4, 5]),
-        views(&[9]),
-    ];
-    let together = encode(device, &c, &batch).await;
-    let diff = max_diff(&alone, &states_of(&together, 3, 1, 2));
-    assert!(
-        diff < 1e-5,
-        "padding or batch neighbours changed a user's states by {diff}"
-    );
-    let single = encode(device, &c, &[views(&[9])]).await;
-    assert!(max_diff(&single, &states_of(&together, 3, 2, 1)) < 1e-5);
+    for c in configs() {
+        let alone = encode(device, &c, &[views(&[4, 5])]).await;
+        let batch = [
+            views(&[1, 2, 3, 4, 5, 6, 7, 8]),
+            views(&[4, 5]),
+            views(&[9]),
+        ];
+        let together = encode(device, &c, &batch).await;
+        let diff = max_diff(&alone, &states_of(&together, 3, 1, 2));
+        assert!(
+            diff < 1e-5,
+            "padding or batch neighbours changed a user's states by {diff}"
+        );
+        let single = encode(device, &c, &[views(&[9])]).await;
+        assert!(max_diff(&single, &states_of(&together, 3, 2, 1)) < 1e-5);
+    }
 }
 
 pub async fn only_the_newest_max_len_events_matter(device: &Device) {
-    let c = config();
-    let long = encode(device, &c, &[views(&[20, 21, 1, 2, 3, 4, 5, 6])]).await;
-    let short = encode(device, &c, &[views(&[1, 2, 3, 4, 5, 6])]).await;
-    assert!(max_diff(&long, &short) < 1e-6);
+    for c in configs() {
+        let long = encode(device, &c, &[views(&[20, 21, 1, 2, 3, 4, 5, 6])]).await;
+        let short = encode(device, &c, &[views(&[1, 2, 3, 4, 5, 6])]).await;
+        assert!(max_diff(&long, &short) < 1e-6);
+    }
 }

@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use localrec::train::pipeline::{ModelSettings, TrainJob, run_train};
+use localrec::model::BlockLayout;
 use localrec::train::{NegativeSharing, TrainOptions};
 
 use crate::data_args::DataArgs;
@@ -15,6 +16,22 @@ pub enum SharingArg {
     Batch,
     Sequence,
     Position,
+}
+
+/// [`BlockLayout`]'s choices on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum LayoutArg {
+    PreNorm,
+    Sasrec,
+}
+
+impl From<LayoutArg> for BlockLayout {
+    fn from(a: LayoutArg) -> Self {
+        match a {
+            LayoutArg::PreNorm => BlockLayout::PreNorm,
+            LayoutArg::Sasrec => BlockLayout::Sasrec,
+        }
+    }
 }
 
 #[derive(Args)]
@@ -44,6 +61,9 @@ pub struct TrainArgs {
     /// item table the loss scores against (training only).
     #[arg(long, default_value_t = ModelSettings::default().dropout)]
     dropout: f64,
+    /// Block arrangement: pre-norm (GPT-2 style) or sasrec (the original SASRec code's).
+    #[arg(long, value_enum, default_value_t = LayoutArg::PreNorm)]
+    layout: LayoutArg,
     /// Sampled-softmax negatives; 0 trains with full cross-entropy. Default: full cross-entropy
     /// for catalogues up to 20,000 items (better on Beauty), 256 sampled negatives above.
     #[arg(long)]
@@ -105,6 +125,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             heads: a.heads,
             max_len: a.max_len,
             dropout: a.dropout,
+            layout: a.layout.into(),
             query_buckets: a.query_buckets,
             no_search: a.no_search,
         },
@@ -168,6 +189,7 @@ mod tests {
             (o.weight_decay, o.purchase_weight)
         );
         assert!(a.time_limit_min.is_none() && o.time_limit.is_none());
+        assert_eq!(BlockLayout::from(a.layout), c.layout);
         assert_eq!(
             o.negatives_for(12_101),
             0,
