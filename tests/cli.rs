@@ -219,6 +219,74 @@ fn synth_train_eval_inspect_recommend() {
     assert!(String::from_utf8_lossy(&err.stderr).contains("checksum mismatch"));
 }
 
+/// The same shop written as events CSV, as the events columns in Parquet and as GA4's BigQuery
+/// export (JSON lines) trains to the same model: each format reads as the same log.
+#[test]
+fn the_same_shop_trains_alike_from_csv_parquet_and_ga4() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = dir.path().join("shop");
+    ok(localrec(&[
+        "synth",
+        "--items",
+        "150",
+        "--shoppers",
+        "300",
+        "--seed",
+        "5",
+        "--out",
+        p(&shop),
+        "--also",
+        "parquet,ga4",
+    ]));
+    let mut curves = Vec::new();
+    for (file, format) in [
+        ("events.csv", "events"),
+        ("events.parquet", "parquet"),
+        ("ga4.jsonl", "ga4"),
+    ] {
+        let out = dir.path().join(format);
+        ok(localrec(&[
+            "train",
+            "--data",
+            p(&shop.join(file)),
+            "--format",
+            format,
+            "--out",
+            p(&out),
+            "--epochs",
+            "2",
+            "--d-model",
+            "16",
+            "--negatives",
+            "32",
+            "--quiet",
+            "--seed",
+            "4",
+            "--threads",
+            "1",
+        ]));
+        let report: serde_json::Value =
+            json(&std::fs::read_to_string(out.join("report.json")).unwrap());
+        let valid: Vec<f64> = report["training"]["curve"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["valid"]["ndcg@10"].as_f64().unwrap())
+            .collect();
+        curves.push((format, valid, report["test"].clone()));
+    }
+    assert_eq!(curves[0].1.len(), 2);
+    assert!(
+        curves[0].2["int8"]["ndcg@10"].as_f64().unwrap() > 0.0,
+        "{}",
+        curves[0].2
+    );
+    for (format, valid, test) in &curves[1..] {
+        assert_eq!(valid, &curves[0].1, "{format}");
+        assert_eq!(test, &curves[0].2, "{format}");
+    }
+}
+
 #[test]
 fn seq_format_with_attributes_and_resume_without_checkpoint_is_refused() {
     let dir = tempfile::tempdir().unwrap();

@@ -72,7 +72,9 @@ pub struct Header {
 
 /// The config of a header, filling in the fields added since format version 1 began with the
 /// value every earlier file implies: `layout` (before it, every block was pre-norm).
-fn config_of_any_version<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<SeqRecConfig, D::Error> {
+fn config_of_any_version<'de, D: serde::Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<SeqRecConfig, D::Error> {
     let mut value = serde_json::Value::deserialize(d)?;
     if let Some(fields) = value.as_object_mut() {
         fields

@@ -459,8 +459,10 @@ impl Block {
         let h = self.ln1.forward(x.clone());
         let w = self.wqkv.val();
         let bias = self.bqkv.val();
-        let q = h.matmul(w.clone().narrow(1, 0, d)) + bias.clone().narrow(0, 0, d).unsqueeze_dim::<2>(0);
-        let kv = x.clone().matmul(w.narrow(1, d, 2 * d)) + bias.narrow(0, d, 2 * d).unsqueeze_dim::<2>(0);
+        let q = h.matmul(w.clone().narrow(1, 0, d))
+            + bias.clone().narrow(0, 0, d).unsqueeze_dim::<2>(0);
+        let kv = x.clone().matmul(w.narrow(1, d, 2 * d))
+            + bias.narrow(0, d, 2 * d).unsqueeze_dim::<2>(0);
         let heads_of = |t: Tensor<2>| t.reshape([b, l, heads, dh]).swap_dims(1, 2);
         let q = heads_of(q);
         let k = heads_of(kv.clone().narrow(1, 0, d));

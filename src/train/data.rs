@@ -20,6 +20,14 @@ pub enum Format {
     Seq,
     /// CSV or JSONL with `user_id, timestamp, event, item_id, query` and optionally `category`.
     Events,
+    /// The `events` columns in Parquet: a file, a directory of `*.parquet` shards or a glob.
+    Parquet,
+    /// Google Analytics 4's BigQuery export (`events_*` tables) as Parquet or newline-delimited
+    /// JSON, one file, a directory or a glob (see [`super::ga4`]).
+    Ga4,
+    /// One Parquet row per user: `user_id` and the lists `item_ids`, and optionally `kinds`,
+    /// `timestamps`, `queries`, `categories` (the layout large recommender pipelines keep).
+    SeqParquet,
 }
 
 /// One user's events, oldest first.
@@ -42,21 +50,23 @@ pub struct Skipped {
 pub struct Dataset {
     pub users: Vec<UserLog>,
     pub skipped: Skipped,
-    /// Data lines read (header excluded).
+    /// Data lines (or Parquet rows) read, header excluded.
     pub lines: usize,
+    /// Rows of kinds the trainer does not read (GA4's `page_view`, `session_start`, ...).
+    pub ignored: usize,
 }
 
 const MAX_EXAMPLES: usize = 5;
 
-struct Reader {
-    path: PathBuf,
+pub(crate) struct Reader {
+    pub(crate) path: PathBuf,
     skip_bad: bool,
     skipped: Skipped,
 }
 
 impl Reader {
     /// Either records a bad line (skip mode) or turns it into the error that stops the read.
-    fn bad(&mut self, line: usize, reason: String) -> Result<()> {
+    pub(crate) fn bad(&mut self, line: usize, reason: String) -> Result<()> {
         let err = Error::input(&self.path, line, reason);
         if !self.skip_bad {
             return Err(err);
@@ -73,9 +83,25 @@ fn read_bytes(path: &Path) -> Result<Vec<u8>> {
     std::fs::read(path).map_err(|e| Error::io(path, e))
 }
 
-/// Reads a log in the given format.
+/// Reads a log in the given format. `seq` and `events` read one file; `parquet`, `ga4` and
+/// `seq-parquet` also a directory of shards or a glob pattern, as warehouses write them.
 pub fn load(path: &Path, format: Format, skip_bad: bool) -> Result<Dataset> {
-    parse(&read_bytes(path)?, path, format, skip_bad)
+    match format {
+        Format::Seq | Format::Events => parse(&read_bytes(path)?, path, format, skip_bad),
+        Format::Parquet | Format::Ga4 | Format::SeqParquet => {
+            let mut r = Reader {
+                path: path.to_owned(),
+                skip_bad,
+                skipped: Skipped::default(),
+            };
+            let mut ds = super::parquet::load(path, format, &mut r)?;
+            ds.skipped = r.skipped;
+            if ds.users.is_empty() {
+                return Err(Error::input(path, 0, "no usable events in the input"));
+            }
+            Ok(ds)
+        }
+    }
 }
 
 /// Parses a log already in memory. `path` names it in messages, and for `events` its extension
@@ -90,6 +116,19 @@ pub fn parse(bytes: &[u8], path: &Path, format: Format, skip_bad: bool) -> Resul
         Format::Seq => parse_seq(bytes, &mut r)?,
         Format::Events if is_jsonl(path) => parse_jsonl(bytes, &mut r)?,
         Format::Events => parse_csv(bytes, &mut r)?,
+        Format::Ga4 => {
+            let mut g = Grouper::default();
+            let (lines, ignored) = super::ga4::parse_jsonl(bytes, &mut r, &mut g)?;
+            Dataset {
+                ignored,
+                ..g.finish(lines)
+            }
+        }
+        Format::Parquet | Format::SeqParquet => {
+            return Err(Error::InvalidArgument(format!(
+                "{format:?} is read from files (data::load), not from memory"
+            )));
+        }
     };
     ds.skipped = r.skipped;
     if ds.users.is_empty() {
@@ -172,72 +211,105 @@ fn value_text(v: &Option<serde_json::Value>) -> Option<String> {
 
 /// Validates one row; `Err(reason)` for a bad line.
 fn row_to_event(row: &RawRow) -> std::result::Result<(String, Event), String> {
-    let user = value_text(&row.user_id).ok_or("missing user_id")?;
-    let ts_text = value_text(&row.timestamp).ok_or("missing timestamp")?;
-    let ts: f64 = ts_text
-        .parse()
-        .ok()
-        .filter(|t: &f64| t.is_finite())
-        .ok_or_else(|| {
-            format!("timestamp {ts_text:?} is not a number (unix seconds or milliseconds)")
-        })?;
-    let kind = EventKind::parse(row.event.as_deref().unwrap_or("")).map_err(|e| match e {
+    let user = value_text(&row.user_id);
+    let ts = value_text(&row.timestamp);
+    let text = |t: &Option<String>| {
+        t.as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+    };
+    fields_to_event(
+        user.as_deref(),
+        Timestamp::Text(ts.as_deref()),
+        row.event.as_deref().unwrap_or(""),
+        value_text(&row.item_id).as_deref(),
+        text(&row.query).as_deref(),
+        text(&row.category).as_deref(),
+    )
+}
+
+/// A timestamp as a row holds it: text to parse (CSV, JSON) or a number (Parquet).
+pub(crate) enum Timestamp<'a> {
+    Text(Option<&'a str>),
+    Number(Option<f64>),
+}
+
+/// Validates the fields of one `events` row (already trimmed; empty text is None); `Err(reason)`
+/// for a bad row. Shared by the CSV, JSON lines and Parquet readers.
+pub(crate) fn fields_to_event(
+    user: Option<&str>,
+    ts: Timestamp<'_>,
+    event: &str,
+    item_id: Option<&str>,
+    query: Option<&str>,
+    category: Option<&str>,
+) -> std::result::Result<(String, Event), String> {
+    let user = user.ok_or("missing user_id")?;
+    let ts = match ts {
+        Timestamp::Text(None) | Timestamp::Number(None) => return Err("missing timestamp".into()),
+        Timestamp::Text(Some(t)) => {
+            t.parse()
+                .ok()
+                .filter(|t: &f64| t.is_finite())
+                .ok_or_else(|| {
+                    format!("timestamp {t:?} is not a number (unix seconds or milliseconds)")
+                })?
+        }
+        Timestamp::Number(Some(t)) if t.is_finite() => t,
+        Timestamp::Number(Some(t)) => return Err(format!("timestamp {t} is not finite")),
+    };
+    let kind = EventKind::parse(event).map_err(|e| match e {
         Error::BadEvent(m) => m,
         other => other.to_string(),
     })?;
-    let text = |t: &Option<String>| Some(t.as_deref().unwrap_or("").trim().to_owned());
     let event = match kind {
         EventKind::Search => Event {
             kind,
-            item_id: value_text(&row.item_id),
-            query: text(&row.query).filter(|q| !q.is_empty()),
+            item_id: item_id.map(str::to_owned),
+            query: Some(query.ok_or("search event without a query")?.to_owned()),
             category: None,
             ts,
         },
         EventKind::Category => Event {
-            category: text(&row.category).filter(|c| !c.is_empty()),
+            category: Some(
+                category
+                    .ok_or("category event without a category")?
+                    .to_owned(),
+            ),
             ..Event::category("", ts)
         },
         _ => Event {
             kind,
-            item_id: value_text(&row.item_id),
+            item_id: Some(
+                item_id
+                    .ok_or_else(|| format!("{} event without an item_id", kind.as_str()))?
+                    .to_owned(),
+            ),
             query: None,
             category: None,
             ts,
         },
     };
-    match kind {
-        EventKind::Search if event.query.is_none() => {
-            return Err("search event without a query".into());
-        }
-        EventKind::Category if event.category.is_none() => {
-            return Err("category event without a category".into());
-        }
-        EventKind::Search | EventKind::Category => {}
-        _ if event.item_id.is_none() => {
-            return Err(format!("{} event without an item_id", kind.as_str()));
-        }
-        _ => {}
-    }
-    Ok((user, event))
+    Ok((user.to_owned(), event))
 }
 
 /// Collects rows into per-user logs, ordered by timestamp (stable for ties), users by first appearance.
 #[derive(Default)]
-struct Grouper {
+pub(crate) struct Grouper {
     order: Vec<String>,
     by_user: HashMap<String, Vec<Event>>,
 }
 
 impl Grouper {
-    fn push(&mut self, user: String, event: Event) {
+    pub(crate) fn push(&mut self, user: String, event: Event) {
         if !self.by_user.contains_key(&user) {
             self.order.push(user.clone());
         }
         self.by_user.entry(user).or_default().push(event);
     }
 
-    fn finish(mut self, lines: usize) -> Dataset {
+    pub(crate) fn finish(mut self, lines: usize) -> Dataset {
         let users = self
             .order
             .into_iter()
@@ -251,6 +323,7 @@ impl Grouper {
             users,
             skipped: Skipped::default(),
             lines,
+            ignored: 0,
         }
     }
 }

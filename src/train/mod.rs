@@ -9,7 +9,9 @@
 //! Evaluation ranks the full catalogue, excludes items already in the input history, and reports
 //! a popularity baseline computed in the same run.
 //!
-//! - [`data`]: reading logs, catalogues and attribute maps.
+//! - [`data`]: reading logs, catalogues and attribute maps; [`parquet`]: Parquet logs (the
+//!   events columns, GA4's BigQuery export, one row per user) from files, directories or globs;
+//!   [`ga4`]: the GA4 export's mapping onto localrec's events.
 //! - [`prepare`]: logs to model input (the browser's featurisation) and the split points.
 //! - [`fit`]: the training loop and its loss; [`softmax`]: full and sampled
 //!   cross-entropy with their gradients, outside autodiff.
@@ -20,8 +22,10 @@
 pub mod data;
 pub mod eval;
 pub mod fit;
+pub mod ga4;
 pub mod metrics;
 pub mod options;
+pub mod parquet;
 pub mod pipeline;
 pub mod prepare;
 pub mod report;

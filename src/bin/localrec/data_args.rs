@@ -10,6 +10,9 @@ use localrec::train::pipeline::DataSource;
 pub enum FormatArg {
     Seq,
     Events,
+    Parquet,
+    Ga4,
+    SeqParquet,
 }
 
 impl From<FormatArg> for Format {
@@ -17,15 +20,24 @@ impl From<FormatArg> for Format {
         match f {
             FormatArg::Seq => Format::Seq,
             FormatArg::Events => Format::Events,
+            FormatArg::Parquet => Format::Parquet,
+            FormatArg::Ga4 => Format::Ga4,
+            FormatArg::SeqParquet => Format::SeqParquet,
         }
     }
 }
 
 #[derive(Args)]
 pub struct DataArgs {
-    /// The log: `seq` (one user per line) or `events` (CSV/JSONL).
+    /// The log: a file, or for the Parquet and GA4 formats also a directory of shards or a
+    /// glob pattern (quoted: `'exports/events_*.parquet'`).
     #[arg(long)]
     data: PathBuf,
+    /// `seq`: one user per line, `user item item ...`; `events`: CSV or JSON lines with
+    /// user_id, timestamp, event, item_id, query, category; `parquet`: the same columns in
+    /// Parquet; `ga4`: Google Analytics 4's BigQuery export (Parquet or newline-delimited JSON);
+    /// `seq-parquet`: one Parquet row per user with lists item_ids, kinds, timestamps, queries,
+    /// categories.
     #[arg(long, value_enum)]
     format: FormatArg,
     /// Skip malformed lines (counted and reported) instead of stopping at the first.

@@ -15,6 +15,16 @@ pub struct SynthArgs {
     seed: u64,
     #[arg(long)]
     out: PathBuf,
+    /// Also write the events as `events.parquet` (the events columns) and/or `ga4.jsonl` (GA4's
+    /// BigQuery export as newline-delimited JSON), e.g. `--also parquet,ga4`.
+    #[arg(long, value_enum, value_delimiter = ',')]
+    also: Vec<AlsoArg>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum AlsoArg {
+    Parquet,
+    Ga4,
 }
 
 pub fn run(a: SynthArgs) -> Result<()> {
@@ -24,6 +34,16 @@ pub fn run(a: SynthArgs) -> Result<()> {
         seed: a.seed,
     })?;
     localrec::train::synth::write(&shop, &a.out)?;
+    if a.also.contains(&AlsoArg::Parquet) {
+        localrec::train::synth::write_events_parquet(
+            &shop,
+            &a.out.join("events.parquet"),
+            1 << 20,
+        )?;
+    }
+    if a.also.contains(&AlsoArg::Ga4) {
+        localrec::train::synth::write_ga4_json(&shop, &a.out.join("ga4.jsonl"))?;
+    }
     eprintln!(
         "wrote {} items, {} events, {} offers to {}",
         shop.catalog.len(),

@@ -5,8 +5,8 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use localrec::train::pipeline::{ModelSettings, TrainJob, run_train};
 use localrec::model::BlockLayout;
+use localrec::train::pipeline::{ModelSettings, TrainJob, run_train};
 use localrec::train::{NegativeSharing, TrainOptions};
 
 use crate::data_args::DataArgs;

@@ -308,6 +308,145 @@ pub fn write(shop: &Shop, dir: &Path) -> Result<()> {
     Ok(())
 }
 
+/// The shop's events, one row each, shoppers in id order and each shopper's in time order (the
+/// order of `events.csv`).
+fn ordered(shoppers: &[UserLog]) -> impl Iterator<Item = (&str, &Event)> {
+    let mut order: Vec<&UserLog> = shoppers.iter().collect();
+    order.sort_by(|a, b| a.user.cmp(&b.user));
+    order.into_iter().flat_map(|s| {
+        let mut events: Vec<&Event> = s.events.iter().collect();
+        events.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+        events.into_iter().map(move |e| (s.user.as_str(), e))
+    })
+}
+
+/// Writes the shop's events as the `events` columns in Parquet (`localrec train --format
+/// parquet`), snappy-compressed, in row groups of `rows_per_group`.
+pub fn write_events_parquet(shop: &Shop, path: &Path, rows_per_group: usize) -> Result<()> {
+    use std::sync::Arc;
+
+    use arrow_array::builder::{Int64Builder, StringBuilder};
+    use arrow_array::{ArrayRef, RecordBatch};
+    use parquet::arrow::ArrowWriter;
+    use parquet::basic::Compression;
+    use parquet::file::properties::WriterProperties;
+
+    let fail = |e: &dyn std::fmt::Display| Error::io(path, std::io::Error::other(e.to_string()));
+    let props = WriterProperties::builder()
+        .set_compression(Compression::SNAPPY)
+        .set_max_row_group_row_count(Some(rows_per_group.max(1)))
+        .build();
+    let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut writer: Option<ArrowWriter<File>> = None;
+    let mut file = Some(file);
+    let mut rows = ordered(&shop.shoppers).peekable();
+    while rows.peek().is_some() {
+        let (mut user, mut ts, mut event, mut item, mut query) = (
+            StringBuilder::new(),
+            Int64Builder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+            StringBuilder::new(),
+        );
+        for (u, e) in rows.by_ref().take(65_536) {
+            user.append_value(u);
+            ts.append_value(e.ts as i64);
+            event.append_value(e.kind.as_str());
+            item.append_option(e.item_id.as_deref());
+            query.append_option(e.query.as_deref());
+        }
+        let columns: [(&str, ArrayRef); 5] = [
+            ("user_id", Arc::new(user.finish())),
+            ("timestamp", Arc::new(ts.finish())),
+            ("event", Arc::new(event.finish())),
+            ("item_id", Arc::new(item.finish())),
+            ("query", Arc::new(query.finish())),
+        ];
+        let batch = RecordBatch::try_from_iter(columns).map_err(|e| fail(&e))?;
+        if writer.is_none() {
+            let f = file.take().expect("one file");
+            writer = Some(
+                ArrowWriter::try_new(f, batch.schema(), Some(props.clone()))
+                    .map_err(|e| fail(&e))?,
+            );
+        }
+        writer
+            .as_mut()
+            .expect("made above")
+            .write(&batch)
+            .map_err(|e| fail(&e))?;
+    }
+    if let Some(w) = writer {
+        w.close().map_err(|e| fail(&e))?;
+    }
+    Ok(())
+}
+
+/// Writes the shop's events as Google Analytics 4's BigQuery export would hold them, in its
+/// newline-delimited JSON form (`localrec train --format ga4`): `view_item`, `add_to_cart`,
+/// `purchase` with one item, `view_search_results` with a `search_term` parameter; microsecond
+/// timestamps written as strings, as BigQuery writes INT64; a `page_view` before each event, as a
+/// real export has (the trainer ignores it).
+pub fn write_ga4_json(shop: &Shop, path: &Path) -> Result<()> {
+    let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut out = BufWriter::new(file);
+    let category: std::collections::HashMap<&str, &str> = shop
+        .catalog
+        .iter()
+        .map(|c| (c.item_id.as_str(), c.meta.category.as_str()))
+        .collect();
+    for (user, e) in ordered(&shop.shoppers) {
+        let us = (e.ts * 1e6) as i64;
+        let (name, params, items) = match e.kind {
+            EventKind::Search => (
+                "view_search_results",
+                serde_json::json!([{"key": "search_term", "value": {"string_value": e.query}}]),
+                serde_json::json!([]),
+            ),
+            kind => {
+                let name = match kind {
+                    EventKind::View => "view_item",
+                    EventKind::Cart => "add_to_cart",
+                    _ => "purchase",
+                };
+                let id = e.item_id.as_deref().unwrap_or("");
+                let mut path = category.get(id).copied().unwrap_or("").split('/');
+                let item = serde_json::json!({
+                    "item_id": id,
+                    "item_category": path.next(),
+                    "item_category2": path.next(),
+                    "quantity": 1,
+                });
+                (name, serde_json::json!([]), serde_json::json!([item]))
+            }
+        };
+        for (name, ts, params, items) in [
+            (
+                "page_view",
+                us - 1,
+                serde_json::json!([]),
+                serde_json::json!([]),
+            ),
+            (name, us, params, items),
+        ] {
+            let row = serde_json::json!({
+                "event_date": "20261201",
+                "event_timestamp": ts.to_string(),
+                "event_name": name,
+                "event_params": params,
+                "user_id": user,
+                "user_pseudo_id": format!("{user}.pseudo"),
+                "items": items,
+            });
+            serde_json::to_writer(&mut out, &row)
+                .map_err(|e| Error::io(path, std::io::Error::other(e)))?;
+            out.write_all(b"\n").map_err(|e| Error::io(path, e))?;
+        }
+    }
+    out.flush().map_err(|e| Error::io(path, e))?;
+    Ok(())
+}
+
 fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()> {
     let file = File::create(path).map_err(|e| Error::io(path, e))?;
     let mut out = BufWriter::new(file);

@@ -1,0 +1,649 @@
+//! Parquet logs, read as a warehouse writes them: any number of files (one file, a directory of
+//! shards, or a glob such as `exports/events_*.parquet`), each streamed a batch of rows at a time
+//! with only the columns the trainer reads (column projection), in the codecs Spark, BigQuery and
+//! Snowflake write (snappy, zstd, gzip, lz4).
+//!
+//! Three layouts: the `events` columns ([`Format::Parquet`]), GA4's BigQuery export
+//! ([`Format::Ga4`], see [`super::ga4`]; newline-delimited JSON files of the export are read too)
+//! and one row per user ([`Format::SeqParquet`]). A bad row is reported as
+//! `file:row: reason (row group g)` and stops the read unless bad rows are skipped.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow_array::cast::AsArray;
+use arrow_array::types::Float64Type;
+use arrow_array::{Array, ArrayRef, GenericListArray, RecordBatch, StringArray};
+use arrow_schema::DataType;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+use crate::error::{Error, Result};
+use crate::event::Event;
+
+use super::data::{Dataset, Format, Grouper, Reader, Timestamp, fields_to_event};
+use super::ga4::{self, Ga4Item, Ga4Row};
+
+/// Rows per decoded batch: large enough to amortise the per-batch work, small enough that a
+/// batch of wide GA4 rows stays a few MB.
+const BATCH_ROWS: usize = 8192;
+
+/// The files `path` names: a glob pattern's matches, a directory's files with one of
+/// `extensions`, or the file itself; sorted, so shards are read in a stable order.
+pub fn files(path: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>> {
+    let text = path.to_string_lossy();
+    let has_ext = |p: &Path| {
+        p.extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| extensions.iter().any(|x| x.eq_ignore_ascii_case(e)))
+    };
+    let mut out: Vec<PathBuf> = if text.contains(['*', '?', '[']) {
+        let paths = glob::glob(&text)
+            .map_err(|e| Error::InvalidArgument(format!("bad glob pattern {text:?}: {e}")))?;
+        let mut v = Vec::new();
+        for p in paths {
+            let p = p.map_err(|e| Error::io(e.path().to_owned(), e.into()))?;
+            if p.is_file() {
+                v.push(p);
+            }
+        }
+        v
+    } else if path.is_dir() {
+        let mut v = Vec::new();
+        for entry in std::fs::read_dir(path).map_err(|e| Error::io(path, e))? {
+            let p = entry.map_err(|e| Error::io(path, e))?.path();
+            // Spark's `_SUCCESS` and `.crc` side files are skipped by the extension test.
+            if p.is_file() && has_ext(&p) {
+                v.push(p);
+            }
+        }
+        v
+    } else {
+        std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+        vec![path.to_owned()]
+    };
+    out.sort();
+    if out.is_empty() {
+        return Err(Error::input(
+            path,
+            0,
+            format!("no {} files here", extensions.join(" / ")),
+        ));
+    }
+    Ok(out)
+}
+
+/// Reads every file of a Parquet (or GA4) log.
+pub(crate) fn load(path: &Path, format: Format, r: &mut Reader) -> Result<Dataset> {
+    let extensions: &[&str] = match format {
+        Format::Ga4 => &["parquet", "json", "jsonl", "ndjson"],
+        _ => &["parquet"],
+    };
+    let mut g = Grouper::default();
+    let (mut rows, mut ignored) = (0, 0);
+    let mut users = Vec::new();
+    for file in files(path, extensions)? {
+        r.path = file.clone();
+        let is_parquet = file
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+        match format {
+            Format::Ga4 if !is_parquet => {
+                let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
+                let (n, i) = ga4::parse_jsonl(&bytes, r, &mut g)?;
+                rows += n;
+                ignored += i;
+            }
+            Format::Ga4 => {
+                let (n, i) = read_file(&file, r, &mut Ga4Columns, &mut g)?;
+                rows += n;
+                ignored += i;
+            }
+            Format::Parquet => rows += read_file(&file, r, &mut EventColumns, &mut g)?.0,
+            Format::SeqParquet => {
+                let mut seq = SeqColumns { users: &mut users };
+                rows += read_file(&file, r, &mut seq, &mut g)?.0;
+            }
+            Format::Seq | Format::Events => {
+                return Err(Error::InvalidArgument(format!(
+                    "{format:?} is not a Parquet layout"
+                )));
+            }
+        }
+    }
+    let mut ds = if format == Format::SeqParquet {
+        let mut seen = std::collections::HashSet::new();
+        let mut ds = Dataset {
+            lines: rows,
+            ..Dataset::default()
+        };
+        for (user, events, at) in users {
+            if !seen.insert(user.clone()) {
+                r.path = at.0;
+                r.bad(at.1, format!("user {user:?} has a second row"))?;
+                continue;
+            }
+            ds.users.push(super::data::UserLog { user, events });
+        }
+        ds
+    } else {
+        g.finish(rows)
+    };
+    ds.ignored = ignored;
+    Ok(ds)
+}
+
+/// A layout: which columns to read and how a batch becomes events.
+trait Layout {
+    /// Whether this leaf column (its path from the root, e.g. `items.list.element.item_id`) is
+    /// read.
+    fn wants(&self, path: &[String]) -> bool;
+    /// Checks the projected schema has what the layout needs.
+    fn check(&self, batch_schema: &arrow_schema::Schema) -> std::result::Result<(), String>;
+    /// Adds the events of a batch whose first row is row `first` (0-based) of the file.
+    /// Returns the rows ignored.
+    fn read(
+        &mut self,
+        batch: &RecordBatch,
+        at: &Position<'_>,
+        r: &mut Reader,
+        g: &mut Grouper,
+    ) -> Result<usize>;
+}
+
+/// Where a batch is, for error messages: the file, its first row, and the row groups' ends.
+struct Position<'a> {
+    file: &'a Path,
+    first: usize,
+    group_ends: &'a [usize],
+}
+
+impl Position<'_> {
+    /// `file:row: reason (row group g)` for row `i` of the batch; the row is 1-based in the file.
+    fn line(&self, i: usize) -> (usize, String) {
+        let row = self.first + i;
+        let group = self.group_ends.partition_point(|&end| end <= row);
+        (row + 1, format!(" (row group {group})"))
+    }
+}
+
+/// Reads one Parquet file with `layout`. Returns (rows read, rows ignored).
+fn read_file(
+    file: &Path,
+    r: &mut Reader,
+    layout: &mut dyn Layout,
+    g: &mut Grouper,
+) -> Result<(usize, usize)> {
+    let bad_file = |e: &dyn std::fmt::Display| {
+        Error::input(file, 0, format!("not a readable Parquet file: {e}"))
+    };
+    let f = File::open(file).map_err(|e| Error::io(file, e))?;
+    let builder = ParquetRecordBatchReaderBuilder::try_new(f).map_err(|e| bad_file(&e))?;
+    let leaves: Vec<usize> = builder
+        .parquet_schema()
+        .columns()
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| layout.wants(c.path().parts()))
+        .map(|(i, _)| i)
+        .collect();
+    let mut group_ends = Vec::new();
+    let mut end = 0usize;
+    for rg in builder.metadata().row_groups() {
+        end = end.saturating_add(usize::try_from(rg.num_rows()).unwrap_or(usize::MAX));
+        group_ends.push(end);
+    }
+    let mask = ProjectionMask::leaves(builder.parquet_schema(), leaves);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(BATCH_ROWS)
+        .build()
+        .map_err(|e| bad_file(&e))?;
+    layout
+        .check(&reader_schema(&reader))
+        .map_err(|reason| Error::input(file, 0, reason))?;
+    let (mut rows, mut ignored) = (0usize, 0usize);
+    for batch in reader {
+        let batch =
+            batch.map_err(|e| Error::input(file, rows + 1, format!("cannot decode rows: {e}")))?;
+        let at = Position {
+            file,
+            first: rows,
+            group_ends: &group_ends,
+        };
+        ignored += layout.read(&batch, &at, r, g)?;
+        rows += batch.num_rows();
+    }
+    Ok((rows, ignored))
+}
+
+fn reader_schema(
+    reader: &parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+) -> arrow_schema::Schema {
+    use arrow_array::RecordBatchReader;
+    reader.schema().as_ref().clone()
+}
+
+/// A column as UTF-8 text (numbers become their decimal text), or None if it is absent.
+fn text_column(batch: &RecordBatch, name: &str) -> Result<Option<StringArray>> {
+    match batch.column_by_name(name) {
+        None => Ok(None),
+        Some(a) => Ok(Some(as_text(a, name)?)),
+    }
+}
+
+fn as_text(a: &ArrayRef, name: &str) -> Result<StringArray> {
+    let cast = arrow_cast::cast(a, &DataType::Utf8).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "column {name}: cannot read {} as text: {e}",
+            a.data_type()
+        ))
+    })?;
+    Ok(cast.as_string::<i32>().clone())
+}
+
+/// A numeric column as f64 (timestamps: their integer value in the column's unit).
+fn as_f64(a: &ArrayRef, name: &str) -> Result<arrow_array::Float64Array> {
+    let a = if matches!(
+        a.data_type(),
+        DataType::Timestamp(..) | DataType::Date32 | DataType::Date64
+    ) {
+        arrow_cast::cast(a, &DataType::Int64)
+            .map_err(|e| Error::InvalidArgument(format!("column {name}: {e}")))?
+    } else {
+        a.clone()
+    };
+    let cast = arrow_cast::cast(&a, &DataType::Float64).map_err(|e| {
+        Error::InvalidArgument(format!(
+            "column {name}: cannot read {} as a number: {e}",
+            a.data_type()
+        ))
+    })?;
+    Ok(cast.as_primitive::<Float64Type>().clone())
+}
+
+fn text_at(a: &Option<StringArray>, i: usize) -> Option<&str> {
+    let a = a.as_ref()?;
+    if a.is_null(i) {
+        return None;
+    }
+    Some(a.value(i).trim()).filter(|s| !s.is_empty())
+}
+
+/// A list column as `i32` offsets into its values (`LargeList` is narrowed when it fits).
+fn list_column(batch: &RecordBatch, name: &str) -> Result<Option<GenericListArray<i32>>> {
+    let Some(a) = batch.column_by_name(name) else {
+        return Ok(None);
+    };
+    let list = match a.data_type() {
+        DataType::List(_) => a.clone(),
+        DataType::LargeList(f) => arrow_cast::cast(a, &DataType::List(f.clone()))
+            .map_err(|e| Error::InvalidArgument(format!("column {name}: {e}")))?,
+        other => {
+            return Err(Error::InvalidArgument(format!(
+                "column {name} must be a list, it is {other}"
+            )));
+        }
+    };
+    Ok(Some(list.as_list::<i32>().clone()))
+}
+
+fn names(schema: &arrow_schema::Schema) -> Vec<&str> {
+    schema.fields().iter().map(|f| f.name().as_str()).collect()
+}
+
+/// The `events` columns: `user_id, timestamp, event, item_id, query, category`.
+struct EventColumns;
+
+const EVENT_COLUMNS: [&str; 6] = [
+    "user_id",
+    "timestamp",
+    "event",
+    "item_id",
+    "query",
+    "category",
+];
+
+impl Layout for EventColumns {
+    fn wants(&self, path: &[String]) -> bool {
+        path.len() == 1 && EVENT_COLUMNS.contains(&path[0].as_str())
+    }
+
+    fn check(&self, schema: &arrow_schema::Schema) -> std::result::Result<(), String> {
+        let have = names(schema);
+        for c in &EVENT_COLUMNS[..3] {
+            if !have.contains(c) {
+                return Err(format!(
+                    "missing column {c:?} (the file has {have:?} of the events columns)"
+                ));
+            }
+        }
+        if !have.contains(&"item_id") && !have.contains(&"query") {
+            return Err("missing columns \"item_id\" and \"query\"".into());
+        }
+        Ok(())
+    }
+
+    fn read(
+        &mut self,
+        batch: &RecordBatch,
+        at: &Position<'_>,
+        r: &mut Reader,
+        g: &mut Grouper,
+    ) -> Result<usize> {
+        let col = |n| text_column(batch, n);
+        let (user, event, item, query, category) = (
+            col("user_id")?,
+            col("event")?,
+            col("item_id")?,
+            col("query")?,
+            col("category")?,
+        );
+        let ts_col = batch.column_by_name("timestamp").expect("checked");
+        let ts_num = (!matches!(
+            ts_col.data_type(),
+            DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View
+        ))
+        .then(|| as_f64(ts_col, "timestamp"))
+        .transpose()?;
+        let ts_text = if ts_num.is_none() {
+            Some(as_text(ts_col, "timestamp")?)
+        } else {
+            None
+        };
+        for i in 0..batch.num_rows() {
+            let ts = match &ts_num {
+                Some(a) => Timestamp::Number((!a.is_null(i)).then(|| a.value(i))),
+                None => Timestamp::Text(text_at(&ts_text, i)),
+            };
+            let row = fields_to_event(
+                text_at(&user, i),
+                ts,
+                text_at(&event, i).unwrap_or(""),
+                text_at(&item, i),
+                text_at(&query, i),
+                text_at(&category, i),
+            );
+            match row {
+                Ok((u, e)) => g.push(u, e),
+                Err(reason) => {
+                    let (line, group) = at.line(i);
+                    r.bad(line, reason + &group)?;
+                }
+            }
+        }
+        Ok(0)
+    }
+}
+
+/// GA4's BigQuery export schema (the columns [`ga4::map_row`] reads).
+struct Ga4Columns;
+
+const GA4_ROOTS: [&str; 4] = ["event_timestamp", "event_name", "user_id", "user_pseudo_id"];
+const GA4_ITEM_FIELDS: [&str; 8] = [
+    "item_id",
+    "item_category",
+    "item_category2",
+    "item_category3",
+    "item_category4",
+    "item_category5",
+    "item_list_id",
+    "item_list_name",
+];
+
+impl Layout for Ga4Columns {
+    fn wants(&self, path: &[String]) -> bool {
+        let (Some(root), Some(leaf)) = (path.first(), path.last()) else {
+            return false;
+        };
+        (path.len() == 1 && GA4_ROOTS.contains(&root.as_str()))
+            || (root == "items" && GA4_ITEM_FIELDS.contains(&leaf.as_str()))
+            || (root == "event_params" && (leaf == "key" || leaf == "string_value"))
+    }
+
+    fn check(&self, schema: &arrow_schema::Schema) -> std::result::Result<(), String> {
+        let have = names(schema);
+        for c in ["event_timestamp", "event_name"] {
+            if !have.contains(&c) {
+                return Err(format!(
+                    "missing column {c:?}: not a GA4 BigQuery export (it has {have:?})"
+                ));
+            }
+        }
+        if !have.contains(&"user_id") && !have.contains(&"user_pseudo_id") {
+            return Err("missing columns \"user_id\" and \"user_pseudo_id\"".into());
+        }
+        Ok(())
+    }
+
+    fn read(
+        &mut self,
+        batch: &RecordBatch,
+        at: &Position<'_>,
+        r: &mut Reader,
+        g: &mut Grouper,
+    ) -> Result<usize> {
+        let ts = as_f64(
+            batch.column_by_name("event_timestamp").expect("checked"),
+            "event_timestamp",
+        )?;
+        let name = text_column(batch, "event_name")?;
+        let user_id = text_column(batch, "user_id")?;
+        let pseudo = text_column(batch, "user_pseudo_id")?;
+        // items: list<struct<item_id, item_category, ...>>
+        let items = list_column(batch, "items")?;
+        let item_fields = match &items {
+            Some(list) => {
+                let s = list.values().as_struct_opt().ok_or_else(|| {
+                    Error::InvalidArgument("column items must be a list of structs".into())
+                })?;
+                let mut cols = Vec::new();
+                for f in GA4_ITEM_FIELDS {
+                    cols.push(match s.column_by_name(f) {
+                        Some(a) => Some(as_text(a, f)?),
+                        None => None,
+                    });
+                }
+                cols
+            }
+            None => vec![None; GA4_ITEM_FIELDS.len()],
+        };
+        // event_params: list<struct<key, value: struct<string_value, ...>>>
+        let params = list_column(batch, "event_params")?;
+        let (keys, values) = match &params {
+            Some(list) => {
+                let s = list.values().as_struct_opt().ok_or_else(|| {
+                    Error::InvalidArgument("column event_params must be a list of structs".into())
+                })?;
+                let keys = s
+                    .column_by_name("key")
+                    .map(|a| as_text(a, "event_params.key"))
+                    .transpose()?;
+                let values = match s.column_by_name("value").and_then(|v| v.as_struct_opt()) {
+                    Some(v) => v
+                        .column_by_name("string_value")
+                        .map(|a| as_text(a, "event_params.value.string_value"))
+                        .transpose()?,
+                    None => None,
+                };
+                (keys, values)
+            }
+            None => (None, None),
+        };
+        let mut ignored = 0;
+        for i in 0..batch.num_rows() {
+            let mut row = Ga4Row {
+                ts: (!ts.is_null(i)).then(|| ts.value(i)),
+                name: text_at(&name, i).map(str::to_owned),
+                user_id: text_at(&user_id, i).map(str::to_owned),
+                user_pseudo_id: text_at(&pseudo, i).map(str::to_owned),
+                ..Ga4Row::default()
+            };
+            if let Some(list) = &params
+                && !list.is_null(i)
+            {
+                let (start, end) = (
+                    list.value_offsets()[i] as usize,
+                    list.value_offsets()[i + 1] as usize,
+                );
+                for j in start..end {
+                    let value = text_at(&values, j).map(str::to_owned);
+                    match text_at(&keys, j) {
+                        Some("search_term") => row.search_term = value,
+                        Some("item_list_id") => row.list_id = value,
+                        Some("item_list_name") => row.list_name = value,
+                        _ => {}
+                    }
+                }
+            }
+            if let Some(list) = &items
+                && !list.is_null(i)
+            {
+                let (start, end) = (
+                    list.value_offsets()[i] as usize,
+                    list.value_offsets()[i + 1] as usize,
+                );
+                for j in start..end {
+                    let f = |k: usize| text_at(&item_fields[k], j).map(str::to_owned);
+                    row.items.push(Ga4Item {
+                        id: f(0),
+                        categories: [f(1), f(2), f(3), f(4), f(5)],
+                        list_id: f(6),
+                        list_name: f(7),
+                    });
+                }
+            }
+            let (line, group) = at.line(i);
+            let mapped = ga4::map_row(&row).map_err(|reason| reason + &group);
+            ga4::add(mapped, line, r, g, &mut ignored)?;
+        }
+        Ok(ignored)
+    }
+}
+
+/// One row per user: `user_id`, `item_ids` and optionally `kinds`, `timestamps`, `queries`,
+/// `categories`, lists of the same length, oldest first. Without `kinds` every event is a
+/// purchase (as in the `seq` format); a `search` names its query, a `category` its category.
+struct SeqColumns<'a> {
+    /// (user, events, (file, row)) in file order; duplicates are found after all files.
+    users: &'a mut Vec<(String, Vec<Event>, (PathBuf, usize))>,
+}
+
+const SEQ_LISTS: [&str; 5] = ["item_ids", "kinds", "timestamps", "queries", "categories"];
+
+impl Layout for SeqColumns<'_> {
+    fn wants(&self, path: &[String]) -> bool {
+        path.first()
+            .is_some_and(|root| root == "user_id" || SEQ_LISTS.contains(&root.as_str()))
+    }
+
+    fn check(&self, schema: &arrow_schema::Schema) -> std::result::Result<(), String> {
+        let have = names(schema);
+        for c in ["user_id", "item_ids"] {
+            if !have.contains(&c) {
+                return Err(format!(
+                    "missing column {c:?} (a sequence file has user_id, item_ids and optionally kinds, timestamps, queries, categories; this one has {have:?})"
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn read(
+        &mut self,
+        batch: &RecordBatch,
+        at: &Position<'_>,
+        r: &mut Reader,
+        _g: &mut Grouper,
+    ) -> Result<usize> {
+        let user = text_column(batch, "user_id")?;
+        let mut lists = Vec::new();
+        for name in SEQ_LISTS {
+            lists.push(list_column(batch, name)?);
+        }
+        let texts = |k: usize, what: &str| -> Result<Option<StringArray>> {
+            lists[k]
+                .as_ref()
+                .map(|l| as_text(l.values(), what))
+                .transpose()
+        };
+        let (items, kinds, queries, categories) = (
+            texts(0, "item_ids")?,
+            texts(1, "kinds")?,
+            texts(3, "queries")?,
+            texts(4, "categories")?,
+        );
+        let stamps = lists[2]
+            .as_ref()
+            .map(|l| as_f64(l.values(), "timestamps"))
+            .transpose()?;
+        'rows: for i in 0..batch.num_rows() {
+            let (line, group) = at.line(i);
+            let Some(u) = text_at(&user, i) else {
+                r.bad(line, format!("missing user_id{group}"))?;
+                continue;
+            };
+            let span = |k: usize| {
+                lists[k].as_ref().filter(|l| !l.is_null(i)).map(|l| {
+                    (
+                        l.value_offsets()[i] as usize,
+                        l.value_offsets()[i + 1] as usize,
+                    )
+                })
+            };
+            let Some((start, end)) = span(0) else {
+                r.bad(line, format!("user {u:?} has no item_ids{group}"))?;
+                continue;
+            };
+            let n = end - start;
+            for (k, name) in SEQ_LISTS.iter().enumerate().skip(1) {
+                if let Some((s, e)) = span(k)
+                    && e - s != n
+                {
+                    r.bad(
+                        line,
+                        format!("{name} has {} entries, item_ids {n}{group}", e - s),
+                    )?;
+                    continue 'rows;
+                }
+            }
+            let mut events = Vec::with_capacity(n);
+            for j in 0..n {
+                let at_list = |k: usize| span(k).map(|(s, _)| s + j);
+                let kind = at_list(1)
+                    .and_then(|p| text_at(&kinds, p))
+                    .unwrap_or("purchase");
+                let ts = match (at_list(2), &stamps) {
+                    (Some(p), Some(a)) if !a.is_null(p) => Timestamp::Number(Some(a.value(p))),
+                    (Some(_), Some(_)) => Timestamp::Number(None),
+                    // Without timestamps the list order is the time order.
+                    _ => Timestamp::Number(Some(j as f64)),
+                };
+                let row = fields_to_event(
+                    Some(u),
+                    ts,
+                    kind,
+                    text_at(&items, start + j),
+                    at_list(3).and_then(|p| text_at(&queries, p)),
+                    at_list(4).and_then(|p| text_at(&categories, p)),
+                );
+                match row {
+                    Ok((_, e)) => events.push(e),
+                    Err(reason) => {
+                        r.bad(line, format!("event {}: {reason}{group}", j + 1))?;
+                        continue 'rows;
+                    }
+                }
+            }
+            if events.is_empty() {
+                r.bad(line, format!("user {u:?} has no items{group}"))?;
+                continue;
+            }
+            events.sort_by(|a, b| a.ts.total_cmp(&b.ts));
+            self.users
+                .push((u.to_owned(), events, (at.file.to_owned(), line)));
+        }
+        Ok(0)
+    }
+}
