@@ -50,6 +50,8 @@ pub struct StepTimes {
 pub struct Trained {
     pub model: SeqRec,
     pub best_epoch: usize,
+    /// Users validated per epoch, of those with a validation target.
+    pub validation_users: (usize, usize),
     pub curve: Vec<EpochLog>,
     pub train_seconds: f64,
     pub sequences_per_second: f64,
@@ -215,7 +217,9 @@ pub fn train(
         .iter()
         .map(|e| e.valid.ndcg10)
         .fold(f64::NEG_INFINITY, f64::max);
-    let valid_cases = cases(data, Split::Valid);
+    let all_valid = cases(data, Split::Valid);
+    let validation_of = all_valid.len();
+    let valid_cases = validation_sample(all_valid, opts.validation_users, opts.seed);
     let examples: Vec<(&[Step], Vec<u32>)> = data
         .users
         .iter()
@@ -355,11 +359,29 @@ pub fn train(
     Ok(Trained {
         model,
         best_epoch,
+        validation_users: (valid_cases.len(), validation_of),
         curve,
         train_seconds: started.elapsed().as_secs_f64(),
         sequences_per_second: trained_seqs as f64 / train_time.max(1e-9),
         stopped,
     })
+}
+
+/// A seeded sample of `n` validation cases (in their original order), or all of them when there
+/// are no more than `n` or `n` is 0. The same seed gives the same users in every epoch and after
+/// `--resume`.
+pub fn validation_sample<T>(all: Vec<T>, n: usize, seed: u64) -> Vec<T> {
+    if n == 0 || all.len() <= n {
+        return all;
+    }
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x7a11_d_5e7);
+    let mut keep = rand::seq::index::sample(&mut rng, all.len(), n).into_vec();
+    keep.sort_unstable();
+    let mut keep = keep.into_iter().peekable();
+    all.into_iter()
+        .enumerate()
+        .filter_map(|(i, c)| (keep.next_if_eq(&i).is_some()).then_some(c))
+        .collect()
 }
 
 /// Seconds since `t`, restarting it.
@@ -605,6 +627,29 @@ fn weighted_mean(column: Tensor<2>, weights: Option<&[f32]>) -> Tensor<1> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn validation_samples_are_seeded_ordered_subsets() {
+        let all: Vec<usize> = (0..1000).collect();
+        let a = validation_sample(all.clone(), 100, 7);
+        assert_eq!(a.len(), 100);
+        assert!(
+            a.windows(2).all(|w| w[0] < w[1]),
+            "original order kept, no repeats"
+        );
+        assert_eq!(
+            a,
+            validation_sample(all.clone(), 100, 7),
+            "same seed, same users"
+        );
+        assert_ne!(a, validation_sample(all.clone(), 100, 8));
+        assert_eq!(
+            validation_sample(all.clone(), 0, 7),
+            all,
+            "0 keeps everyone"
+        );
+        assert_eq!(validation_sample(all.clone(), 1000, 7), all);
+    }
 
     fn search() -> Step {
         Step {

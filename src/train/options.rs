@@ -22,6 +22,9 @@ pub struct TrainOptions {
     pub purchase_weight: f64,
     /// Stop after this many epochs without a better validation NDCG@10.
     pub patience: usize,
+    /// Users whose validation target is ranked after every epoch: a seeded sample of this many
+    /// when there are more (0 = all). The test figures always use every user.
+    pub validation_users: usize,
     pub seed: u64,
     /// Wall-clock budget for the training loop.
     pub time_limit: Option<Duration>,
@@ -40,12 +43,20 @@ impl Default for TrainOptions {
             weight_decay: 0.0,
             purchase_weight: 1.0,
             patience: 10,
+            validation_users: DEFAULT_VALIDATION_USERS,
             seed: 42,
             time_limit: None,
             progress: true,
         }
     }
 }
+
+/// Validation users ranked per epoch by default. Ranking a user costs a pass over the whole
+/// catalogue, so at a million items and millions of shoppers an unbounded validation would take
+/// longer than the epoch; 25,000 keeps it to a fixed cost while its NDCG@10 stays within about
+/// 0.001 (one standard error) of the full figure at Beauty's level (per-user NDCG@10 has a
+/// standard deviation near 0.2 there), and keeps every user of a Beauty-sized log.
+pub const DEFAULT_VALIDATION_USERS: usize = 25_000;
 
 /// Largest catalogue trained with full cross-entropy by default. On Beauty (12,101 items) full
 /// cross-entropy reached validation NDCG@10 0.061 against 0.060 for 256 sampled negatives (test

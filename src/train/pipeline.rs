@@ -233,7 +233,10 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
         write_atomic(&checkpoint, &bytes)?;
         remove_checkpoint_files(&job.out, &["checkpoint.lrec", &adam, &best])
     })?;
-    eprintln!("{}; best epoch {}", trained.stopped, trained.best_epoch);
+    eprintln!(
+        "{}; best epoch {} (validated on {} of {} users)",
+        trained.stopped, trained.best_epoch, trained.validation_users.0, trained.validation_users.1
+    );
 
     // Final evaluation: f32, int8 (the shipped file, read back), popularity; same cases.
     let test = cases(&prepared, Split::Test);
@@ -257,6 +260,8 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
             "negatives": opts.negatives_for(config.n_items),
             "threads": job.threads,
             "best_epoch": trained.best_epoch,
+            "validation_users": trained.validation_users.0,
+            "validation_users_of": trained.validation_users.1,
             "stopped": trained.stopped,
             "train_seconds": trained.train_seconds,
             "sequences_per_second": trained.sequences_per_second,

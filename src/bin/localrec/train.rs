@@ -87,6 +87,10 @@ pub struct TrainArgs {
     /// Early stopping: epochs without a better validation NDCG@10.
     #[arg(long, default_value_t = TrainOptions::default().patience)]
     patience: usize,
+    /// Users validated after each epoch: a seeded sample of this many when there are more
+    /// (0 = every user). Test figures always rank every user.
+    #[arg(long, default_value_t = TrainOptions::default().validation_users)]
+    validation_users: usize,
     /// Wall-clock budget for training, in minutes. None by default: early stopping on
     /// validation NDCG@10 (`--patience`) ends a run, whatever the machine.
     #[arg(long)]
@@ -142,6 +146,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             weight_decay: a.weight_decay,
             purchase_weight: a.purchase_weight,
             patience: a.patience,
+            validation_users: a.validation_users,
             seed: a.seed,
             time_limit: a.time_limit_min.map(|m| Duration::from_secs_f64(m * 60.0)),
             progress: !a.quiet,
@@ -180,8 +185,22 @@ mod tests {
             (c.d_model, c.layers, c.heads, c.max_len, c.dropout)
         );
         assert_eq!(
-            (a.batch_size, a.lr, a.epochs, a.patience, a.seed),
-            (o.batch_size, o.learning_rate, o.epochs, o.patience, o.seed)
+            (
+                a.batch_size,
+                a.lr,
+                a.epochs,
+                a.patience,
+                a.seed,
+                a.validation_users
+            ),
+            (
+                o.batch_size,
+                o.learning_rate,
+                o.epochs,
+                o.patience,
+                o.seed,
+                o.validation_users
+            )
         );
         assert_eq!((a.negatives, o.negatives), (None, None));
         assert_eq!(
