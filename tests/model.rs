@@ -28,6 +28,11 @@ fn padding_and_other_histories_in_the_batch_never_change_a_result() {
 }
 
 #[test]
+fn the_newest_row_forward_equals_the_full_one() {
+    block_on(checks::the_newest_row_forward_equals_the_full_one(&cpu()));
+}
+
+#[test]
 fn only_the_newest_max_len_events_matter() {
     block_on(checks::only_the_newest_max_len_events_matter(&cpu()));
 }

@@ -123,6 +123,16 @@ async fn on_webgpu_only_the_newest_max_len_events_matter() {
 }
 
 #[wasm_bindgen_test]
+async fn on_webgpu_the_newest_row_forward_equals_the_full_one() {
+    checks::the_newest_row_forward_equals_the_full_one(&webgpu().await).await;
+}
+
+#[wasm_bindgen_test]
+async fn on_cpu_in_wasm_the_newest_row_forward_equals_the_full_one() {
+    checks::the_newest_row_forward_equals_the_full_one(&localrec::cpu_device()).await;
+}
+
+#[wasm_bindgen_test]
 async fn unknown_backend_is_an_error_not_a_panic() {
     let err = localrec::wasm::select_device("tpu").await.unwrap_err();
     assert_eq!(err.code(), "INVALID_ARGUMENT");

@@ -192,12 +192,9 @@ impl Engine {
         if encoded.events.is_empty() {
             return None;
         }
-        let (hidden, attention) = self.model.encode_with_attention(&encoded.batch);
-        let [_, l, d] = hidden.dims();
-        Some((
-            hidden.narrow(1, l - 1, 1).reshape([d]),
-            attention.reshape([l]),
-        ))
+        let (state, attention) = self.model.encode_newest(&encoded.batch);
+        let ([_, d], [_, l]) = (state.dims(), attention.dims());
+        Some((state.reshape([d]), attention.reshape([l])))
     }
 
     /// [`Self::forward`] with a blocking readback: native and CPU only.

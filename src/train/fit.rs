@@ -170,6 +170,13 @@ fn loss_rows<'a>(
     (rows, targets, weighted.then_some(weights))
 }
 
+/// Adam's epsilon: PyTorch's default, which the published SASRec runs use, not burn's 1e-5. The
+/// loss is a mean over thousands of positions, so a rarely seen item's embedding gets gradients
+/// far below 1e-5; burn's epsilon then shrinks its steps many times over. On Beauty with the
+/// published recipe (batch 512, lr 5e-4, dropout 0.6) validation NDCG@10 stayed at the
+/// popularity level (0.009) for 6 epochs with 1e-5.
+pub const ADAM_EPSILON: f32 = 1e-8;
+
 /// Trains with Adam and early stopping on validation NDCG@10. `on_epoch` sees every epoch (for
 /// checkpoints). With `resume`, training continues after its last epoch exactly as the
 /// uninterrupted run would have: same weights, Adam state, shuffles, negatives and dropout.
@@ -181,7 +188,7 @@ pub fn train(
     mut on_epoch: impl FnMut(Checkpoint<'_>) -> Result<()>,
 ) -> Result<Trained> {
     let device = crate::cpu_device().autodiff();
-    let mut adam = AdamConfig::new();
+    let mut adam = AdamConfig::new().with_epsilon(ADAM_EPSILON);
     if opts.weight_decay > 0.0 {
         adam = adam.with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(
             opts.weight_decay as f32,

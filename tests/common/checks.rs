@@ -98,3 +98,64 @@ pub async fn only_the_newest_max_len_events_matter(device: &Device) {
         assert!(max_diff(&long, &short) < 1e-6);
     }
 }
+
+/// The inference path (`encode_newest`: only the newest row through the last block) gives the
+/// newest row of the full forward and its attention, within 1e-5, for models with every
+/// feature, one or two blocks, one or two heads, both layouts, alone and in a padded batch.
+pub async fn the_newest_row_forward_equals_the_full_one(device: &Device) {
+    async fn floats_async<const N: usize>(t: Tensor<N>) -> Option<Vec<f32>> {
+        t.into_data_async().await.ok()?.try_to_vec::<f32>().ok()
+    }
+    let step = |item: u32, kind: EventKind| Step::item(item, kind);
+    let search = Step {
+        item: 0,
+        kind: EventKind::Search.row(),
+        query: vec![2, 7],
+    };
+    let long = vec![
+        step(3, EventKind::View),
+        search.clone(),
+        step(5, EventKind::Cart),
+        step(9, EventKind::Purchase),
+        step(4, EventKind::View),
+    ];
+    let short = vec![search, step(8, EventKind::View)];
+    let item_attrs: Vec<Vec<u32>> = (0..=30u32).map(|i| vec![1 + i % 4, 1 + i % 3]).collect();
+    for layers in [1, 2] {
+        for heads in [1, 2] {
+            for layout in [BlockLayout::PreNorm, BlockLayout::Sasrec] {
+                let c = config()
+                    .with_layers(layers)
+                    .with_heads(heads)
+                    .with_layout(layout)
+                    .with_event_types(true)
+                    .with_query_buckets(8)
+                    .with_n_attributes(4)
+                    .with_max_attributes(2);
+                let model = c.init_with(device, &weights(&c)).expect("weights match");
+                for histories in [vec![&long[..]], vec![&long[..], &short[..]]] {
+                    let batch = SeqBatch::new(&c, &histories, &item_attrs);
+                    let (b, l) = (batch.batch, batch.len);
+                    let (full, full_att) = model.encode_with_attention(&batch);
+                    let full = floats_async(full.narrow(1, l - 1, 1).reshape([b, D]))
+                        .await
+                        .unwrap();
+                    let full_att = floats_async(full_att).await.unwrap();
+                    let (newest, att) = model.encode_newest(&batch);
+                    let newest = floats_async(newest).await.unwrap();
+                    let att = floats_async(att).await.unwrap();
+                    let what = format!("{layers} blocks, {heads} heads, {layout:?}, batch {b}");
+                    assert!(
+                        max_diff(&full, &newest) < 1e-5,
+                        "{what}: states differ by {}",
+                        max_diff(&full, &newest)
+                    );
+                    assert!(
+                        max_diff(&full_att, &att) < 1e-5,
+                        "{what}: attention differs"
+                    );
+                }
+            }
+        }
+    }
+}
