@@ -46,13 +46,10 @@ fn trainer_eval_and_browser_featurise_alike() {
     let browser = engine.encode(&history()).steps;
 
     let artefact = format::read(&bytes).unwrap();
-    let ds = Dataset {
-        users: vec![UserLog {
-            user: "u".into(),
-            events: history(),
-        }],
-        ..Dataset::default()
-    };
+    let ds = Dataset::from_logs(vec![UserLog {
+        user: "u".into(),
+        events: history(),
+    }]);
     let prepared = prepare_for(&artefact, &ds).unwrap();
     assert_eq!(prepared.users[0].steps, browser);
     // The two token-less searches and the unknown view are gone, nothing else.

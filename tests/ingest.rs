@@ -54,7 +54,7 @@ type Fields = (EventKind, Option<String>, Option<String>, Option<String>);
 /// Users and their events' fields in order: what the trainer reads of a log.
 fn summary(ds: &Dataset) -> Vec<(String, Vec<Fields>)> {
     let mut users: Vec<_> = ds
-        .users
+        .logs()
         .iter()
         .map(|u| {
             let events = u
@@ -146,7 +146,8 @@ fn events_parquet_reads_as_the_csv_log_from_a_file_a_directory_or_a_glob() {
     }
     // Timestamps order events within a user across shards.
     let ds = data::load(&shards, Format::Parquet, false).unwrap();
-    let u1 = ds.users.iter().find(|u| u.user == "u1").unwrap();
+    let logs = ds.logs();
+    let u1 = logs.iter().find(|u| u.user == "u1").unwrap();
     assert_eq!(
         u1.events.iter().map(|e| e.ts).collect::<Vec<_>>(),
         [10.0, 20.0, 30.0]
@@ -169,10 +170,7 @@ fn bad_parquet_rows_name_file_row_and_row_group_or_are_skipped() {
     );
     let ds = data::load(&path, Format::Parquet, true).unwrap();
     assert_eq!(ds.skipped.count, 1);
-    assert_eq!(
-        ds.users.iter().map(|u| u.events.len()).sum::<usize>(),
-        all.len() - 1
-    );
+    assert_eq!(ds.event_count(), all.len() - 1);
 
     // Missing columns and files that are not Parquet are clear errors, not panics.
     let no_event = RecordBatch::try_from_iter([

@@ -31,10 +31,7 @@ fn walks(users: usize, seed: u64) -> Dataset {
             }
         })
         .collect();
-    Dataset {
-        users,
-        ..Dataset::default()
-    }
+    Dataset::from_logs(users)
 }
 
 #[test]

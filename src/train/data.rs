@@ -45,15 +45,143 @@ pub struct Skipped {
     pub examples: Vec<String>,
 }
 
-/// A parsed log.
+/// Strings stored once and named by a dense `u32` (item ids, query and category texts, user ids).
+#[derive(Debug, Clone, Default)]
+pub struct Interner {
+    index: HashMap<Box<str>, u32>,
+    names: Vec<Box<str>>,
+}
+
+impl Interner {
+    /// The string's number, adding it if new.
+    pub fn intern(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        let i = u32::try_from(self.names.len()).expect("fewer than 2^32 distinct strings");
+        self.names.push(s.into());
+        self.index.insert(s.into(), i);
+        i
+    }
+
+    pub fn get(&self, i: u32) -> &str {
+        &self.names[i as usize]
+    }
+
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
+    /// Heap bytes held (strings twice: the list and the index), roughly.
+    fn heap_bytes(&self) -> usize {
+        let text: usize = self.names.iter().map(|n| n.len()).sum();
+        2 * text + self.names.capacity() * 16 + self.index.capacity() * 24
+    }
+}
+
+/// No item or text: the `u32` columns' empty value.
+const NONE: u32 = u32::MAX;
+
+/// A parsed log, held as compact columns: per event a kind (1 byte), an interned item id and an
+/// interned text (query or category) (4 bytes each) and a timestamp (8 bytes), grouped by user
+/// (in order of first appearance) and ordered by time within a user, with per-user offsets;
+/// ids and texts are stored once. [`Dataset::events`] gives a user's events back as [`Event`]s.
 #[derive(Debug, Clone, Default)]
 pub struct Dataset {
-    pub users: Vec<UserLog>,
+    user_ids: Vec<Box<str>>,
+    offsets: Vec<usize>,
+    kinds: Vec<EventKind>,
+    items: Vec<u32>,
+    texts: Vec<u32>,
+    ts: Vec<f64>,
+    item_ids: Interner,
+    text_values: Interner,
     pub skipped: Skipped,
     /// Data lines (or Parquet rows) read, header excluded.
     pub lines: usize,
     /// Rows of kinds the trainer does not read (GA4's `page_view`, `session_start`, ...).
     pub ignored: usize,
+}
+
+impl Dataset {
+    /// A log from per-user events, kept in the order given.
+    pub fn from_logs(logs: Vec<UserLog>) -> Self {
+        let mut g = Grouper::default();
+        for log in logs {
+            g.user(&log.user);
+            for e in log.events {
+                g.push(&log.user, e);
+            }
+        }
+        g.finish_unsorted(0)
+    }
+
+    /// Number of users.
+    pub fn users(&self) -> usize {
+        self.user_ids.len()
+    }
+
+    /// Number of events.
+    pub fn event_count(&self) -> usize {
+        self.kinds.len()
+    }
+
+    /// User `u`'s id.
+    pub fn user_id(&self, u: usize) -> &str {
+        &self.user_ids[u]
+    }
+
+    /// Every event's kind (all users).
+    pub fn kinds(&self) -> &[EventKind] {
+        &self.kinds
+    }
+
+    /// User `u`'s events, oldest first, as [`Event`]s.
+    pub fn events(&self, u: usize) -> impl ExactSizeIterator<Item = Event> + '_ {
+        (self.offsets[u]..self.offsets[u + 1]).map(|i| self.event(i))
+    }
+
+    fn event(&self, i: usize) -> Event {
+        let kind = self.kinds[i];
+        let text = (self.texts[i] != NONE).then(|| self.text_values.get(self.texts[i]).to_owned());
+        let (query, category) = match kind {
+            EventKind::Category => (None, text),
+            _ => (text, None),
+        };
+        Event {
+            kind,
+            item_id: (self.items[i] != NONE).then(|| self.item_ids.get(self.items[i]).to_owned()),
+            query,
+            category,
+            ts: self.ts[i],
+        }
+    }
+
+    /// Every user's log (materialised: for tests and small logs).
+    pub fn logs(&self) -> Vec<UserLog> {
+        (0..self.users())
+            .map(|u| UserLog {
+                user: self.user_id(u).to_owned(),
+                events: self.events(u).collect(),
+            })
+            .collect()
+    }
+
+    /// Heap bytes the log holds, roughly (columns, offsets and the interned strings).
+    pub fn heap_bytes(&self) -> usize {
+        let users: usize = self.user_ids.iter().map(|u| u.len() + 16).sum();
+        users
+            + self.offsets.capacity() * 8
+            + self.kinds.capacity()
+            + (self.items.capacity() + self.texts.capacity()) * 4
+            + self.ts.capacity() * 8
+            + self.item_ids.heap_bytes()
+            + self.text_values.heap_bytes()
+    }
 }
 
 const MAX_EXAMPLES: usize = 5;
@@ -96,7 +224,7 @@ pub fn load(path: &Path, format: Format, skip_bad: bool) -> Result<Dataset> {
             };
             let mut ds = super::parquet::load(path, format, &mut r)?;
             ds.skipped = r.skipped;
-            if ds.users.is_empty() {
+            if ds.users() == 0 {
                 return Err(Error::input(path, 0, "no usable events in the input"));
             }
             Ok(ds)
@@ -119,10 +247,9 @@ pub fn parse(bytes: &[u8], path: &Path, format: Format, skip_bad: bool) -> Resul
         Format::Ga4 => {
             let mut g = Grouper::default();
             let (lines, ignored) = super::ga4::parse_jsonl(bytes, &mut r, &mut g)?;
-            Dataset {
-                ignored,
-                ..g.finish(lines)
-            }
+            let mut ds = g.finish(lines);
+            ds.ignored = ignored;
+            ds
         }
         Format::Parquet | Format::SeqParquet => {
             return Err(Error::InvalidArgument(format!(
@@ -131,7 +258,7 @@ pub fn parse(bytes: &[u8], path: &Path, format: Format, skip_bad: bool) -> Resul
         }
     };
     ds.skipped = r.skipped;
-    if ds.users.is_empty() {
+    if ds.users() == 0 {
         return Err(Error::input(path, 0, "no usable events in the file"));
     }
     Ok(ds)
@@ -145,7 +272,8 @@ fn is_jsonl(path: &Path) -> bool {
 }
 
 fn parse_seq(bytes: &[u8], r: &mut Reader) -> Result<Dataset> {
-    let mut ds = Dataset::default();
+    let mut g = Grouper::default();
+    let mut lines = 0;
     let mut seen: HashMap<String, usize> = HashMap::new();
     for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
         let line = i + 1;
@@ -153,7 +281,7 @@ fn parse_seq(bytes: &[u8], r: &mut Reader) -> Result<Dataset> {
         if raw.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        ds.lines += 1;
+        lines += 1;
         let Ok(text) = std::str::from_utf8(raw) else {
             r.bad(line, "line is not valid UTF-8".into())?;
             continue;
@@ -176,17 +304,11 @@ fn parse_seq(bytes: &[u8], r: &mut Reader) -> Result<Dataset> {
             continue;
         }
         seen.insert(user.to_owned(), line);
-        let events = items
-            .iter()
-            .enumerate()
-            .map(|(t, item)| Event::item(EventKind::Purchase, *item, t as f64))
-            .collect();
-        ds.users.push(UserLog {
-            user: user.to_owned(),
-            events,
-        });
+        for (t, item) in items.iter().enumerate() {
+            g.push(user, Event::item(EventKind::Purchase, *item, t as f64));
+        }
     }
-    Ok(ds)
+    Ok(g.finish_unsorted(lines))
 }
 
 /// One row of an event log, before validation.
@@ -294,33 +416,92 @@ pub(crate) fn fields_to_event(
     Ok((user.to_owned(), event))
 }
 
-/// Collects rows into per-user logs, ordered by timestamp (stable for ties), users by first appearance.
+/// Collects rows into a [`Dataset`]: users in order of first appearance, each user's events
+/// ordered by timestamp (stable for ties). Rows are appended to flat columns as they come and
+/// grouped once at the end (one sort of row numbers, then one column at a time), so memory stays
+/// a few dozen bytes per event.
 #[derive(Default)]
 pub(crate) struct Grouper {
-    order: Vec<String>,
-    by_user: HashMap<String, Vec<Event>>,
+    users: Interner,
+    user_of: Vec<u32>,
+    kinds: Vec<EventKind>,
+    items: Vec<u32>,
+    texts: Vec<u32>,
+    ts: Vec<f64>,
+    item_ids: Interner,
+    text_values: Interner,
 }
 
 impl Grouper {
-    pub(crate) fn push(&mut self, user: String, event: Event) {
-        if !self.by_user.contains_key(&user) {
-            self.order.push(user.clone());
-        }
-        self.by_user.entry(user).or_default().push(event);
+    /// Registers a user (in order of first appearance) even before any event.
+    pub(crate) fn user(&mut self, user: &str) -> u32 {
+        self.users.intern(user)
     }
 
-    pub(crate) fn finish(mut self, lines: usize) -> Dataset {
-        let users = self
-            .order
-            .into_iter()
-            .map(|user| {
-                let mut events = self.by_user.remove(&user).unwrap_or_default();
-                events.sort_by(|a, b| a.ts.total_cmp(&b.ts));
-                UserLog { user, events }
-            })
-            .collect();
+    pub(crate) fn push(&mut self, user: impl AsRef<str>, event: Event) {
+        let u = self.users.intern(user.as_ref());
+        self.user_of.push(u);
+        self.kinds.push(event.kind);
+        self.items.push(
+            event
+                .item_id
+                .as_deref()
+                .map_or(NONE, |i| self.item_ids.intern(i)),
+        );
+        let text = match event.kind {
+            EventKind::Category => event.category.as_deref(),
+            _ => event.query.as_deref(),
+        };
+        self.texts
+            .push(text.map_or(NONE, |t| self.text_values.intern(t)));
+        self.ts.push(event.ts);
+    }
+
+    /// The log, each user's events sorted by time.
+    pub(crate) fn finish(self, lines: usize) -> Dataset {
+        self.group(lines, true)
+    }
+
+    /// The log, each user's events in the order pushed.
+    fn finish_unsorted(self, lines: usize) -> Dataset {
+        self.group(lines, false)
+    }
+
+    fn group(self, lines: usize, by_time: bool) -> Dataset {
+        let n = self.kinds.len();
+        let mut order: Vec<u32> = (0..u32::try_from(n).expect("fewer than 2^32 events")).collect();
+        let (user_of, ts) = (&self.user_of, &self.ts);
+        // A stable sort: ties keep their row order.
+        order.sort_by(|&a, &b| {
+            let (a, b) = (a as usize, b as usize);
+            let by_user = user_of[a].cmp(&user_of[b]);
+            if by_time {
+                by_user.then(ts[a].total_cmp(&ts[b]))
+            } else {
+                by_user
+            }
+        });
+        let mut offsets = vec![0usize; self.users.len() + 1];
+        for &u in &self.user_of {
+            offsets[u as usize + 1] += 1;
+        }
+        for i in 1..offsets.len() {
+            offsets[i] += offsets[i - 1];
+        }
+        fn gather<T: Copy>(column: Vec<T>, order: &[u32]) -> Vec<T> {
+            let out = order.iter().map(|&i| column[i as usize]).collect();
+            drop(column);
+            out
+        }
         Dataset {
-            users,
+            user_ids: self.users.names,
+            offsets,
+            kinds: gather(self.kinds, &order),
+            items: gather(self.items, &order),
+            texts: gather(self.texts, &order),
+            ts: gather(self.ts, &order),
+            item_ids: self.item_ids,
+            text_values: self.text_values,
             skipped: Skipped::default(),
             lines,
             ignored: 0,
@@ -582,9 +763,9 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let p = write(&dir, "s.txt", b"1 10 11 12\n2 11 13\n\n");
         let ds = load(&p, Format::Seq, false).unwrap();
-        assert_eq!(ds.users.len(), 2);
-        assert_eq!(ds.users[0].events.len(), 3);
-        assert_eq!(ds.users[1].events[1].item_id.as_deref(), Some("13"));
+        assert_eq!(ds.logs().len(), 2);
+        assert_eq!(ds.logs()[0].events.len(), 3);
+        assert_eq!(ds.logs()[1].events[1].item_id.as_deref(), Some("13"));
     }
 
     #[test]
@@ -601,7 +782,7 @@ mod tests {
         assert!(err.contains("u.txt:2: line is not valid UTF-8"), "{err}");
         let ds = load(&p, Format::Seq, true).unwrap();
         assert_eq!(ds.skipped.count, 1);
-        assert_eq!(ds.users.len(), 1);
+        assert_eq!(ds.logs().len(), 1);
         assert!(ds.skipped.examples[0].contains("u.txt:2"));
     }
 
@@ -616,7 +797,7 @@ mod tests {
         let p = write(&dir, "e.csv", body);
         let ds = load(&p, Format::Events, false).unwrap();
         assert_eq!(ds.lines, 4);
-        let u1 = &ds.users[0];
+        let u1 = &ds.logs()[0];
         assert_eq!(u1.user, "u1");
         let kinds: Vec<_> = u1.events.iter().map(|e| e.kind).collect();
         assert_eq!(
@@ -636,11 +817,11 @@ mod tests {
 ";
         let p = write(&dir, "e.csv", body);
         let ds = load(&p, Format::Events, false).unwrap();
-        let e = &ds.users[0].events[0];
+        let e = &ds.logs()[0].events[0];
         assert_eq!((e.kind, e.item_id.as_deref()), (EventKind::Category, None));
         assert_eq!(e.text(), Some("hiking/boots"));
         assert_eq!(
-            ds.users[0].events[1].text(),
+            ds.logs()[0].events[1].text(),
             None,
             "item events carry no text"
         );
@@ -657,7 +838,7 @@ mod tests {
             "{err}"
         );
         let ds = load(&p, Format::Events, true).unwrap();
-        assert_eq!(ds.users[0].events[0].category.as_deref(), Some("yoga"));
+        assert_eq!(ds.logs()[0].events[0].category.as_deref(), Some("yoga"));
     }
 
     #[test]
@@ -697,7 +878,7 @@ mod tests {
         );
         let ds = load(&p, Format::Events, true).unwrap();
         assert_eq!(ds.skipped.count, 1);
-        assert_eq!(ds.users[0].events.len(), 2);
+        assert_eq!(ds.logs()[0].events.len(), 2);
     }
 
     #[test]
@@ -714,7 +895,7 @@ not json
         let err = load(&p, Format::Events, false).unwrap_err().to_string();
         assert!(err.contains("e.jsonl:3:"), "{err}");
         let ds = load(&p, Format::Events, true).unwrap();
-        assert_eq!(ds.users[0].events[1].item_id.as_deref(), Some("7"));
+        assert_eq!(ds.logs()[0].events[1].item_id.as_deref(), Some("7"));
     }
 
     #[test]

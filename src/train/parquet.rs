@@ -19,7 +19,6 @@ use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
-use crate::event::Event;
 
 use super::data::{Dataset, Format, Grouper, Reader, Timestamp, fields_to_event};
 use super::ga4::{self, Ga4Item, Ga4Row};
@@ -81,7 +80,7 @@ pub(crate) fn load(path: &Path, format: Format, r: &mut Reader) -> Result<Datase
     };
     let mut g = Grouper::default();
     let (mut rows, mut ignored) = (0, 0);
-    let mut users = Vec::new();
+    let mut seen = std::collections::HashSet::new();
     for file in files(path, extensions)? {
         r.path = file.clone();
         let is_parquet = file
@@ -102,7 +101,7 @@ pub(crate) fn load(path: &Path, format: Format, r: &mut Reader) -> Result<Datase
             }
             Format::Parquet => rows += read_file(&file, r, &mut EventColumns, &mut g)?.0,
             Format::SeqParquet => {
-                let mut seq = SeqColumns { users: &mut users };
+                let mut seq = SeqColumns { seen: &mut seen };
                 rows += read_file(&file, r, &mut seq, &mut g)?.0;
             }
             Format::Seq | Format::Events => {
@@ -112,24 +111,7 @@ pub(crate) fn load(path: &Path, format: Format, r: &mut Reader) -> Result<Datase
             }
         }
     }
-    let mut ds = if format == Format::SeqParquet {
-        let mut seen = std::collections::HashSet::new();
-        let mut ds = Dataset {
-            lines: rows,
-            ..Dataset::default()
-        };
-        for (user, events, at) in users {
-            if !seen.insert(user.clone()) {
-                r.path = at.0;
-                r.bad(at.1, format!("user {user:?} has a second row"))?;
-                continue;
-            }
-            ds.users.push(super::data::UserLog { user, events });
-        }
-        ds
-    } else {
-        g.finish(rows)
-    };
+    let mut ds = g.finish(rows);
     ds.ignored = ignored;
     Ok(ds)
 }
@@ -154,7 +136,6 @@ trait Layout {
 
 /// Where a batch is, for error messages: the file, its first row, and the row groups' ends.
 struct Position<'a> {
-    file: &'a Path,
     first: usize,
     group_ends: &'a [usize],
 }
@@ -208,7 +189,6 @@ fn read_file(
         let batch =
             batch.map_err(|e| Error::input(file, rows + 1, format!("cannot decode rows: {e}")))?;
         let at = Position {
-            file,
             first: rows,
             group_ends: &group_ends,
         };
@@ -526,8 +506,8 @@ impl Layout for Ga4Columns {
 /// `categories`, lists of the same length, oldest first. Without `kinds` every event is a
 /// purchase (as in the `seq` format); a `search` names its query, a `category` its category.
 struct SeqColumns<'a> {
-    /// (user, events, (file, row)) in file order; duplicates are found after all files.
-    users: &'a mut Vec<(String, Vec<Event>, (PathBuf, usize))>,
+    /// Users read so far (in any file): a second row for one is a bad row.
+    seen: &'a mut std::collections::HashSet<String>,
 }
 
 const SEQ_LISTS: [&str; 5] = ["item_ids", "kinds", "timestamps", "queries", "categories"];
@@ -555,7 +535,7 @@ impl Layout for SeqColumns<'_> {
         batch: &RecordBatch,
         at: &Position<'_>,
         r: &mut Reader,
-        _g: &mut Grouper,
+        g: &mut Grouper,
     ) -> Result<usize> {
         let user = text_column(batch, "user_id")?;
         let mut lists = Vec::new();
@@ -640,9 +620,13 @@ impl Layout for SeqColumns<'_> {
                 r.bad(line, format!("user {u:?} has no items{group}"))?;
                 continue;
             }
-            events.sort_by(|a, b| a.ts.total_cmp(&b.ts));
-            self.users
-                .push((u.to_owned(), events, (at.file.to_owned(), line)));
+            if !self.seen.insert(u.to_owned()) {
+                r.bad(line, format!("user {u:?} has a second row{group}"))?;
+                continue;
+            }
+            for e in events {
+                g.push(u, e);
+            }
         }
         Ok(0)
     }

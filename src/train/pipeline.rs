@@ -128,11 +128,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
         .transpose()?;
     let catalog = job.catalog.as_deref().map(data::load_catalog).transpose()?;
     let m = &job.model;
-    let kinds: HashSet<EventKind> = ds
-        .users
-        .iter()
-        .flat_map(|u| u.events.iter().map(|e| e.kind))
-        .collect();
+    let kinds: HashSet<EventKind> = ds.kinds().iter().copied().collect();
     let has_text = kinds.iter().any(|k| k.is_text());
     // The model's features, settled before the data is mapped: the trainer reads events
     // exactly as the shipped model will.

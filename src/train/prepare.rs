@@ -11,7 +11,7 @@ use crate::event::EventKind;
 use crate::model::vocab::Vocab;
 use crate::model::{Features, Step};
 
-use super::data::{Dataset, UserLog};
+use super::data::Dataset;
 
 /// Where one leave-one-out question is cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,11 +83,7 @@ pub struct PrepareOptions<'a> {
 
 /// Maps raw logs to rows, finds split points and counts training popularity.
 pub fn prepare(ds: &Dataset, opts: &PrepareOptions<'_>) -> Result<Prepared> {
-    let has_purchases = ds
-        .users
-        .iter()
-        .flat_map(|u| &u.events)
-        .any(|e| e.kind == EventKind::Purchase);
+    let has_purchases = ds.kinds().contains(&EventKind::Purchase);
     let target_kinds = if has_purchases {
         vec![EventKind::Purchase]
     } else {
@@ -112,8 +108,9 @@ pub fn prepare(ds: &Dataset, opts: &PrepareOptions<'_>) -> Result<Prepared> {
         skipped_lines: ds.skipped.count,
         ..DataStats::default()
     };
-    let mut users = Vec::with_capacity(ds.users.len());
-    for UserLog { events, .. } in &ds.users {
+    let mut users = Vec::with_capacity(ds.users());
+    for u in 0..ds.users() {
+        let events = ds.events(u);
         let mut steps = Vec::with_capacity(events.len());
         let mut kinds = Vec::with_capacity(events.len());
         for e in events {
@@ -131,7 +128,7 @@ pub fn prepare(ds: &Dataset, opts: &PrepareOptions<'_>) -> Result<Prepared> {
                     Some(vocab.intern(id).0)
                 }
             };
-            if let Some(step) = opts.features.step(e, row) {
+            if let Some(step) = opts.features.step(&e, row) {
                 steps.push(step);
                 kinds.push(e.kind);
             }
