@@ -48,7 +48,7 @@ pub struct Skipped {
 /// Strings stored once and named by a dense `u32` (item ids, query and category texts, user ids).
 #[derive(Debug, Clone, Default)]
 pub struct Interner {
-    index: HashMap<Box<str>, u32>,
+    index: HashMap<Box<str>, u32, xxhash_rust::xxh3::Xxh3DefaultBuilder>,
     names: Vec<Box<str>>,
 }
 
@@ -367,6 +367,46 @@ pub(crate) fn fields_to_event(
     query: Option<&str>,
     category: Option<&str>,
 ) -> std::result::Result<(String, Event), String> {
+    let f = check_fields(user, ts, event, item_id, query, category)?;
+    let text = f.text.map(str::to_owned);
+    let event = Event {
+        kind: f.kind,
+        item_id: f.item.map(str::to_owned),
+        query: if f.kind == EventKind::Category {
+            None
+        } else {
+            text.clone()
+        },
+        category: if f.kind == EventKind::Category {
+            text
+        } else {
+            None
+        },
+        ts: f.ts,
+    };
+    Ok((f.user.to_owned(), event))
+}
+
+/// One checked `events` row, borrowing its text: what [`Grouper::push_fields`] stores.
+pub(crate) struct Fields<'a> {
+    pub user: &'a str,
+    pub kind: EventKind,
+    /// The item (item events; a search may name one too).
+    pub item: Option<&'a str>,
+    /// The query (search) or category path (category).
+    pub text: Option<&'a str>,
+    pub ts: f64,
+}
+
+/// Validates the fields of one `events` row; see [`fields_to_event`].
+pub(crate) fn check_fields<'a>(
+    user: Option<&'a str>,
+    ts: Timestamp<'_>,
+    event: &str,
+    item_id: Option<&'a str>,
+    query: Option<&'a str>,
+    category: Option<&'a str>,
+) -> std::result::Result<Fields<'a>, String> {
     let user = user.ok_or("missing user_id")?;
     let ts = match ts {
         Timestamp::Text(None) | Timestamp::Number(None) => return Err("missing timestamp".into()),
@@ -385,35 +425,24 @@ pub(crate) fn fields_to_event(
         Error::BadEvent(m) => m,
         other => other.to_string(),
     })?;
-    let event = match kind {
-        EventKind::Search => Event {
-            kind,
-            item_id: item_id.map(str::to_owned),
-            query: Some(query.ok_or("search event without a query")?.to_owned()),
-            category: None,
-            ts,
-        },
-        EventKind::Category => Event {
-            category: Some(
-                category
-                    .ok_or("category event without a category")?
-                    .to_owned(),
-            ),
-            ..Event::category("", ts)
-        },
-        _ => Event {
-            kind,
-            item_id: Some(
-                item_id
-                    .ok_or_else(|| format!("{} event without an item_id", kind.as_str()))?
-                    .to_owned(),
-            ),
-            query: None,
-            category: None,
-            ts,
-        },
+    let (item, text) = match kind {
+        EventKind::Search => (item_id, Some(query.ok_or("search event without a query")?)),
+        EventKind::Category => (
+            None,
+            Some(category.ok_or("category event without a category")?),
+        ),
+        _ => (
+            Some(item_id.ok_or_else(|| format!("{} event without an item_id", kind.as_str()))?),
+            None,
+        ),
     };
-    Ok((user.to_owned(), event))
+    Ok(Fields {
+        user,
+        kind,
+        item,
+        text,
+        ts,
+    })
 }
 
 /// Collects rows into a [`Dataset`]: users in order of first appearance, each user's events
@@ -436,6 +465,27 @@ impl Grouper {
     /// Registers a user (in order of first appearance) even before any event.
     pub(crate) fn user(&mut self, user: &str) -> u32 {
         self.users.intern(user)
+    }
+
+    /// Makes room for `n` more rows (a Parquet file says how many it has).
+    pub(crate) fn reserve(&mut self, n: usize) {
+        self.user_of.reserve(n);
+        self.kinds.reserve(n);
+        self.items.reserve(n);
+        self.texts.reserve(n);
+        self.ts.reserve(n);
+    }
+
+    /// Adds a checked row without making an [`Event`] of it.
+    pub(crate) fn push_fields(&mut self, f: &Fields<'_>) {
+        let u = self.users.intern(f.user);
+        self.user_of.push(u);
+        self.kinds.push(f.kind);
+        self.items
+            .push(f.item.map_or(NONE, |i| self.item_ids.intern(i)));
+        self.texts
+            .push(f.text.map_or(NONE, |t| self.text_values.intern(t)));
+        self.ts.push(f.ts);
     }
 
     pub(crate) fn push(&mut self, user: impl AsRef<str>, event: Event) {

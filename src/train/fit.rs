@@ -381,7 +381,7 @@ pub fn validation_sample<T>(all: Vec<T>, n: usize, seed: u64) -> Vec<T> {
     if n == 0 || all.len() <= n {
         return all;
     }
-    let mut rng = StdRng::seed_from_u64(seed ^ 0x7a11_d_5e7);
+    let mut rng = StdRng::seed_from_u64(seed ^ 0x7a11_d5e7);
     let mut keep = rand::seq::index::sample(&mut rng, all.len(), n).into_vec();
     keep.sort_unstable();
     let mut keep = keep.into_iter().peekable();

@@ -20,7 +20,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
 
-use super::data::{Dataset, Format, Grouper, Reader, Timestamp, fields_to_event};
+use super::data::{Dataset, Format, Grouper, Reader, Timestamp, check_fields, fields_to_event};
 use super::ga4::{self, Ga4Item, Ga4Row};
 
 /// Rows per decoded batch: large enough to amortise the per-batch work, small enough that a
@@ -184,6 +184,7 @@ fn read_file(
     layout
         .check(&reader_schema(&reader))
         .map_err(|reason| Error::input(file, 0, reason))?;
+    g.reserve(end);
     let (mut rows, mut ignored) = (0usize, 0usize);
     for batch in reader {
         let batch =
@@ -337,7 +338,7 @@ impl Layout for EventColumns {
                 Some(a) => Timestamp::Number((!a.is_null(i)).then(|| a.value(i))),
                 None => Timestamp::Text(text_at(&ts_text, i)),
             };
-            let row = fields_to_event(
+            let row = check_fields(
                 text_at(&user, i),
                 ts,
                 text_at(&event, i).unwrap_or(""),
@@ -346,7 +347,7 @@ impl Layout for EventColumns {
                 text_at(&category, i),
             );
             match row {
-                Ok((u, e)) => g.push(u, e),
+                Ok(f) => g.push_fields(&f),
                 Err(reason) => {
                     let (line, group) = at.line(i);
                     r.bad(line, reason + &group)?;

@@ -112,14 +112,14 @@ pub async fn the_newest_row_forward_equals_the_full_one(device: &Device) {
         kind: EventKind::Search.row(),
         query: vec![2, 7],
     };
-    let long = vec![
+    let long = [
         step(3, EventKind::View),
         search.clone(),
         step(5, EventKind::Cart),
         step(9, EventKind::Purchase),
         step(4, EventKind::View),
     ];
-    let short = vec![search, step(8, EventKind::View)];
+    let short = [search, step(8, EventKind::View)];
     let item_attrs: Vec<Vec<u32>> = (0..=30u32).map(|i| vec![1 + i % 4, 1 + i % 3]).collect();
     for layers in [1, 2] {
         for heads in [1, 2] {
