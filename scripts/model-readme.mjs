@@ -25,7 +25,7 @@ ${command}
 
 - \`model.lrec\`: ${report.model.bytes} bytes, sha256 \`${sha}\` (format version 1, int8)
 - Architecture: d_model ${c.d_model}, ${c.layers} block(s), ${c.heads} head(s), max length ${c.max_len},
-  dropout ${c.dropout}, query buckets ${c.query_buckets}, attributes ${c.n_attributes}, event types ${c.event_types}
+  dropout ${c.dropout}, layout ${c.layout ?? "pre_norm"}, query buckets ${c.query_buckets}, attributes ${c.n_attributes}, event types ${c.event_types}
 - Training: seed ${tr.options.seed}, ${tr.options.negatives ? `sampled softmax with ${tr.options.negatives} negatives` : "full cross-entropy"},
   batch ${tr.options.batch_size}, lr ${tr.options.learning_rate}${
   (tr.options.purchase_weight ?? 1) !== 1 ? `, purchase weight ${tr.options.purchase_weight}` : ""

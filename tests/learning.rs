@@ -55,6 +55,7 @@ fn learns_order_and_beats_popularity() {
         .with_event_types(false);
     let train_opts = TrainOptions {
         epochs: 8,
+        batch_size: 128,
         negatives: Some(32),
         learning_rate: 3e-3,
         progress: false,

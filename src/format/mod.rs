@@ -477,7 +477,7 @@ mod tests {
         let payload = &file[20 + header_len + 8..file.len() - 32];
         let mut header: serde_json::Value =
             serde_json::from_slice(&file[20..20 + header_len]).unwrap();
-        assert_eq!(header["config"]["layout"], "pre_norm");
+        assert_eq!(header["config"]["layout"], "sasrec");
         header["config"].as_object_mut().unwrap().remove("layout");
         let old = envelope(&serde_json::to_vec(&header).unwrap(), payload);
         let art = read(&old).unwrap();

@@ -32,15 +32,21 @@ pub struct TrainOptions {
     pub progress: bool,
 }
 
+/// The defaults are the published SASRec recipe for Amazon Beauty (CE-SCE-LLMRec's full
+/// cross-entropy runs: batch 512, Adam lr 5e-4 with epsilon 1e-8, weight decay 1e-8, dropout 0.6,
+/// up to 200 epochs), with early stopping. On Beauty: test int8 NDCG@10 0.0530 / HR@10 0.0882,
+/// best validation at epoch 81 of 91, 51 minutes on one thread while another run shared the
+/// machine; with lr 1e-3 it peaked at epoch 40 (23 minutes) but tested at 0.0510 / 0.0837; the
+/// old defaults (batch 128, lr 1e-3, dropout 0.5) gave 0.0510 / 0.0856.
 impl Default for TrainOptions {
     fn default() -> Self {
         Self {
             epochs: 200,
-            batch_size: 128,
-            learning_rate: 1e-3,
+            batch_size: 512,
+            learning_rate: 5e-4,
             negatives: None,
             negative_sharing: NegativeSharing::Sequence,
-            weight_decay: 0.0,
+            weight_decay: 1e-8,
             purchase_weight: 1.0,
             patience: 10,
             validation_users: DEFAULT_VALIDATION_USERS,

@@ -25,6 +25,15 @@ pub enum LayoutArg {
     Sasrec,
 }
 
+impl From<BlockLayout> for LayoutArg {
+    fn from(l: BlockLayout) -> Self {
+        match l {
+            BlockLayout::PreNorm => LayoutArg::PreNorm,
+            BlockLayout::Sasrec => LayoutArg::Sasrec,
+        }
+    }
+}
+
 impl From<LayoutArg> for BlockLayout {
     fn from(a: LayoutArg) -> Self {
         match a {
@@ -57,12 +66,12 @@ pub struct TrainArgs {
     heads: usize,
     #[arg(long, default_value_t = ModelSettings::default().max_len)]
     max_len: usize,
-    /// Dropout on embeddings, attention weights and outputs, inside the feed-forward and on the
-    /// item table the loss scores against (training only).
+    /// Dropout on embeddings, attention weights and inside and after the feed-forward (training
+    /// only; never on the item table the loss scores against).
     #[arg(long, default_value_t = ModelSettings::default().dropout)]
     dropout: f64,
-    /// Block arrangement: pre-norm (GPT-2 style) or sasrec (the original SASRec code's).
-    #[arg(long, value_enum, default_value_t = LayoutArg::PreNorm)]
+    /// Block arrangement: sasrec (the original SASRec code's) or pre-norm (GPT-2 style).
+    #[arg(long, value_enum, default_value_t = LayoutArg::from(ModelSettings::default().layout))]
     layout: LayoutArg,
     /// Sampled-softmax negatives; 0 trains with full cross-entropy. Default: full cross-entropy
     /// for catalogues up to 20,000 items (better on Beauty), 256 sampled negatives above.
