@@ -14,7 +14,7 @@ Mirrors src/model/seqrec.rs and src/train/fit.rs:
     masked out (accidental hits); or, with --negatives 0, full cross-entropy over the catalogue
     (padding column excluded), logits only at the positions that have a target; mean over those
     positions;
-  - Adam (lr 1e-3, betas 0.9/0.999, eps 1e-5 as burn's AdamConfig), batch 128;
+  - Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8 as localrec's trainer), batch 128;
   - batches: shuffle, sort by length within windows of 32 batches, shuffle the batches; each batch
     left-padded to its longest history (at most max_len);
   - leave-one-out: each user trains on its items except the last two (the validation and test
@@ -53,6 +53,7 @@ def parse_args():
     t.add_argument("--heads", type=int, default=1)
     t.add_argument("--max-len", type=int, default=50)
     t.add_argument("--dropout", type=float, default=0.5)
+    t.add_argument("--layout", choices=("pre_norm", "sasrec"), default="pre_norm")
     t.add_argument("--negatives", type=int, default=256, help="0: full cross-entropy")
     t.add_argument("--batch-size", type=int, default=128)
     t.add_argument("--lr", type=float, default=1e-3)
@@ -69,6 +70,8 @@ def parse_args():
     e.add_argument("--attributes", type=int, default=0, help="attribute vocabulary (random item attributes)")
     e.add_argument("--max-attributes", type=int, default=6)
     e.add_argument("--from-lrec", help="copy config, attributes and (dequantised int8) weights from a model.lrec")
+    e.add_argument("--layout", choices=("pre_norm", "sasrec"), default="sasrec",
+                   help="block layout of a random model (localrec's default); --from-lrec takes the file's")
     e.add_argument("--seed", type=int, default=42)
     e.add_argument("--opset", type=int, default=17)
     e.add_argument("--out", required=True)
@@ -90,9 +93,11 @@ VIEW = 1  # EventKind::View's row of the event-type embedding (0 is padding)
 
 
 class Block(nn.Module):
-    def __init__(self, d, heads, dropout):
+    def __init__(self, d, heads, dropout, layout="pre_norm"):
         super().__init__()
-        self.heads = heads
+        if layout not in ("pre_norm", "sasrec"):
+            raise SystemExit(f"unknown block layout {layout!r}")
+        self.heads, self.layout = heads, layout
         self.ln1 = nn.LayerNorm(d, eps=1e-5)
         self.wqkv = nn.Linear(d, 3 * d)
         self.wo = nn.Linear(d, d)
@@ -104,7 +109,14 @@ class Block(nn.Module):
     def forward(self, x, allowed, additive):
         b, l, d = x.shape
         dh = d // self.heads
-        q, k, v = self.wqkv(self.ln1(x)).split(d, dim=-1)
+        h = self.ln1(x)
+        if self.layout == "sasrec":
+            # localrec's `sasrec` block: queries from LN1(x), keys and values from x.
+            w, bias = self.wqkv.weight, self.wqkv.bias
+            q = F.linear(h, w[:d], bias[:d])
+            k, v = F.linear(x, w[d:], bias[d:]).split(d, dim=-1)
+        else:
+            q, k, v = self.wqkv(h).split(d, dim=-1)
         q, k, v = (t.reshape(b, l, self.heads, dh).transpose(1, 2) for t in (q, k, v))
         if additive is None:
             # Training: PyTorch's fused attention with a boolean mask (True = may attend).
@@ -115,6 +127,9 @@ class Block(nn.Module):
             att = torch.softmax(q @ k.transpose(2, 3) * (1.0 / math.sqrt(dh)) + additive, dim=-1)
             o = att @ v
         o = o.transpose(1, 2).reshape(b, l, d)
+        if self.layout == "sasrec":
+            h = self.ln2(x + self.wo(o))
+            return h + self.drop(self.w2(self.drop(F.relu(self.w1(h)))))
         x = x + self.drop(self.wo(o))
         f = self.w2(self.drop(F.gelu(self.w1(self.ln2(x)))))
         return x + self.drop(f)
@@ -122,7 +137,7 @@ class Block(nn.Module):
 
 class SASRec(nn.Module):
     def __init__(self, n_items, d=64, layers=1, heads=1, max_len=50, dropout=0.5, event_types=False,
-                 n_attributes=0, item_attrs=None, item_attr_w=None):
+                 n_attributes=0, item_attrs=None, item_attr_w=None, layout="pre_norm"):
         super().__init__()
         self.n_items, self.d, self.max_len = n_items, d, max_len
         self.item_emb = nn.Embedding(n_items + 1, d)
@@ -135,7 +150,7 @@ class SASRec(nn.Module):
             self.register_buffer("item_attr_w", item_attr_w)
         self.register_buffer("eye", torch.eye(max_len, dtype=torch.bool), persistent=False)
         self.register_buffer("causal", torch.ones(max_len, max_len, dtype=torch.bool).tril(), persistent=False)
-        self.blocks = nn.ModuleList(Block(d, heads, dropout) for _ in range(layers))
+        self.blocks = nn.ModuleList(Block(d, heads, dropout, layout) for _ in range(layers))
         self.ln_final = nn.LayerNorm(d, eps=1e-5)
         self.drop = nn.Dropout(dropout)
         for emb in (self.item_emb, self.pos_emb, self.event_emb, self.attr_emb):
@@ -292,9 +307,9 @@ def train_throughput(a):
     for i, (inp, tgt) in enumerate(exs):
         inputs[i, a.max_len - len(inp):] = inp
         targets[i, a.max_len - len(tgt):] = tgt
-    model = SASRec(n_items, a.d_model, a.layers, a.heads, a.max_len, a.dropout)
+    model = SASRec(n_items, a.d_model, a.layers, a.heads, a.max_len, a.dropout, layout=a.layout)
     model.train()
-    opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.999), eps=1e-5)
+    opt = torch.optim.Adam(model.parameters(), lr=a.lr, betas=(0.9, 0.999), eps=1e-8)
     order = list(range(len(exs)))
     curve = []
     for epoch in range(1, a.epochs + 1):
@@ -391,6 +406,7 @@ def export_onnx(a):
             print("note: query embeddings are left out (the benchmark tracks views only)", file=sys.stderr)
         n_items, d, layers, heads, max_len = c["n_items"], c["d_model"], c["layers"], c["heads"], c["max_len"]
         event_types, n_attr, k_attr = c["event_types"], c["n_attributes"], c["max_attributes"]
+        layout = c.get("layout", "pre_norm")  # files written before the field are pre-norm
         rows_attrs = [[]] + [list(x) for x in header.get("attributes", [])] if n_attr else None
         src = a.from_lrec
     else:
@@ -398,6 +414,7 @@ def export_onnx(a):
             raise SystemExit("--items or --from-lrec is required")
         n_items, d, layers, heads, max_len = a.items, a.d_model, a.layers, a.heads, a.max_len
         event_types, n_attr, k_attr = a.event_types, a.attributes, a.max_attributes
+        layout = a.layout
         rows_attrs = None
         if n_attr:
             g = random.Random(a.seed)
@@ -405,7 +422,7 @@ def export_onnx(a):
     ids_t = w_t = None
     if n_attr:
         ids_t, w_t = attr_tables(rows_attrs, k_attr)
-    model = SASRec(n_items, d, layers, heads, max_len, 0.0, event_types, n_attr, ids_t, w_t)
+    model = SASRec(n_items, d, layers, heads, max_len, 0.0, event_types, n_attr, ids_t, w_t, layout)
     if src:
         sd = {"item_emb.weight": weights["item_emb"], "pos_emb.weight": weights["pos_emb"],
               "ln_final.weight": weights["ln_final.gamma"], "ln_final.bias": weights["ln_final.beta"]}
@@ -476,7 +493,7 @@ def export_onnx(a):
     info = {"out": a.out, "bytes": os.path.getsize(a.out), "opset": a.opset, "exporter": exporter,
             "torch": torch.__version__, "onnx": onnx.__version__, "from_lrec": src,
             "config": {"n_items": n_items, "d_model": d, "layers": layers, "heads": heads, "max_len": max_len,
-                       "event_types": event_types, "n_attributes": n_attr, "max_attributes": k_attr},
+                       "layout": layout, "event_types": event_types, "n_attributes": n_attr, "max_attributes": k_attr},
             "ops": ops, "reference_max_abs_error": max_err, "check_scores_first": [float(x) for x in expected[0, :4]]}
     with open(a.out + ".json", "w") as f:
         json.dump(info, f, indent=1)
