@@ -4,8 +4,8 @@
 //! so that its peak RSS is its own. `benches/ingest.sh` runs the steps and writes
 //! `results/ingest.json`.
 //!
-//!   cargo bench --features train --bench ingest -- gen EVENTS ITEMS USERS DIR
-//!   cargo bench --features train --bench ingest -- read parquet|csv FILE
+//!   cargo bench --features train --bench ingest_bench -- gen EVENTS ITEMS USERS DIR
+//!   cargo bench --features train --bench ingest_bench -- read parquet|csv FILE
 //!
 //! `read` prints one JSON line: events, seconds, events per second, the log's heap bytes per
 //! event and the process's peak RSS (VmHWM).
@@ -13,15 +13,11 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::Path;
-use std::sync::Arc;
 use std::time::Instant;
 
-use arrow_array::builder::{Int64Builder, StringBuilder};
-use arrow_array::{ArrayRef, RecordBatch};
+use localrec::event::EventKind;
 use localrec::train::data::{self, Format};
-use parquet::arrow::ArrowWriter;
-use parquet::basic::Compression;
-use parquet::file::properties::WriterProperties;
+use localrec::train::parquet::EventsWriter;
 
 /// xorshift64*: a fast, seeded generator (the log only needs to be large and skewed).
 struct Rng(u64);
@@ -51,77 +47,49 @@ fn event(
     t: u64,
     items: u64,
     users: u64,
-) -> (String, i64, &'static str, String, String) {
+) -> (String, i64, EventKind, String, String) {
     let user = format!("user-{}", rng.next() % users);
     let item = format!("sku-{}", ((rng.unit().powf(3.0)) * items as f64) as u64);
     let r = rng.unit();
     let (kind, item, query) = if r < 0.70 {
-        ("view", item, String::new())
+        (EventKind::View, item, String::new())
     } else if r < 0.85 {
-        ("cart", item, String::new())
+        (EventKind::Cart, item, String::new())
     } else if r < 0.95 {
-        ("purchase", item, String::new())
+        (EventKind::Purchase, item, String::new())
     } else {
         let q = format!(
             "{} {}",
             WORDS[(rng.next() % 12) as usize],
             WORDS[(rng.next() % 12) as usize]
         );
-        ("search", String::new(), q)
+        (EventKind::Search, String::new(), q)
     };
     (user, 1_700_000_000_000 + t as i64, kind, item, query)
 }
 
 fn generate(events: u64, items: u64, users: u64, dir: &Path, csv_too: bool) {
     std::fs::create_dir_all(dir).unwrap();
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(1 << 20))
-        .build();
-    let mut parquet: Option<ArrowWriter<File>> = None;
+    let mut parquet = EventsWriter::create(&dir.join("events.parquet"), 1 << 20).unwrap();
     let mut csv = csv_too.then(|| {
         let mut w = BufWriter::new(File::create(dir.join("events.csv")).unwrap());
         writeln!(w, "user_id,timestamp,event,item_id,query").unwrap();
         w
     });
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-    let mut t = 0u64;
-    while t < events {
-        let n = (events - t).min(1 << 20);
-        let (mut u, mut ts, mut k, mut i, mut q) = (
-            StringBuilder::new(),
-            Int64Builder::new(),
-            StringBuilder::new(),
-            StringBuilder::new(),
-            StringBuilder::new(),
-        );
-        for _ in 0..n {
-            let (user, time, kind, item, query) = event(&mut rng, t, items, users);
-            if let Some(w) = csv.as_mut() {
-                writeln!(w, "{user},{time},{kind},{item},{query}").unwrap();
-            }
-            u.append_value(&user);
-            ts.append_value(time);
-            k.append_value(kind);
-            i.append_option((!item.is_empty()).then_some(item));
-            q.append_option((!query.is_empty()).then_some(query));
-            t += 1;
+    for t in 0..events {
+        let (user, time, kind, item, query) = event(&mut rng, t, items, users);
+        if let Some(w) = csv.as_mut() {
+            writeln!(w, "{user},{time},{},{item},{query}", kind.as_str()).unwrap();
         }
-        let columns: [(&str, ArrayRef); 5] = [
-            ("user_id", Arc::new(u.finish())),
-            ("timestamp", Arc::new(ts.finish())),
-            ("event", Arc::new(k.finish())),
-            ("item_id", Arc::new(i.finish())),
-            ("query", Arc::new(q.finish())),
-        ];
-        let batch = RecordBatch::try_from_iter(columns).unwrap();
-        let w = parquet.get_or_insert_with(|| {
-            let f = File::create(dir.join("events.parquet")).unwrap();
-            ArrowWriter::try_new(f, batch.schema(), Some(props.clone())).unwrap()
-        });
-        w.write(&batch).unwrap();
+        fn text(s: &str) -> Option<&str> {
+            (!s.is_empty()).then_some(s)
+        }
+        parquet
+            .push(&user, time, kind, text(&item), text(&query))
+            .unwrap();
     }
-    parquet.unwrap().close().unwrap();
+    parquet.finish().unwrap();
     if let Some(mut w) = csv {
         w.flush().unwrap();
     }

@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 dir="${INGEST_DIR:-/tmp/localrec-ingest}"
 sizes="${INGEST_SIZES:-5000000 50000000}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/localrec/target}"
-cargo bench --features train --bench ingest --no-run --quiet
-bin=$(ls -t "$CARGO_TARGET_DIR"/release/deps/ingest-* | grep -v '\.d$' | head -1)
+cargo bench --features train --bench ingest_bench --no-run --quiet
+# (Named ingest_bench: tests/ingest.rs builds a `deps/ingest-*` binary too.)
+bin=$(ls -t "$CARGO_TARGET_DIR"/release/deps/ingest_bench-* | grep -v '\.d$' | head -1)
 out=benches/results/ingest.json.partial
 echo "[" > "$out"
 first=1

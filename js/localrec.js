@@ -98,11 +98,9 @@ function hasWasmSimd() {
 
 async function loadBundle(name, assets) {
   if (!hasWasmSimd()) {
-    return Promise.reject(
-      codedError(
-        "BACKEND_UNAVAILABLE",
-        "this browser's WebAssembly has no SIMD, which localrec is built for (every browser with WebGPU has it; update the browser)",
-      ),
+    throw codedError(
+      "BACKEND_UNAVAILABLE",
+      "this browser's WebAssembly has no SIMD, which localrec is built for (every browser with WebGPU has it; update the browser)",
     );
   }
   const url = wasmUrl(name, assets);

@@ -47,12 +47,10 @@ export class Recommender {
         { code: "BACKEND_UNAVAILABLE" },
       );
     }
-    let model = options.model;
-    if (typeof model === "string" || model instanceof URL) model = new URL(model, location.href).href;
-    else if (model instanceof Response) model = new Uint8Array(await model.arrayBuffer());
     // URLs the page gave are resolved against the page (the worker's own location differs) and
     // sent as strings (URL objects cannot be posted).
     const abs = (u) => (typeof u === "string" || u instanceof URL ? new URL(u, location.href).href : u);
+    const model = options.model instanceof Response ? new Uint8Array(await options.model.arrayBuffer()) : abs(options.model);
     const sent = { ...options, model };
     if (options.assetsBase !== undefined) sent.assetsBase = abs(options.assetsBase);
     if (options.wasmUrl && typeof options.wasmUrl === "object") {

@@ -50,10 +50,11 @@ pub struct SeqRecConfig {
     pub max_len: usize,
     /// Dropout on embeddings, attention weights and inside and after the feed-forward (and on
     /// the attention output in the pre-norm layout); training only. 0.6, the published SASRec
-    /// recipe's rate at d 64, with its batch 512 and learning rate 5e-4 ([`crate::train::TrainOptions`]):
-    /// on Beauty (sasrec layout) test int8 NDCG@10 0.0530 against 0.0510 with dropout 0.5,
-    /// batch 128, lr 1e-3. With the pre-norm layout and the old recipe 0.6 was worse than 0.5
-    /// (0.0467 against 0.0499).
+    /// recipe's rate at d 64, part of that recipe with batch 512 and learning rate 5e-4
+    /// ([`crate::train::TrainOptions`]): on Beauty (sasrec layout) the recipe as a whole tested
+    /// at int8 NDCG@10 0.0530 against 0.0510 for dropout 0.5, batch 128, lr 1e-3 (its effect
+    /// alone was not measured). With the pre-norm layout and the old recipe 0.6 was worse than
+    /// 0.5 (0.0467 against 0.0499).
     #[config(default = 0.6)]
     pub dropout: f64,
     /// Hash buckets for search-query tokens (0 disables query features).
@@ -72,10 +73,12 @@ pub struct SeqRecConfig {
     /// is an input feature.
     #[config(default = true)]
     pub event_types: bool,
-    /// How a block arranges its LayerNorms and residuals (same parameters either way): SASRec's
-    /// by default (on Beauty with the published recipe test int8 NDCG@10 0.0530 / HR@10 0.0882;
-    /// with the old recipe 0.0510 / 0.0856 against pre-norm's 0.0499 / 0.0820). Files written
-    /// before this field existed are `pre_norm`.
+    /// How a block arranges its LayerNorms and residuals (same parameters either way): SASRec's,
+    /// the published recipe's, by default. On Beauty with the old recipe (batch 128, lr 1e-3,
+    /// dropout 0.5, Adam epsilon 1e-5) the two tested level: int8 NDCG@10 / HR@10 0.0498 / 0.0832
+    /// (sasrec) against 0.0499 / 0.0820 (pre-norm); with the published recipe sasrec tested at
+    /// 0.0530 / 0.0882 (pre-norm was not run to the end with it). Files written before this
+    /// field existed are `pre_norm`.
     #[config(default = "BlockLayout::Sasrec")]
     pub layout: BlockLayout,
 }

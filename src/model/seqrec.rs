@@ -363,32 +363,10 @@ impl SeqRec {
     /// Like [`Self::encode`], also returning the last block's attention of the newest position over
     /// the history, averaged over heads: `[batch, len]` (the "why" behind a recommendation).
     pub fn encode_with_attention(&self, batch: &SeqBatch) -> (Tensor<3>, Tensor<2>) {
-        let device = self.device();
         let (b, l, d) = (batch.batch, batch.len, self.d_model);
-        let x = self.embed(batch);
-        let mask = self.mask(batch);
-        let mut x2 = x.reshape([b * l, d]);
-        let mut last_attention = None;
-        for block in &self.blocks {
-            let (y, att) = block.forward(
-                x2,
-                mask.clone(),
-                b,
-                l,
-                self.heads,
-                &self.dropout,
-                self.layout,
-                Rows::All,
-            );
-            x2 = y;
-            last_attention = Some(att);
-        }
-        let out = self.ln_final.forward(x2).reshape([b, l, d]);
-        let att = match last_attention {
-            Some(att) => att.narrow(2, l - 1, 1).mean_dim(1).reshape([b, l]),
-            None => Tensor::zeros([b, l], &device),
-        };
-        (out, att)
+        let (out, att) = self.blocks_forward(batch, Rows::All);
+        let att = att.narrow(2, l - 1, 1).mean_dim(1).reshape([b, l]);
+        (out.reshape([b, l, d]), att)
     }
 
     /// What `recommend()` reads, computed as the inference path does: the newest position's
@@ -398,34 +376,32 @@ impl SeqRec {
     /// row of [`Self::encode_with_attention`] (tests hold them within 1e-5) for a fraction of the
     /// last block's work.
     pub fn encode_newest(&self, batch: &SeqBatch) -> (Tensor<2>, Tensor<2>) {
+        let (b, l) = (batch.batch, batch.len);
+        let (out, att) = self.blocks_forward(batch, Rows::Newest);
+        (out, att.mean_dim(1).reshape([b, l]))
+    }
+
+    /// Embeddings, every block and the final LayerNorm, the last block computing `last_rows`:
+    /// the output (`[b * l, d]`, or `[b, d]` for the newest rows) and the last block's
+    /// attention weights `[b, heads, rows, l]`.
+    fn blocks_forward(&self, batch: &SeqBatch, last_rows: Rows) -> (Tensor<2>, Tensor<4>) {
         let (b, l, d) = (batch.batch, batch.len, self.d_model);
         let mut x = self.embed(batch).reshape([b * l, d]);
         let mask = self.mask(batch);
         let last = self.blocks.len() - 1;
-        for block in &self.blocks[..last] {
-            let (y, _) = block.forward(
-                x,
-                mask.clone(),
-                b,
-                l,
-                self.heads,
-                &self.dropout,
-                self.layout,
-                Rows::All,
-            );
+        let mut att = None;
+        for (i, block) in self.blocks.iter().enumerate() {
+            let rows = if i == last { last_rows } else { Rows::All };
+            let mask = match rows {
+                Rows::All => mask.clone(),
+                Rows::Newest => mask.clone().narrow(2, l - 1, 1),
+            };
+            let (y, a) = block.forward(x, mask, b, l, self.heads, &self.dropout, self.layout, rows);
             x = y;
+            att = Some(a);
         }
-        let (y, att) = self.blocks[last].forward(
-            x,
-            mask.narrow(2, l - 1, 1),
-            b,
-            l,
-            self.heads,
-            &self.dropout,
-            self.layout,
-            Rows::Newest,
-        );
-        (self.ln_final.forward(y), att.mean_dim(1).reshape([b, l]))
+        let att = att.expect("a model has at least one block (validated)");
+        (self.ln_final.forward(x), att)
     }
 
     /// The newest position's hidden state: `[batch, d_model]` ([`Self::encode_newest`]).
@@ -514,22 +490,27 @@ impl Block {
         let out = match layout {
             BlockLayout::PreNorm => {
                 let x = x + dropout.forward(o);
-                let h = self.ln2.forward(x.clone());
-                let f = dropout.forward(gelu(
-                    h.matmul(self.w1.val()) + self.b1.val().unsqueeze_dim::<2>(0),
-                ));
-                let f = f.matmul(self.w2.val()) + self.b2.val().unsqueeze_dim::<2>(0);
-                x + dropout.forward(f)
+                let f = self.feed_forward(self.ln2.forward(x.clone()), gelu, dropout);
+                x + f
             }
             BlockLayout::Sasrec => {
                 let h = self.ln2.forward(x + o);
-                let f = dropout.forward(relu(
-                    h.clone().matmul(self.w1.val()) + self.b1.val().unsqueeze_dim::<2>(0),
-                ));
-                let f = f.matmul(self.w2.val()) + self.b2.val().unsqueeze_dim::<2>(0);
-                h + dropout.forward(f)
+                h.clone() + self.feed_forward(h, relu, dropout)
             }
         };
         (out, att)
+    }
+
+    /// `drop(W2 drop(act(W1 h + b1)) + b2)`.
+    fn feed_forward(
+        &self,
+        h: Tensor<2>,
+        act: fn(Tensor<2>) -> Tensor<2>,
+        dropout: &Dropout,
+    ) -> Tensor<2> {
+        let f = dropout.forward(act(
+            h.matmul(self.w1.val()) + self.b1.val().unsqueeze_dim::<2>(0)
+        ));
+        dropout.forward(f.matmul(self.w2.val()) + self.b2.val().unsqueeze_dim::<2>(0))
     }
 }

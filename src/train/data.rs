@@ -86,63 +86,33 @@ impl Interner {
 /// No item or text: the `u32` columns' empty value.
 const NONE: u32 = u32::MAX;
 
-/// A parsed log, held as compact columns: per event a kind (1 byte), an interned item id and an
-/// interned text (query or category) (4 bytes each) and a timestamp (8 bytes), grouped by user
-/// (in order of first appearance) and ordered by time within a user, with per-user offsets;
-/// ids and texts are stored once. [`Dataset::events`] gives a user's events back as [`Event`]s.
+/// Events as columns: kind, interned item and text (query or category), timestamp. A
+/// [`Grouper`] appends to them in arrival order; a [`Dataset`] holds them grouped by user.
 #[derive(Debug, Clone, Default)]
-pub struct Dataset {
-    user_ids: Vec<Box<str>>,
-    offsets: Vec<usize>,
+struct Columns {
     kinds: Vec<EventKind>,
     items: Vec<u32>,
     texts: Vec<u32>,
     ts: Vec<f64>,
     item_ids: Interner,
     text_values: Interner,
-    pub skipped: Skipped,
-    /// Data lines (or Parquet rows) read, header excluded.
-    pub lines: usize,
-    /// Rows of kinds the trainer does not read (GA4's `page_view`, `session_start`, ...).
-    pub ignored: usize,
 }
 
-impl Dataset {
-    /// A log from per-user events, kept in the order given.
-    pub fn from_logs(logs: Vec<UserLog>) -> Self {
-        let mut g = Grouper::default();
-        for log in logs {
-            g.user(&log.user);
-            for e in log.events {
-                g.push(&log.user, e);
-            }
-        }
-        g.finish_unsorted(0)
+impl Columns {
+    fn reserve(&mut self, n: usize) {
+        self.kinds.reserve(n);
+        self.items.reserve(n);
+        self.texts.reserve(n);
+        self.ts.reserve(n);
     }
 
-    /// Number of users.
-    pub fn users(&self) -> usize {
-        self.user_ids.len()
-    }
-
-    /// Number of events.
-    pub fn event_count(&self) -> usize {
-        self.kinds.len()
-    }
-
-    /// User `u`'s id.
-    pub fn user_id(&self, u: usize) -> &str {
-        &self.user_ids[u]
-    }
-
-    /// Every event's kind (all users).
-    pub fn kinds(&self) -> &[EventKind] {
-        &self.kinds
-    }
-
-    /// User `u`'s events, oldest first, as [`Event`]s.
-    pub fn events(&self, u: usize) -> impl ExactSizeIterator<Item = Event> + '_ {
-        (self.offsets[u]..self.offsets[u + 1]).map(|i| self.event(i))
+    fn push(&mut self, f: &Fields<'_>) {
+        self.kinds.push(f.kind);
+        self.items
+            .push(f.item.map_or(NONE, |i| self.item_ids.intern(i)));
+        self.texts
+            .push(f.text.map_or(NONE, |t| self.text_values.intern(t)));
+        self.ts.push(f.ts);
     }
 
     fn event(&self, i: usize) -> Event {
@@ -161,6 +131,84 @@ impl Dataset {
         }
     }
 
+    /// The rows in `order`, one column at a time, each freed as soon as its reordered copy exists.
+    fn reorder(self, order: &[u32]) -> Columns {
+        fn gather<T: Copy>(column: Vec<T>, order: &[u32]) -> Vec<T> {
+            order.iter().map(|&i| column[i as usize]).collect()
+        }
+        Columns {
+            kinds: gather(self.kinds, order),
+            items: gather(self.items, order),
+            texts: gather(self.texts, order),
+            ts: gather(self.ts, order),
+            item_ids: self.item_ids,
+            text_values: self.text_values,
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.kinds.capacity()
+            + (self.items.capacity() + self.texts.capacity()) * 4
+            + self.ts.capacity() * 8
+            + self.item_ids.heap_bytes()
+            + self.text_values.heap_bytes()
+    }
+}
+
+/// A parsed log, held as compact columns: per event a kind (1 byte), an interned item id and an
+/// interned text (query or category) (4 bytes each) and a timestamp (8 bytes), grouped by user
+/// (in order of first appearance) and ordered by time within a user, with per-user offsets;
+/// ids and texts are stored once. [`Dataset::events`] gives a user's events back as [`Event`]s.
+#[derive(Debug, Clone, Default)]
+pub struct Dataset {
+    user_ids: Vec<Box<str>>,
+    offsets: Vec<usize>,
+    events: Columns,
+    pub skipped: Skipped,
+    /// Data lines (or Parquet rows) read, header excluded.
+    pub lines: usize,
+    /// Rows of kinds the trainer does not read (GA4's `page_view`, `session_start`, ...).
+    pub ignored: usize,
+}
+
+impl Dataset {
+    /// A log from per-user events, kept in the order given.
+    pub fn from_logs(logs: Vec<UserLog>) -> Self {
+        let mut g = Grouper::default();
+        for log in &logs {
+            g.user(&log.user);
+            for e in &log.events {
+                g.push(&log.user, e);
+            }
+        }
+        g.finish_unsorted(0)
+    }
+
+    /// Number of users.
+    pub fn users(&self) -> usize {
+        self.user_ids.len()
+    }
+
+    /// Number of events.
+    pub fn event_count(&self) -> usize {
+        self.events.kinds.len()
+    }
+
+    /// User `u`'s id.
+    pub fn user_id(&self, u: usize) -> &str {
+        &self.user_ids[u]
+    }
+
+    /// Every event's kind (all users).
+    pub fn kinds(&self) -> &[EventKind] {
+        &self.events.kinds
+    }
+
+    /// User `u`'s events, oldest first, as [`Event`]s.
+    pub fn events(&self, u: usize) -> impl ExactSizeIterator<Item = Event> + '_ {
+        (self.offsets[u]..self.offsets[u + 1]).map(|i| self.events.event(i))
+    }
+
     /// Every user's log (materialised: for tests and small logs).
     pub fn logs(&self) -> Vec<UserLog> {
         (0..self.users())
@@ -174,13 +222,7 @@ impl Dataset {
     /// Heap bytes the log holds, roughly (columns, offsets and the interned strings).
     pub fn heap_bytes(&self) -> usize {
         let users: usize = self.user_ids.iter().map(|u| u.len() + 16).sum();
-        users
-            + self.offsets.capacity() * 8
-            + self.kinds.capacity()
-            + (self.items.capacity() + self.texts.capacity()) * 4
-            + self.ts.capacity() * 8
-            + self.item_ids.heap_bytes()
-            + self.text_values.heap_bytes()
+        users + self.offsets.capacity() * 8 + self.events.heap_bytes()
     }
 }
 
@@ -305,7 +347,7 @@ fn parse_seq(bytes: &[u8], r: &mut Reader) -> Result<Dataset> {
         }
         seen.insert(user.to_owned(), line);
         for (t, item) in items.iter().enumerate() {
-            g.push(user, Event::item(EventKind::Purchase, *item, t as f64));
+            g.push(user, &Event::item(EventKind::Purchase, *item, t as f64));
         }
     }
     Ok(g.finish_unsorted(lines))
@@ -323,7 +365,8 @@ struct RawRow {
     category: Option<String>,
 }
 
-fn value_text(v: &Option<serde_json::Value>) -> Option<String> {
+/// A JSON string (trimmed, non-empty) or number as text.
+pub(crate) fn value_text(v: &Option<serde_json::Value>) -> Option<String> {
     match v {
         Some(serde_json::Value::String(s)) => Some(s.trim().to_owned()).filter(|s| !s.is_empty()),
         Some(serde_json::Value::Number(n)) => Some(n.to_string()),
@@ -331,60 +374,37 @@ fn value_text(v: &Option<serde_json::Value>) -> Option<String> {
     }
 }
 
-/// Validates one row; `Err(reason)` for a bad line.
-fn row_to_event(row: &RawRow) -> std::result::Result<(String, Event), String> {
-    let user = value_text(&row.user_id);
-    let ts = value_text(&row.timestamp);
-    let text = |t: &Option<String>| {
-        t.as_deref()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(str::to_owned)
-    };
-    fields_to_event(
+/// Adds one JSON row to the log, or reports why it is bad.
+fn push_json_row(row: &RawRow, line: usize, r: &mut Reader, g: &mut Grouper) -> Result<()> {
+    let (user, ts, item) = (
+        value_text(&row.user_id),
+        value_text(&row.timestamp),
+        value_text(&row.item_id),
+    );
+    fn text(t: &Option<String>) -> Option<&str> {
+        t.as_deref().map(str::trim).filter(|t| !t.is_empty())
+    }
+    let fields = check_fields(
         user.as_deref(),
         Timestamp::Text(ts.as_deref()),
         row.event.as_deref().unwrap_or(""),
-        value_text(&row.item_id).as_deref(),
-        text(&row.query).as_deref(),
-        text(&row.category).as_deref(),
-    )
+        item.as_deref(),
+        text(&row.query),
+        text(&row.category),
+    );
+    match fields {
+        Ok(f) => {
+            g.push_fields(&f);
+            Ok(())
+        }
+        Err(reason) => r.bad(line, reason),
+    }
 }
 
 /// A timestamp as a row holds it: text to parse (CSV, JSON) or a number (Parquet).
 pub(crate) enum Timestamp<'a> {
     Text(Option<&'a str>),
     Number(Option<f64>),
-}
-
-/// Validates the fields of one `events` row (already trimmed; empty text is None); `Err(reason)`
-/// for a bad row. Shared by the CSV, JSON lines and Parquet readers.
-pub(crate) fn fields_to_event(
-    user: Option<&str>,
-    ts: Timestamp<'_>,
-    event: &str,
-    item_id: Option<&str>,
-    query: Option<&str>,
-    category: Option<&str>,
-) -> std::result::Result<(String, Event), String> {
-    let f = check_fields(user, ts, event, item_id, query, category)?;
-    let text = f.text.map(str::to_owned);
-    let event = Event {
-        kind: f.kind,
-        item_id: f.item.map(str::to_owned),
-        query: if f.kind == EventKind::Category {
-            None
-        } else {
-            text.clone()
-        },
-        category: if f.kind == EventKind::Category {
-            text
-        } else {
-            None
-        },
-        ts: f.ts,
-    };
-    Ok((f.user.to_owned(), event))
 }
 
 /// One checked `events` row, borrowing its text: what [`Grouper::push_fields`] stores.
@@ -398,7 +418,8 @@ pub(crate) struct Fields<'a> {
     pub ts: f64,
 }
 
-/// Validates the fields of one `events` row; see [`fields_to_event`].
+/// Validates the fields of one `events` row (already trimmed; empty text is None); `Err(reason)`
+/// for a bad row. Shared by the CSV, JSON lines and Parquet readers.
 pub(crate) fn check_fields<'a>(
     user: Option<&'a str>,
     ts: Timestamp<'_>,
@@ -453,58 +474,36 @@ pub(crate) fn check_fields<'a>(
 pub(crate) struct Grouper {
     users: Interner,
     user_of: Vec<u32>,
-    kinds: Vec<EventKind>,
-    items: Vec<u32>,
-    texts: Vec<u32>,
-    ts: Vec<f64>,
-    item_ids: Interner,
-    text_values: Interner,
+    events: Columns,
 }
 
 impl Grouper {
     /// Registers a user (in order of first appearance) even before any event.
-    pub(crate) fn user(&mut self, user: &str) -> u32 {
-        self.users.intern(user)
+    pub(crate) fn user(&mut self, user: &str) {
+        self.users.intern(user);
     }
 
     /// Makes room for `n` more rows (a Parquet file says how many it has).
     pub(crate) fn reserve(&mut self, n: usize) {
         self.user_of.reserve(n);
-        self.kinds.reserve(n);
-        self.items.reserve(n);
-        self.texts.reserve(n);
-        self.ts.reserve(n);
+        self.events.reserve(n);
     }
 
     /// Adds a checked row without making an [`Event`] of it.
     pub(crate) fn push_fields(&mut self, f: &Fields<'_>) {
-        let u = self.users.intern(f.user);
-        self.user_of.push(u);
-        self.kinds.push(f.kind);
-        self.items
-            .push(f.item.map_or(NONE, |i| self.item_ids.intern(i)));
-        self.texts
-            .push(f.text.map_or(NONE, |t| self.text_values.intern(t)));
-        self.ts.push(f.ts);
+        self.user_of.push(self.users.intern(f.user));
+        self.events.push(f);
     }
 
-    pub(crate) fn push(&mut self, user: impl AsRef<str>, event: Event) {
-        let u = self.users.intern(user.as_ref());
-        self.user_of.push(u);
-        self.kinds.push(event.kind);
-        self.items.push(
-            event
-                .item_id
-                .as_deref()
-                .map_or(NONE, |i| self.item_ids.intern(i)),
-        );
-        let text = match event.kind {
-            EventKind::Category => event.category.as_deref(),
-            _ => event.query.as_deref(),
-        };
-        self.texts
-            .push(text.map_or(NONE, |t| self.text_values.intern(t)));
-        self.ts.push(event.ts);
+    /// Adds an [`Event`] (the readers that build events: GA4's mapping, `seq`, tests).
+    pub(crate) fn push(&mut self, user: &str, event: &Event) {
+        self.push_fields(&Fields {
+            user,
+            kind: event.kind,
+            item: event.item_id.as_deref(),
+            text: event.text(),
+            ts: event.ts,
+        });
     }
 
     /// The log, each user's events sorted by time.
@@ -518,9 +517,9 @@ impl Grouper {
     }
 
     fn group(self, lines: usize, by_time: bool) -> Dataset {
-        let n = self.kinds.len();
+        let n = self.user_of.len();
         let mut order: Vec<u32> = (0..u32::try_from(n).expect("fewer than 2^32 events")).collect();
-        let (user_of, ts) = (&self.user_of, &self.ts);
+        let (user_of, ts) = (&self.user_of, &self.events.ts);
         // A stable sort: ties keep their row order.
         order.sort_by(|&a, &b| {
             let (a, b) = (a as usize, b as usize);
@@ -538,20 +537,10 @@ impl Grouper {
         for i in 1..offsets.len() {
             offsets[i] += offsets[i - 1];
         }
-        fn gather<T: Copy>(column: Vec<T>, order: &[u32]) -> Vec<T> {
-            let out = order.iter().map(|&i| column[i as usize]).collect();
-            drop(column);
-            out
-        }
         Dataset {
             user_ids: self.users.names,
             offsets,
-            kinds: gather(self.kinds, &order),
-            items: gather(self.items, &order),
-            texts: gather(self.texts, &order),
-            ts: gather(self.ts, &order),
-            item_ids: self.item_ids,
-            text_values: self.text_values,
+            events: self.events.reorder(&order),
             skipped: Skipped::default(),
             lines,
             ignored: 0,
@@ -559,7 +548,8 @@ impl Grouper {
     }
 }
 
-const COLUMNS: [&str; 6] = [
+/// The `events` columns (CSV header, JSON keys, Parquet columns), in this order.
+pub(crate) const COLUMNS: [&str; 6] = [
     "user_id",
     "timestamp",
     "event",
@@ -567,6 +557,15 @@ const COLUMNS: [&str; 6] = [
     "query",
     "category",
 ];
+
+/// Why a table with these columns is not an `events` log: `user_id`, `timestamp`, `event` and
+/// one of `item_id` and `query` are needed.
+pub(crate) fn missing_columns(has: impl Fn(&str) -> bool) -> Option<String> {
+    if let Some(c) = COLUMNS[..3].iter().find(|c| !has(c)) {
+        return Some(format!("missing column {c:?}"));
+    }
+    (!has("item_id") && !has("query")).then(|| "missing columns \"item_id\" and \"query\"".into())
+}
 
 fn parse_csv(bytes: &[u8], r: &mut Reader) -> Result<Dataset> {
     let mut reader = csv::ReaderBuilder::new().flexible(true).from_reader(bytes);
@@ -579,20 +578,11 @@ fn parse_csv(bytes: &[u8], r: &mut Reader) -> Result<Dataset> {
         .map(|h| String::from_utf8_lossy(h).trim().to_owned())
         .collect();
     let col = |name: &str| headers.iter().position(|h| h == name);
-    for required in &COLUMNS[..3] {
-        if col(required).is_none() {
-            return Err(Error::input(
-                &r.path,
-                1,
-                format!("missing column {required:?} (header: {headers:?})"),
-            ));
-        }
-    }
-    if col("item_id").is_none() && col("query").is_none() {
+    if let Some(why) = missing_columns(|c| col(c).is_some()) {
         return Err(Error::input(
             &r.path,
             1,
-            "missing columns \"item_id\" and \"query\"",
+            format!("{why} (header: {headers:?})"),
         ));
     }
     let idx: Vec<Option<usize>> = COLUMNS.iter().map(|c| col(c)).collect();
@@ -620,29 +610,20 @@ fn parse_csv(bytes: &[u8], r: &mut Reader) -> Result<Dataset> {
             continue;
         }
         let mut text = Vec::with_capacity(COLUMNS.len());
-        let mut utf8_ok = true;
         for i in &idx {
             let field = i.and_then(|i| record.get(i)).unwrap_or(b"");
             match std::str::from_utf8(field) {
-                Ok(s) => text.push(s.to_owned()),
-                Err(_) => utf8_ok = false,
+                Ok(s) => text.push(s.trim()),
+                Err(_) => break,
             }
         }
-        if !utf8_ok {
+        if text.len() < COLUMNS.len() {
             r.bad(line, "field is not valid UTF-8".into())?;
             continue;
         }
-        let s = |i: usize| Some(serde_json::Value::String(text[i].clone()));
-        let row = RawRow {
-            user_id: s(0),
-            timestamp: s(1),
-            event: Some(text[2].clone()),
-            item_id: s(3),
-            query: Some(text[4].clone()),
-            category: Some(text[5].clone()),
-        };
-        match row_to_event(&row) {
-            Ok((user, ev)) => g.push(user, ev),
+        let f = |i: usize| Some(text[i]).filter(|s| !s.is_empty());
+        match check_fields(f(0), Timestamp::Text(f(1)), text[2], f(3), f(4), f(5)) {
+            Ok(fields) => g.push_fields(&fields),
             Err(reason) => r.bad(line, reason)?,
         }
     }
@@ -672,10 +653,7 @@ fn parse_jsonl(bytes: &[u8], r: &mut Reader) -> Result<Dataset> {
                 continue;
             }
         };
-        match row_to_event(&row) {
-            Ok((user, ev)) => g.push(user, ev),
-            Err(reason) => r.bad(line, reason)?,
-        }
+        push_json_row(&row, line, r, &mut g)?;
     }
     Ok(g.finish(lines))
 }

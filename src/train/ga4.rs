@@ -20,7 +20,7 @@ use serde::Deserialize;
 use crate::error::Result;
 use crate::event::{Event, EventKind};
 
-use super::data::{Grouper, Reader};
+use super::data::{Grouper, Reader, value_text};
 
 /// The item fields of a GA4 row that the mapping reads.
 #[derive(Debug, Default, Clone)]
@@ -60,15 +60,15 @@ fn clean(s: &Option<String>) -> Option<&str> {
     s.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// The value all items share (trimmed, non-empty), or None.
-fn shared<'a>(
+/// The value every item has for `field`, when they all have the same one.
+fn shared<'a, T: PartialEq>(
     items: &'a [Ga4Item],
-    field: impl Fn(&'a Ga4Item) -> Option<&'a str>,
-) -> Option<&'a str> {
+    field: impl Fn(&'a Ga4Item) -> Option<T>,
+) -> Option<T> {
     let first = field(items.first()?)?;
-    items
+    items[1..]
         .iter()
-        .all(|i| field(i) == Some(first))
+        .all(|i| field(i).as_ref() == Some(&first))
         .then_some(first)
 }
 
@@ -112,16 +112,10 @@ pub(crate) fn map_row(row: &Ga4Row) -> std::result::Result<Mapped, String> {
     } else if name == "view_item_list" {
         let category = clean(&row.list_id)
             .or(clean(&row.list_name))
+            .or_else(|| shared(&row.items, |i| clean(&i.list_id)))
+            .or_else(|| shared(&row.items, |i| clean(&i.list_name)))
             .map(str::to_owned)
-            .or_else(|| shared(&row.items, |i| clean(&i.list_id)).map(str::to_owned))
-            .or_else(|| shared(&row.items, |i| clean(&i.list_name)).map(str::to_owned))
-            .or_else(|| {
-                let first = category_path(row.items.first()?)?;
-                row.items
-                    .iter()
-                    .all(|i| category_path(i).as_deref() == Some(first.as_str()))
-                    .then_some(first)
-            });
+            .or_else(|| shared(&row.items, category_path));
         match category {
             Some(c) => What::Category(c),
             None => return Ok(Mapped::Ignored),
@@ -164,8 +158,8 @@ pub(crate) fn add(
 ) -> Result<()> {
     match mapped {
         Ok(Mapped::Events(user, events)) => {
-            for e in events {
-                g.push(user.clone(), e);
+            for e in &events {
+                g.push(&user, e);
             }
             Ok(())
         }
@@ -182,14 +176,6 @@ fn json_number(v: &Option<serde_json::Value>) -> Option<f64> {
     match v {
         Some(serde_json::Value::Number(n)) => n.as_f64(),
         Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-fn json_text(v: &Option<serde_json::Value>) -> Option<String> {
-    match v {
-        Some(serde_json::Value::String(s)) => Some(s.clone()),
-        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
         _ => None,
     }
 }
@@ -252,7 +238,7 @@ impl JsonRow {
             .unwrap_or_default()
             .into_iter()
             .map(|i| Ga4Item {
-                id: json_text(&i.item_id),
+                id: value_text(&i.item_id),
                 categories: [
                     i.item_category,
                     i.item_category2,

@@ -20,22 +20,26 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::error::{Error, Result};
 
-use super::data::{Dataset, Format, Grouper, Reader, Timestamp, check_fields, fields_to_event};
+use super::data::{
+    COLUMNS, Dataset, Format, Grouper, Reader, Timestamp, check_fields, missing_columns,
+};
 use super::ga4::{self, Ga4Item, Ga4Row};
 
 /// Rows per decoded batch: large enough to amortise the per-batch work, small enough that a
 /// batch of wide GA4 rows stays a few MB.
 const BATCH_ROWS: usize = 8192;
 
+/// Whether the file name ends in one of `extensions` (any case).
+fn has_extension(p: &Path, extensions: &[&str]) -> bool {
+    p.extension()
+        .and_then(|e| e.to_str())
+        .is_some_and(|e| extensions.iter().any(|x| x.eq_ignore_ascii_case(e)))
+}
+
 /// The files `path` names: a glob pattern's matches, a directory's files with one of
 /// `extensions`, or the file itself; sorted, so shards are read in a stable order.
 pub fn files(path: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>> {
     let text = path.to_string_lossy();
-    let has_ext = |p: &Path| {
-        p.extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| extensions.iter().any(|x| x.eq_ignore_ascii_case(e)))
-    };
     let mut out: Vec<PathBuf> = if text.contains(['*', '?', '[']) {
         let paths = glob::glob(&text)
             .map_err(|e| Error::InvalidArgument(format!("bad glob pattern {text:?}: {e}")))?;
@@ -52,7 +56,7 @@ pub fn files(path: &Path, extensions: &[&str]) -> Result<Vec<PathBuf>> {
         for entry in std::fs::read_dir(path).map_err(|e| Error::io(path, e))? {
             let p = entry.map_err(|e| Error::io(path, e))?.path();
             // Spark's `_SUCCESS` and `.crc` side files are skipped by the extension test.
-            if p.is_file() && has_ext(&p) {
+            if p.is_file() && has_extension(&p, extensions) {
                 v.push(p);
             }
         }
@@ -83,10 +87,7 @@ pub(crate) fn load(path: &Path, format: Format, r: &mut Reader) -> Result<Datase
     let mut seen = std::collections::HashSet::new();
     for file in files(path, extensions)? {
         r.path = file.clone();
-        let is_parquet = file
-            .extension()
-            .and_then(|e| e.to_str())
-            .is_some_and(|e| e.eq_ignore_ascii_case("parquet"));
+        let is_parquet = has_extension(&file, &["parquet"]);
         match format {
             Format::Ga4 if !is_parquet => {
                 let bytes = std::fs::read(&file).map_err(|e| Error::io(&file, e))?;
@@ -270,6 +271,12 @@ fn list_column(batch: &RecordBatch, name: &str) -> Result<Option<GenericListArra
     Ok(Some(list.as_list::<i32>().clone()))
 }
 
+/// The range of list `list`'s values that row `i` holds (None for a null row).
+fn span(list: &GenericListArray<i32>, i: usize) -> Option<std::ops::Range<usize>> {
+    let o = list.value_offsets();
+    (!list.is_null(i)).then(|| o[i] as usize..o[i + 1] as usize)
+}
+
 fn names(schema: &arrow_schema::Schema) -> Vec<&str> {
     schema.fields().iter().map(|f| f.name().as_str()).collect()
 }
@@ -277,33 +284,19 @@ fn names(schema: &arrow_schema::Schema) -> Vec<&str> {
 /// The `events` columns: `user_id, timestamp, event, item_id, query, category`.
 struct EventColumns;
 
-const EVENT_COLUMNS: [&str; 6] = [
-    "user_id",
-    "timestamp",
-    "event",
-    "item_id",
-    "query",
-    "category",
-];
-
 impl Layout for EventColumns {
     fn wants(&self, path: &[String]) -> bool {
-        path.len() == 1 && EVENT_COLUMNS.contains(&path[0].as_str())
+        path.len() == 1 && COLUMNS.contains(&path[0].as_str())
     }
 
     fn check(&self, schema: &arrow_schema::Schema) -> std::result::Result<(), String> {
         let have = names(schema);
-        for c in &EVENT_COLUMNS[..3] {
-            if !have.contains(c) {
-                return Err(format!(
-                    "missing column {c:?} (the file has {have:?} of the events columns)"
-                ));
-            }
+        match missing_columns(|c| have.contains(&c)) {
+            Some(why) => Err(format!(
+                "{why} (the file has {have:?} of the events columns)"
+            )),
+            None => Ok(()),
         }
-        if !have.contains(&"item_id") && !have.contains(&"query") {
-            return Err("missing columns \"item_id\" and \"query\"".into());
-        }
-        Ok(())
     }
 
     fn read(
@@ -461,14 +454,8 @@ impl Layout for Ga4Columns {
                 user_pseudo_id: text_at(&pseudo, i).map(str::to_owned),
                 ..Ga4Row::default()
             };
-            if let Some(list) = &params
-                && !list.is_null(i)
-            {
-                let (start, end) = (
-                    list.value_offsets()[i] as usize,
-                    list.value_offsets()[i + 1] as usize,
-                );
-                for j in start..end {
+            if let Some(js) = params.as_ref().and_then(|l| span(l, i)) {
+                for j in js {
                     let value = text_at(&values, j).map(str::to_owned);
                     match text_at(&keys, j) {
                         Some("search_term") => row.search_term = value,
@@ -478,14 +465,8 @@ impl Layout for Ga4Columns {
                     }
                 }
             }
-            if let Some(list) = &items
-                && !list.is_null(i)
-            {
-                let (start, end) = (
-                    list.value_offsets()[i] as usize,
-                    list.value_offsets()[i + 1] as usize,
-                );
-                for j in start..end {
+            if let Some(js) = items.as_ref().and_then(|l| span(l, i)) {
+                for j in js {
                     let f = |k: usize| text_at(&item_fields[k], j).map(str::to_owned);
                     row.items.push(Ga4Item {
                         id: f(0),
@@ -565,33 +546,30 @@ impl Layout for SeqColumns<'_> {
                 r.bad(line, format!("missing user_id{group}"))?;
                 continue;
             };
-            let span = |k: usize| {
-                lists[k].as_ref().filter(|l| !l.is_null(i)).map(|l| {
-                    (
-                        l.value_offsets()[i] as usize,
-                        l.value_offsets()[i + 1] as usize,
-                    )
-                })
-            };
-            let Some((start, end)) = span(0) else {
+            let spans: Vec<Option<std::ops::Range<usize>>> = lists
+                .iter()
+                .map(|l| l.as_ref().and_then(|l| span(l, i)))
+                .collect();
+            let Some(start) = spans[0].as_ref().map(|s| s.start) else {
                 r.bad(line, format!("user {u:?} has no item_ids{group}"))?;
                 continue;
             };
-            let n = end - start;
+            let n = spans[0].as_ref().map_or(0, |s| s.len());
             for (k, name) in SEQ_LISTS.iter().enumerate().skip(1) {
-                if let Some((s, e)) = span(k)
-                    && e - s != n
+                if let Some(s) = &spans[k]
+                    && s.len() != n
                 {
                     r.bad(
                         line,
-                        format!("{name} has {} entries, item_ids {n}{group}", e - s),
+                        format!("{name} has {} entries, item_ids {n}{group}", s.len()),
                     )?;
                     continue 'rows;
                 }
             }
+            // The whole row is checked before any of it is kept.
             let mut events = Vec::with_capacity(n);
             for j in 0..n {
-                let at_list = |k: usize| span(k).map(|(s, _)| s + j);
+                let at_list = |k: usize| spans[k].as_ref().map(|s| s.start + j);
                 let kind = at_list(1)
                     .and_then(|p| text_at(&kinds, p))
                     .unwrap_or("purchase");
@@ -601,7 +579,7 @@ impl Layout for SeqColumns<'_> {
                     // Without timestamps the list order is the time order.
                     _ => Timestamp::Number(Some(j as f64)),
                 };
-                let row = fields_to_event(
+                let row = check_fields(
                     Some(u),
                     ts,
                     kind,
@@ -610,7 +588,7 @@ impl Layout for SeqColumns<'_> {
                     at_list(4).and_then(|p| text_at(&categories, p)),
                 );
                 match row {
-                    Ok((_, e)) => events.push(e),
+                    Ok(f) => events.push(f),
                     Err(reason) => {
                         r.bad(line, format!("event {}: {reason}{group}", j + 1))?;
                         continue 'rows;
@@ -625,10 +603,113 @@ impl Layout for SeqColumns<'_> {
                 r.bad(line, format!("user {u:?} has a second row{group}"))?;
                 continue;
             }
-            for e in events {
-                g.push(u, e);
+            for f in &events {
+                g.push_fields(f);
             }
         }
         Ok(0)
+    }
+}
+
+/// Writes rows of the `events` columns (`user_id, timestamp, event, item_id, query`) to a
+/// Parquet file, snappy-compressed, a row group every `rows_per_group` rows: what `localrec
+/// synth --also parquet` and the ingest benchmark write, and `--format parquet` reads.
+pub struct EventsWriter {
+    path: PathBuf,
+    schema: arrow_schema::SchemaRef,
+    writer: parquet::arrow::ArrowWriter<File>,
+    user: arrow_array::builder::StringBuilder,
+    ts: arrow_array::builder::Int64Builder,
+    event: arrow_array::builder::StringBuilder,
+    item: arrow_array::builder::StringBuilder,
+    query: arrow_array::builder::StringBuilder,
+    pending: usize,
+}
+
+/// Rows buffered before they are handed to the Parquet writer.
+const WRITE_BATCH_ROWS: usize = 65_536;
+
+impl EventsWriter {
+    pub fn create(path: &Path, rows_per_group: usize) -> Result<Self> {
+        use std::sync::Arc;
+
+        use arrow_schema::{Field, Schema};
+        use parquet::basic::Compression;
+        use parquet::file::properties::WriterProperties;
+
+        let text = |name: &str| Field::new(name, DataType::Utf8, true);
+        let schema = Arc::new(Schema::new(vec![
+            text("user_id"),
+            Field::new("timestamp", DataType::Int64, true),
+            text("event"),
+            text("item_id"),
+            text("query"),
+        ]));
+        let props = WriterProperties::builder()
+            .set_compression(Compression::SNAPPY)
+            .set_max_row_group_row_count(Some(rows_per_group.max(1)))
+            .build();
+        let file = File::create(path).map_err(|e| Error::io(path, e))?;
+        let writer = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props))
+            .map_err(|e| Error::io(path, std::io::Error::other(e)))?;
+        Ok(EventsWriter {
+            path: path.to_owned(),
+            schema,
+            writer,
+            user: Default::default(),
+            ts: Default::default(),
+            event: Default::default(),
+            item: Default::default(),
+            query: Default::default(),
+            pending: 0,
+        })
+    }
+
+    pub fn push(
+        &mut self,
+        user: &str,
+        ts: i64,
+        kind: crate::event::EventKind,
+        item: Option<&str>,
+        query: Option<&str>,
+    ) -> Result<()> {
+        self.user.append_value(user);
+        self.ts.append_value(ts);
+        self.event.append_value(kind.as_str());
+        self.item.append_option(item);
+        self.query.append_option(query);
+        self.pending += 1;
+        if self.pending == WRITE_BATCH_ROWS {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        if self.pending == 0 {
+            return Ok(());
+        }
+        self.pending = 0;
+        let columns: Vec<ArrayRef> = vec![
+            std::sync::Arc::new(self.user.finish()),
+            std::sync::Arc::new(self.ts.finish()),
+            std::sync::Arc::new(self.event.finish()),
+            std::sync::Arc::new(self.item.finish()),
+            std::sync::Arc::new(self.query.finish()),
+        ];
+        let fail =
+            |e: &dyn std::fmt::Display| Error::io(&self.path, std::io::Error::other(e.to_string()));
+        let batch = RecordBatch::try_new(self.schema.clone(), columns).map_err(|e| fail(&e))?;
+        self.writer.write(&batch).map_err(|e| fail(&e))
+    }
+
+    /// Writes what is buffered and the file's footer.
+    pub fn finish(mut self) -> Result<()> {
+        self.flush()?;
+        let path = self.path.clone();
+        self.writer
+            .close()
+            .map(drop)
+            .map_err(|e| Error::io(path, std::io::Error::other(e)))
     }
 }

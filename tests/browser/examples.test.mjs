@@ -62,8 +62,15 @@ async function serve(dir, cmd, args, port) {
   throw new Error(`${dir}: server did not answer within 60 s:\n${log}`);
 }
 
-/** Installs an example from the tarball and puts the shop's model where the page fetches it. */
-async function install(dir) {
+/** Installs an example from the tarball and puts the shop's model where the page fetches it
+ * (once per example and run: several tests share the Vite and Next.js installs). */
+const installs = new Map();
+function install(dir) {
+  if (!installs.has(dir)) installs.set(dir, installOnce(dir));
+  return installs.get(dir);
+}
+
+async function installOnce(dir) {
   run(dir, "npm", ["ci", "--no-audit", "--no-fund"]);
   const installed = JSON.parse(await readFile(`${examples}${dir}/node_modules/localrec/package.json`, "utf8"));
   const packed = JSON.parse(await readFile(`${root}pkg/package.json`, "utf8"));

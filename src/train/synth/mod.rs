@@ -323,63 +323,17 @@ fn ordered(shoppers: &[UserLog]) -> impl Iterator<Item = (&str, &Event)> {
 /// Writes the shop's events as the `events` columns in Parquet (`localrec train --format
 /// parquet`), snappy-compressed, in row groups of `rows_per_group`.
 pub fn write_events_parquet(shop: &Shop, path: &Path, rows_per_group: usize) -> Result<()> {
-    use std::sync::Arc;
-
-    use arrow_array::builder::{Int64Builder, StringBuilder};
-    use arrow_array::{ArrayRef, RecordBatch};
-    use parquet::arrow::ArrowWriter;
-    use parquet::basic::Compression;
-    use parquet::file::properties::WriterProperties;
-
-    let fail = |e: &dyn std::fmt::Display| Error::io(path, std::io::Error::other(e.to_string()));
-    let props = WriterProperties::builder()
-        .set_compression(Compression::SNAPPY)
-        .set_max_row_group_row_count(Some(rows_per_group.max(1)))
-        .build();
-    let file = File::create(path).map_err(|e| Error::io(path, e))?;
-    let mut writer: Option<ArrowWriter<File>> = None;
-    let mut file = Some(file);
-    let mut rows = ordered(&shop.shoppers).peekable();
-    while rows.peek().is_some() {
-        let (mut user, mut ts, mut event, mut item, mut query) = (
-            StringBuilder::new(),
-            Int64Builder::new(),
-            StringBuilder::new(),
-            StringBuilder::new(),
-            StringBuilder::new(),
-        );
-        for (u, e) in rows.by_ref().take(65_536) {
-            user.append_value(u);
-            ts.append_value(e.ts as i64);
-            event.append_value(e.kind.as_str());
-            item.append_option(e.item_id.as_deref());
-            query.append_option(e.query.as_deref());
-        }
-        let columns: [(&str, ArrayRef); 5] = [
-            ("user_id", Arc::new(user.finish())),
-            ("timestamp", Arc::new(ts.finish())),
-            ("event", Arc::new(event.finish())),
-            ("item_id", Arc::new(item.finish())),
-            ("query", Arc::new(query.finish())),
-        ];
-        let batch = RecordBatch::try_from_iter(columns).map_err(|e| fail(&e))?;
-        if writer.is_none() {
-            let f = file.take().expect("one file");
-            writer = Some(
-                ArrowWriter::try_new(f, batch.schema(), Some(props.clone()))
-                    .map_err(|e| fail(&e))?,
-            );
-        }
-        writer
-            .as_mut()
-            .expect("made above")
-            .write(&batch)
-            .map_err(|e| fail(&e))?;
+    let mut w = crate::train::parquet::EventsWriter::create(path, rows_per_group)?;
+    for (user, e) in ordered(&shop.shoppers) {
+        w.push(
+            user,
+            e.ts as i64,
+            e.kind,
+            e.item_id.as_deref(),
+            e.query.as_deref(),
+        )?;
     }
-    if let Some(w) = writer {
-        w.close().map_err(|e| fail(&e))?;
-    }
-    Ok(())
+    w.finish()
 }
 
 /// Writes the shop's events as Google Analytics 4's BigQuery export would hold them, in its
@@ -458,29 +412,22 @@ fn write_json<T: serde::Serialize + ?Sized>(path: &Path, value: &T) -> Result<()
 }
 
 fn write_events(path: &Path, shoppers: &[UserLog]) -> Result<()> {
-    let mut order: Vec<&UserLog> = shoppers.iter().collect();
-    order.sort_by(|a, b| a.user.cmp(&b.user));
-
     let csv_err = |e: csv::Error| Error::io(path, std::io::Error::other(e));
     let mut out = csv::WriterBuilder::new()
         .has_headers(false)
         .from_path(path)
         .map_err(csv_err)?;
     out.write_record(EVENTS_HEADER).map_err(csv_err)?;
-    for shopper in order {
-        let mut events: Vec<&Event> = shopper.events.iter().collect();
-        events.sort_by(|a, b| a.ts.total_cmp(&b.ts));
-        for e in events {
-            let ts = format!("{}", e.ts as i64);
-            out.write_record([
-                shopper.user.as_str(),
-                ts.as_str(),
-                e.kind.as_str(),
-                e.item_id.as_deref().unwrap_or(""),
-                e.query.as_deref().unwrap_or(""),
-            ])
-            .map_err(csv_err)?;
-        }
+    for (user, e) in ordered(shoppers) {
+        let ts = format!("{}", e.ts as i64);
+        out.write_record([
+            user,
+            ts.as_str(),
+            e.kind.as_str(),
+            e.item_id.as_deref().unwrap_or(""),
+            e.query.as_deref().unwrap_or(""),
+        ])
+        .map_err(csv_err)?;
     }
     out.flush().map_err(|e| Error::io(path, e))?;
     Ok(())
