@@ -7,7 +7,8 @@ Mirrors src/model/seqrec.rs and src/train/fit.rs:
     [+ mean of the item's attribute embeddings], dropout, padding zeroed;
   - pre-LayerNorm blocks: x + drop(attn(LN1 x)), x + drop(W2 drop(gelu(W1 LN2 x))) (feed-forward
     width d), dropout on the attention weights too;
-    causal attention where a query sees earlier non-padding keys and always itself;
+    causal attention where a query sees earlier non-padding keys and always itself
+    (--layout sasrec: the original SASRec block, see src/model/config.rs);
   - final LayerNorm; scores = newest hidden state . item embeddings (tied);
   - loss, against the item table (no dropout on it): sampled softmax with 256 uniform negatives
     drawn per sequence and shared by its positions, a negative equal to the position's target
@@ -15,11 +16,12 @@ Mirrors src/model/seqrec.rs and src/train/fit.rs:
     (padding column excluded), logits only at the positions that have a target; mean over those
     positions;
   - Adam (lr 1e-3, betas 0.9/0.999, eps 1e-8 as localrec's trainer), batch 128;
-  - batches: shuffle, sort by length within windows of 32 batches, shuffle the batches; each batch
-    left-padded to its longest history (at most max_len);
+  - batches: drawn at random; each sorted by length and encoded in groups of similar length, each
+    group left-padded to its longest history (at most max_len), as localrec's `length_groups`;
   - leave-one-out: each user trains on its items except the last two (the validation and test
     targets); an example is input = steps[:-1], targets = steps[1:], the newest max_len kept.
-  - init: embeddings Xavier-normal, matrices Xavier-uniform, biases 0, LayerNorm gamma 1.
+  - init: embeddings Xavier-normal, attention matrices Xavier-uniform with zero biases, the
+    feed-forward nn.Linear's default (uniform within 1/sqrt(fan_in)), LayerNorm gamma 1.
 
 Modes:
   train-throughput --data DIR --threads T --epochs E   -> one JSON object on stdout
@@ -157,7 +159,9 @@ class SASRec(nn.Module):
             if emb is not None:
                 nn.init.xavier_normal_(emb.weight)
         for blk in self.blocks:
-            for lin in (blk.wqkv, blk.wo, blk.w1, blk.w2):
+            # As localrec: Xavier-uniform attention projections with zero biases; the
+            # feed-forward keeps nn.Linear's default (uniform within 1/sqrt(fan_in)).
+            for lin in (blk.wqkv, blk.wo):
                 nn.init.xavier_uniform_(lin.weight)
                 nn.init.zeros_(lin.bias)
 
@@ -183,22 +187,34 @@ class SASRec(nn.Module):
             x = blk(x, allowed, additive)
         return self.ln_final(x)
 
-    def loss(self, items, targets, negatives):
-        """items/targets [b, l]; negatives [b, n] (one set per sequence), or None for full
-        cross-entropy over the catalogue."""
-        h = self.encode(items)
+    def loss(self, groups, negatives):
+        """groups: [(items [b, l], targets [b, l])], one batch's histories encoded in groups of
+        similar length, sequences numbered across the groups in order; negatives [B, n] (one set per
+        sequence), or None for full cross-entropy over the catalogue. Mean over every position with
+        a target."""
         emb = self.item_emb.weight
-        has_target = targets > 0
+        hs, ts, pos, neg = [], [], [], []
+        first = 0
+        for items, targets in groups:
+            h = self.encode(items)
+            has_target = targets > 0
+            if negatives is None:
+                hs.append(h[has_target])
+                ts.append(targets[has_target])
+            else:
+                negs = negatives[first:first + items.shape[0]]
+                nl = torch.bmm(h, emb[negs].transpose(1, 2))  # [b, l, n]
+                pl = (h * emb[targets]).sum(-1, keepdim=True)  # [b, l, 1]
+                hits = negs.unsqueeze(1) == targets.unsqueeze(2)  # accidental hits
+                pos.append(pl[has_target])
+                neg.append(nl.masked_fill(hits, -1e9)[has_target])
+            first += items.shape[0]
         if negatives is None:
-            logits = h[has_target] @ emb.t()  # [positions, n_items + 1]
+            logits = torch.cat(hs) @ emb.t()  # [positions, n_items + 1]
             logits[:, 0] = float("-inf")  # the padding row takes no probability
-            return F.cross_entropy(logits, targets[has_target])
-        neg_logits = torch.bmm(h, emb[negatives].transpose(1, 2))  # [b, l, n]
-        pos_logit = (h * emb[targets]).sum(-1, keepdim=True)  # [b, l, 1]
-        hits = negatives.unsqueeze(1) == targets.unsqueeze(2)  # accidental hits
-        neg_logits = neg_logits.masked_fill(hits, -1e9)
-        logp = torch.log_softmax(torch.cat([pos_logit, neg_logits], dim=-1), dim=-1)[..., 0]
-        return -logp[has_target].mean()
+            return F.cross_entropy(logits, torch.cat(ts))
+        logits = torch.cat([torch.cat(pos), torch.cat(neg)], dim=-1)
+        return -torch.log_softmax(logits, dim=-1)[:, 0].mean()
 
 
 class Inference(nn.Module):
@@ -214,7 +230,7 @@ class Inference(nn.Module):
 
 
 # ---------------------------------------------------------------------------------------------
-# Data, as src/train/data.rs (seq format), src/train/prepare.rs and src/train/fit.rs (example, length_buckets)
+# Data, as src/train/data.rs (seq format), src/train/prepare.rs and src/train/fit.rs (example, epoch_batches, length_groups)
 
 
 def load_seq(path):
@@ -248,15 +264,26 @@ def examples(users, max_len):
     return out
 
 
-def length_buckets(order, lengths, batch_size, rng):
+def random_batches(order, batch_size, rng):
     rng.shuffle(order)
-    batches = []
-    w = batch_size * 32
-    for i in range(0, len(order), w):
-        window = sorted(order[i:i + w], key=lambda j: lengths[j])
-        batches.extend(window[k:k + batch_size] for k in range(0, len(window), batch_size))
-    rng.shuffle(batches)
-    return batches
+    return [order[i:i + batch_size] for i in range(0, len(order), batch_size)]
+
+
+def length_groups(sorted_idx, lengths):
+    """localrec's `length_groups`: a batch sorted by length, split where padding a group to its
+    longest history would cost more than a quarter extra positions (groups of 16 or fewer grow
+    regardless)."""
+    groups, start, real = [], 0, 0
+    for i, e in enumerate(sorted_idx):
+        l = lengths[e]
+        n = i - start + 1
+        if n > 16 and n * l * 4 > (real + l) * 5:
+            groups.append(sorted_idx[start:i])
+            start, real = i, 0
+        real += l
+    if start < len(sorted_idx):
+        groups.append(sorted_idx[start:])
+    return groups
 
 
 def evaluate_valid(model, users, max_len, n_items):
@@ -313,16 +340,18 @@ def train_throughput(a):
     order = list(range(len(exs)))
     curve = []
     for epoch in range(1, a.epochs + 1):
-        batches = length_buckets(order, lengths, a.batch_size, rng)
+        batches = random_batches(order, a.batch_size, rng)
         t0 = time.perf_counter()
         loss_sum = 0.0
         for chunk in batches:
-            idx = np.asarray(chunk)
-            l = max(lengths[j] for j in chunk)
-            items = torch.from_numpy(inputs[idx, a.max_len - l:])
-            tgt = torch.from_numpy(targets[idx, a.max_len - l:])
+            groups = []
+            for g in length_groups(sorted(chunk, key=lambda j: lengths[j]), lengths):
+                idx = np.asarray(g)
+                l = max(lengths[j] for j in g)
+                groups.append((torch.from_numpy(inputs[idx, a.max_len - l:]),
+                               torch.from_numpy(targets[idx, a.max_len - l:])))
             negs = torch.randint(1, n_items + 1, (len(chunk), a.negatives)) if a.negatives > 0 else None
-            loss = model.loss(items, tgt, negs)
+            loss = model.loss(groups, negs)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             opt.step()
@@ -345,7 +374,9 @@ def train_throughput(a):
         "data": {"file": os.path.abspath(path), "users": len(users), "items": n_items, "examples": len(exs)},
         "config": {"d_model": a.d_model, "layers": a.layers, "heads": a.heads, "max_len": a.max_len,
                    "dropout": a.dropout, "negatives": a.negatives, "negative_sharing": "sequence",
-                   "batch_size": a.batch_size, "lr": a.lr, "seed": a.seed, "attention": "F.scaled_dot_product_attention"},
+                   "batch_size": a.batch_size, "lr": a.lr, "seed": a.seed, "layout": a.layout,
+                   "batches": "random, encoded in length groups",
+                   "attention": "F.scaled_dot_product_attention"},
         "curve": curve,
         "sequences_per_second": len(exs) * len(curve) / sum(e["seconds"] for e in curve),
         "steady_sequences_per_second": len(exs) * len(steady) / sum(e["seconds"] for e in steady),

@@ -44,8 +44,8 @@ guarded() { # label, command...
 }
 run_localrec() { # threads, loss
   "$LOCALREC" train --data "$data/Beauty.txt" --format seq --out "$work/localrec-$2-t$1" --epochs "$epochs" \
-    --negatives "$(negatives_of "$2")" --dropout 0.5 --layers 1 --layout pre-norm --batch-size 128 --lr 1e-3 \
-    --weight-decay 0 \
+    --negatives "$(negatives_of "$2")" --dropout 0.5 --layers 1 --layout pre-norm \
+    --batch-size 128 --lr 1e-3 --weight-decay 0 \
     --threads "$1" --quiet --patience 1000 --time-limit-min 60 > "$work/localrec-$2-t$1.log" 2>&1 \
     || { cat "$work/localrec-$2-t$1.log" >&2; return 1; }
 }

@@ -450,24 +450,31 @@ fn gemm(
     assert!(k == 0 || a.len() >= end(rsa, csa, m, k));
     assert!(k == 0 || b.len() >= end(rsb, csb, k, n));
     assert!(c.len() >= end(rsc, csc, m, n));
-    // SAFETY: the asserts above keep every index matrixmultiply reads or writes inside the
-    // slices, and `c` is borrowed mutably, apart from `a` and `b`.
+    // SAFETY: the asserts above keep every index the product reads or writes inside the slices,
+    // and `c` is borrowed mutably, apart from `a` and `b`.
     unsafe {
-        matrixmultiply::sgemm(
+        // gemm's convention: dst = alpha dst + beta (lhs rhs), dst not read when read_dst is
+        // false. One thread: the rayon workers already split the positions.
+        gemm::gemm(
             m,
-            k,
             n,
-            1.0,
-            a.as_ptr(),
-            rsa as isize,
-            csa as isize,
-            b.as_ptr(),
-            rsb as isize,
-            csb as isize,
-            beta,
+            k,
             c.as_mut_ptr(),
-            rsc as isize,
             csc as isize,
+            rsc as isize,
+            beta != 0.0,
+            a.as_ptr(),
+            csa as isize,
+            rsa as isize,
+            b.as_ptr(),
+            csb as isize,
+            rsb as isize,
+            beta,
+            1.0,
+            false,
+            false,
+            false,
+            gemm::Parallelism::None,
         );
     }
 }
