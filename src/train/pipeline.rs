@@ -11,6 +11,7 @@ use serde_json::json;
 use crate::catalog::Offer;
 use crate::error::{Error, Result};
 use crate::event::EventKind;
+use crate::format::pq::ItemTable;
 use crate::format::{self, Artefact, ArtefactParts};
 use crate::model::vocab::Vocab;
 use crate::model::{BlockLayout, Features, SeqRecConfig, Weights};
@@ -99,6 +100,14 @@ pub struct TrainJob {
     pub threads: usize,
     /// Continue from `out/checkpoint.lrec`.
     pub resume: bool,
+}
+
+/// What `localrec eval --item-table` tries: the item table stored with `encoding`, except the
+/// `exact_head` most popular items, which keep the file's int8 rows.
+#[derive(Debug, Clone, Copy)]
+pub struct TableTrial {
+    pub encoding: ItemTable,
+    pub exact_head: usize,
 }
 
 /// Share of each user's top-10 that two evaluations agree on.
@@ -405,6 +414,7 @@ pub fn run_eval(
     model: &Path,
     data: &DataSource,
     offers: Option<&Path>,
+    item_table: Option<TableTrial>,
 ) -> Result<serde_json::Value> {
     let (artefact, bytes) = read_model(model)?;
     let ds = data.load()?;
@@ -425,6 +435,50 @@ pub fn run_eval(
         "model": {"file": model.display().to_string(), "sha256": artefact.sha256},
         "protocol": "leave-one-out, full ranking, history excluded",
     });
+    if let Some(TableTrial {
+        encoding,
+        exact_head,
+    }) = item_table
+    {
+        // The same model with its item table stored another way (read and scored through the
+        // round trip), on the same cases; the `exact_head` most popular items keep the file's rows.
+        let config = &artefact.header.config;
+        let (rows, d) = (config.n_items + 1, config.d_model);
+        let mut weights = artefact.weights.clone();
+        let table = weights
+            .get_mut("item_emb")
+            .ok_or_else(|| Error::ModelCorrupt("the model has no item table".into()))?;
+        let stored = encoding.round_trip(&table.values, rows, d, 42)?;
+        let popularity = artefact.popularity_rows();
+        let mut by_popularity: Vec<usize> = (1..rows).collect();
+        by_popularity.sort_by_key(|&r| std::cmp::Reverse(popularity.get(r).copied().unwrap_or(0)));
+        let mut head = vec![false; rows];
+        for &r in by_popularity.iter().take(exact_head) {
+            head[r] = true;
+        }
+        for (r, (row, new)) in table
+            .values
+            .chunks_exact_mut(d)
+            .zip(stored.chunks_exact(d))
+            .enumerate()
+        {
+            if !head[r] {
+                row.copy_from_slice(new);
+            }
+        }
+        let compact = config.init_with(&crate::cpu_device(), &weights)?;
+        let e = evaluate(&compact, config, &item_attrs, &test, false)?;
+        out["item_table"] = json!({
+            "encoding": encoding.to_string(),
+            "exact_head": exact_head.min(rows - 1),
+            "bytes_per_item": encoding.bytes_per_item(d),
+            "shared_bytes": encoding.shared_bytes(d),
+            "hr@10": e.metrics.hr(),
+            "ndcg@10": e.metrics.ndcg(),
+            "ndcg_relative_to_int8": (e.metrics.ndcg() - m.metrics.ndcg()) / m.metrics.ndcg().max(1e-12),
+            "hr_relative_to_int8": (e.metrics.hr() - m.metrics.hr()) / m.metrics.hr().max(1e-12),
+        });
+    }
     if let Some(path) = offers {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
         let list: Vec<Offer> = serde_json::from_str(&text).map_err(|e| {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use localrec::train::pipeline::run_eval;
+use localrec::train::pipeline::{TableTrial, run_eval};
 
 use crate::data_args::DataArgs;
 
@@ -21,10 +21,26 @@ pub struct EvalArgs {
     /// model needs a catalogue): how often the top offer applies to the held-out purchase.
     #[arg(long)]
     offers: Option<PathBuf>,
+    /// Also rank with the item table stored another way (int8, int4, or pqM: product
+    /// quantisation with M one-byte subspaces, e.g. pq16) and report its figures beside the
+    /// file's own, with the bytes it takes per item.
+    #[arg(long)]
+    item_table: Option<localrec::format::pq::ItemTable>,
+    /// With --item-table: the N most popular items keep the file's int8 rows.
+    #[arg(long, default_value_t = 0, requires = "item_table")]
+    exact_head: usize,
 }
 
 pub fn run(a: EvalArgs) -> Result<()> {
-    let out = run_eval(&a.model, &a.data.source(), a.offers.as_deref())?;
+    let out = run_eval(
+        &a.model,
+        &a.data.source(),
+        a.offers.as_deref(),
+        a.item_table.map(|encoding| TableTrial {
+            encoding,
+            exact_head: a.exact_head,
+        }),
+    )?;
     if a.json {
         println!("{out}");
     } else {
