@@ -452,7 +452,9 @@ pub fn run_eval(
         let popularity = artefact.popularity_rows();
         let mut by_popularity: Vec<usize> = (1..rows).collect();
         by_popularity.sort_by_key(|&r| std::cmp::Reverse(popularity.get(r).copied().unwrap_or(0)));
+        // Row 0 (padding; the item input of a search) is one row, stored as it is.
         let mut head = vec![false; rows];
+        head[0] = true;
         for &r in by_popularity.iter().take(exact_head) {
             head[r] = true;
         }
