@@ -51,7 +51,7 @@ console.log(JSON.stringify({
   versions: versions({ torch: true }),
   data: dataFile,
   epochs: Number(epochs),
-  setup: "Amazon Beauty (seq format), 1 block, d 64, 1 head, max length 50, dropout 0.5 (none on the output table), batch 128, Adam 1e-3, length-bucketed batches; loss `sampled`: 256 negatives per sequence, `full`: cross-entropy over all 12,101 items at the positions with a target; steady = epochs 2.. (the first epoch is reported in the curve)",
+  setup: "Amazon Beauty (seq format), 1 block, d 64, 1 head, max length 50, dropout 0.5 (none on the output table), batch 128 (random, each encoded in groups of similar length), Adam 1e-3; localrec with one thread per matrix product (MATMUL_NUM_THREADS=1); loss `sampled`: 256 negatives per sequence, `full`: cross-entropy over all 12,101 items at the positions with a target; steady = epochs 2.. (the first epoch is reported in the curve)",
   runs,
   ratios,
 }, null, 1));

@@ -51,10 +51,11 @@ pub struct SeqRecConfig {
     /// Dropout on embeddings, attention weights and inside and after the feed-forward (and on
     /// the attention output in the pre-norm layout); training only. 0.6, the published SASRec
     /// recipe's rate at d 64, part of that recipe with batch 512 and learning rate 5e-4
-    /// ([`crate::train::TrainOptions`]): on Beauty (sasrec layout) the recipe as a whole tested
-    /// at int8 NDCG@10 0.0530 against 0.0510 for dropout 0.5, batch 128, lr 1e-3 (its effect
-    /// alone was not measured). With the pre-norm layout and the old recipe 0.6 was worse than
-    /// 0.5 (0.0467 against 0.0499).
+    /// ([`crate::train::TrainOptions`]): on Beauty (sasrec layout, batches of similar-length
+    /// histories) the recipe as a whole tested at int8 NDCG@10 0.0530 against 0.0510 for dropout
+    /// 0.5, batch 128, lr 1e-3 (its effect alone was not measured); with random batches, the
+    /// default now, it tests at 0.0599. With the pre-norm layout and the old recipe 0.6 was
+    /// worse than 0.5 (0.0467 against 0.0499).
     #[config(default = 0.6)]
     pub dropout: f64,
     /// Hash buckets for search-query tokens (0 disables query features).
@@ -77,8 +78,9 @@ pub struct SeqRecConfig {
     /// the published recipe's, by default. On Beauty with the old recipe (batch 128, lr 1e-3,
     /// dropout 0.5, Adam epsilon 1e-5) the two tested level: int8 NDCG@10 / HR@10 0.0498 / 0.0832
     /// (sasrec) against 0.0499 / 0.0820 (pre-norm); with the published recipe sasrec tested at
-    /// 0.0530 / 0.0882 (pre-norm was not run to the end with it). Files written before this
-    /// field existed are `pre_norm`.
+    /// 0.0530 / 0.0882 with batches of similar-length histories and 0.0599 / 0.0996 with random
+    /// ones (pre-norm was not run to the end with it). Files written before this field existed
+    /// are `pre_norm`.
     #[config(default = "BlockLayout::Sasrec")]
     pub layout: BlockLayout,
 }
