@@ -22,4 +22,4 @@ pub use batch::{SeqBatch, Step};
 pub use config::{BlockLayout, ParamSpec, SeqRecConfig};
 pub use features::Features;
 pub use seqrec::{Block, SeqRec};
-pub use weights::{WeightTensor, Weights, floats};
+pub use weights::{WeightTensor, Weights, floats, floats_shared};

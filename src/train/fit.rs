@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::event::EventKind;
-use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step, floats};
+use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step, floats, floats_shared};
 
 use super::eval::{Scores, Split, cases, evaluate};
 use super::options::{NegativeSharing, TrainOptions};
@@ -585,8 +585,12 @@ pub fn objective_at(
             NegativeSharing::Batch => (vec![0; p], 1),
             NegativeSharing::Sequence => (sequence, sequences),
             NegativeSharing::Position => ((0..p).collect(), p),
-        }; // Only the rows the loss reads leave the model: targets and negatives, renumbered from
-        // 1 (row 0 of the small table stands for padding, as in the catalogue).
+        };
+        // Only the rows the loss reads leave the model: targets and negatives, renumbered from
+        // 1 (row 0 of the small table stands for padding, as in the catalogue). (Reading the
+        // whole table and handing back a dense gradient when the draws cover most of it, as
+        // full cross-entropy does, was slower on Beauty: 6.8 s of loss per epoch against 3.3 s,
+        // batch 128, 256 negatives per sequence, one thread.)
         let mut needed: Vec<u32> = targets.iter().chain(negatives).copied().collect();
         needed.sort_unstable();
         needed.dedup();
@@ -594,7 +598,7 @@ pub fn objective_at(
         let mut table = vec![0f32; d];
         table.extend(floats(emb.clone().select(0, int_tensor(&needed, &device)))?);
         let ce = super::softmax::sampled_cross_entropy(
-            &floats(hp.clone())?,
+            &floats_shared(hp.clone())?,
             &table,
             d,
             &targets.iter().map(local).collect::<Vec<_>>(),
@@ -610,8 +614,8 @@ pub fn objective_at(
         return Ok((surrogate, ce.loss));
     }
     let ce = super::softmax::full_cross_entropy(
-        &floats(hp.clone())?,
-        &floats(emb.clone())?,
+        &floats_shared(hp.clone())?,
+        &floats_shared(emb.clone())?,
         d,
         targets,
         weights,
