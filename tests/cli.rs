@@ -139,18 +139,21 @@ fn synth_train_eval_inspect_recommend() {
 
     let model = out.join("model.lrec");
     let offers = shop.join("offers.json");
-    let eval = json(&ok(localrec(&[
-        "eval",
-        "--model",
-        p(&model),
-        "--data",
-        p(&events),
-        "--format",
-        "events",
-        "--offers",
-        p(&offers),
-        "--json",
-    ])));
+    // `localrec eval` of the shipped file on the shop's log, with more arguments.
+    let eval_with = |more: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--model",
+            p(&model),
+            "--data",
+            p(&events),
+            "--format",
+            "events",
+        ];
+        args.extend_from_slice(more);
+        localrec(&args)
+    };
+    let eval = json(&ok(eval_with(&["--offers", p(&offers), "--json"])));
     assert_eq!(
         eval["users"].as_u64().unwrap(),
         test["users"].as_u64().unwrap()
@@ -185,14 +188,7 @@ fn synth_train_eval_inspect_recommend() {
     // changes nothing either, in 4 bytes per item; int4 reports its size on the same users; an
     // unknown encoding is refused.
     let trial = |encoding: &str, head: &str| {
-        json(&ok(localrec(&[
-            "eval",
-            "--model",
-            p(&model),
-            "--data",
-            p(&events),
-            "--format",
-            "events",
+        json(&ok(eval_with(&[
             "--json",
             "--item-table",
             encoding,
@@ -218,17 +214,7 @@ fn synth_train_eval_inspect_recommend() {
         int4["item_table"]["ndcg@10"], int4["ndcg@10"],
         "every item exact"
     );
-    let bad = localrec(&[
-        "eval",
-        "--model",
-        p(&model),
-        "--data",
-        p(&events),
-        "--format",
-        "events",
-        "--item-table",
-        "pq",
-    ]);
+    let bad = eval_with(&["--item-table", "pq"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("expected int8, int4 or pqM"));
 

@@ -197,12 +197,13 @@ fn weights_turn_the_loss_into_a_weighted_mean_over_positions() {
 /// `train::softmax`, outside autodiff: one SGD step with it moves every parameter as one step
 /// with autodiff through the plain definition (`train::loss`) does, for full cross-entropy and
 /// for sampled softmax with each way of sharing negatives (some of them equal to targets), on a
-/// model with every feature, two blocks and two heads, with and without position weights.
+/// model with every feature, two blocks and two heads, with and without position weights, with
+/// the positions read from one padded batch or from each history encoded on its own.
 #[test]
 fn the_objective_has_the_definitions_gradients() {
     use burn::optim::{GradientsParams, SgdConfig};
     use localrec::model::{SeqBatch, Step};
-    use localrec::train::NegativeSharing;
+    use localrec::train::{NegativeSharing, Positions};
     let device = localrec::cpu_device().autodiff();
     device.seed(3);
     let config = SeqRecConfig::new(30)
@@ -257,50 +258,53 @@ fn the_objective_has_the_definitions_gradients() {
             stepped.to_weights().unwrap()
         };
         let plain = train::loss(&model, &batch, &rows, &targets, negatives, sharing, 30, w);
-        let (surrogate, value) = train::objective(
-            &model,
-            model.encode(&batch),
-            &rows,
-            &targets,
-            negatives,
-            sharing,
-            30,
-            w,
-        )
-        .unwrap();
         let plain_value = plain.clone().into_data().try_into_vec::<f32>().unwrap()[0] as f64;
-        assert!(
-            (value - plain_value).abs() < 1e-5,
-            "{sharing:?}, {} negatives: {value} vs {plain_value}",
-            negatives.len()
-        );
-        let (want, got) = (
-            step_with(GradientsParams::from_grads(plain.backward(), &model)),
-            step_with(GradientsParams::from_grads(surrogate.backward(), &model)),
-        );
+        let want = step_with(GradientsParams::from_grads(plain.backward(), &model));
         let before = model.to_weights().unwrap();
-        for (name, t) in &want {
-            let moved = t
-                .values
-                .iter()
-                .zip(&before[name].values)
-                .any(|(x, y)| x != y);
-            let g = &got[name];
-            let worst = t
-                .values
-                .iter()
-                .zip(&g.values)
-                .map(|(x, y)| (x - y).abs())
-                .fold(0f32, f32::max);
+        // The positions read from the padded batch, and from each history encoded alone (as
+        // the training loop encodes a batch in groups of similar length).
+        let alone = |h: &Vec<Step>, rows: &[i64]| {
+            Positions::of(
+                model.encode(&SeqBatch::new(&config, &[h], &item_attrs)),
+                rows,
+            )
+        };
+        let gathered = [
+            Positions::of(model.encode(&batch), &rows),
+            Positions::cat(vec![alone(&a, &[0, 2]), alone(&b, &[0, 4])]),
+        ];
+        for (how, positions) in ["one batch", "two groups"].into_iter().zip(gathered) {
+            let (surrogate, value) =
+                train::objective(&model, positions, &targets, negatives, sharing, 30, w).unwrap();
             assert!(
-                worst < 1e-5,
-                "{sharing:?}, {name}: gradients differ by {worst}"
+                (value - plain_value).abs() < 1e-5,
+                "{how}, {sharing:?}, {} negatives: {value} vs {plain_value}",
+                negatives.len()
             );
-            // Every parameter the loss reaches really moves (the comparison is not vacuous).
-            assert!(
-                moved || name.contains("beta") || name.starts_with("pos"),
-                "{name} did not move"
-            );
+            let got = step_with(GradientsParams::from_grads(surrogate.backward(), &model));
+            for (name, t) in &want {
+                let moved = t
+                    .values
+                    .iter()
+                    .zip(&before[name].values)
+                    .any(|(x, y)| x != y);
+                let g = &got[name];
+                let worst = t
+                    .values
+                    .iter()
+                    .zip(&g.values)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0f32, f32::max);
+                assert!(
+                    worst < 1e-5,
+                    "{how}, {sharing:?}, {name}: gradients differ by {worst}"
+                );
+                // Every parameter the loss reaches really moves (the comparison is not vacuous).
+                assert!(
+                    moved || name.contains("beta") || name.starts_with("pos"),
+                    "{name} did not move"
+                );
+            }
         }
     }
 }

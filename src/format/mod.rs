@@ -23,6 +23,7 @@ use crate::error::{Error, Result};
 use crate::model::{SeqRecConfig, WeightTensor, Weights};
 use quant::QuantizedMatrix;
 
+#[cfg(feature = "train")]
 pub mod pq;
 pub mod quant;
 #[cfg(feature = "train")]

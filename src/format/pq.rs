@@ -1,8 +1,8 @@
 //! Product quantisation of the item table: each row is cut into `subspaces` equal slices and each
 //! slice stored as one byte, the index of the nearest of 256 centroids learned for that slice.
-//! At d = 64 with 16 subspaces an item costs 16 bytes instead of 68 (int8 and its scale), and a
-//! state is scored against the whole catalogue with one lookup table of `16 x 256` partial dot
-//! products: 16 table reads and adds per item instead of 64 multiply-adds.
+//! At d = 64 with 16 subspaces an item costs 16 bytes instead of 68 (int8 and its scale).
+//! `localrec eval --item-table` measures what an encoding costs in quality ([`ItemTable`]);
+//! no weights file stores one yet.
 
 use crate::error::{Error, Result};
 
@@ -22,7 +22,7 @@ pub struct ProductQuantized {
 }
 
 impl ProductQuantized {
-    /// Checks that the parts fit together (sizes read from a file are untrusted).
+    /// Checks that the parts fit together.
     pub fn new(
         rows: usize,
         cols: usize,
@@ -61,7 +61,6 @@ impl ProductQuantized {
     /// subspace (k-means++ seeding, Lloyd iterations, on a seeded sample of at most
     /// `max_sample` rows; row 0 is the padding row and is left out of training), then codes
     /// every row. Deterministic for a seed.
-    #[cfg(feature = "train")]
     pub fn train(
         values: &[f32],
         rows: usize,
@@ -132,28 +131,6 @@ impl ProductQuantized {
         }
         out
     }
-
-    /// Each row's dot product with `x` (`cols` long): one table of partial dot products per
-    /// subspace and centroid, then per row a sum of `subspaces` lookups. Equals the dot product
-    /// with [`Self::decode`]'s rows up to f32 rounding.
-    pub fn scores(&self, x: &[f32], out: &mut Vec<f32>) {
-        let sub = self.sub();
-        let mut lut = vec![0f32; self.subspaces * CENTROIDS];
-        for (j, table) in lut.chunks_exact_mut(CENTROIDS).enumerate() {
-            let xs = &x[j * sub..(j + 1) * sub];
-            let book = &self.codebooks[j * CENTROIDS * sub..(j + 1) * CENTROIDS * sub];
-            for (t, centroid) in table.iter_mut().zip(book.chunks_exact(sub)) {
-                *t = centroid.iter().zip(xs).map(|(a, b)| a * b).sum();
-            }
-        }
-        out.clear();
-        out.extend(self.codes.chunks_exact(self.subspaces).map(|row| {
-            row.iter()
-                .enumerate()
-                .map(|(j, &c)| lut[j * CENTROIDS + c as usize])
-                .sum::<f32>()
-        }));
-    }
 }
 
 /// How an item table can be stored: what `localrec eval --item-table` compares.
@@ -219,7 +196,6 @@ impl ItemTable {
 
     /// What scoring sees of `values` (`rows x cols`) once stored this way: the table encoded
     /// and decoded again.
-    #[cfg(feature = "train")]
     pub fn round_trip(
         self,
         values: &[f32],
@@ -244,7 +220,7 @@ impl ItemTable {
 }
 
 fn check_shape(cols: usize, subspaces: usize) -> Result<()> {
-    if subspaces == 0 || cols == 0 || !cols.is_multiple_of(subspaces) || subspaces > cols {
+    if subspaces == 0 || cols == 0 || !cols.is_multiple_of(subspaces) {
         return Err(Error::InvalidArgument(format!(
             "{subspaces} subspaces must divide the table's width {cols}"
         )));
@@ -253,7 +229,6 @@ fn check_shape(cols: usize, subspaces: usize) -> Result<()> {
 }
 
 /// The nearest centroid of `book` (`k x dim`) to `x`, and the squared distance.
-#[cfg(feature = "train")]
 fn nearest(book: &[f32], dim: usize, x: &[f32]) -> (usize, f32) {
     let mut best = (0, f32::INFINITY);
     for (i, c) in book.chunks_exact(dim).enumerate() {
@@ -268,7 +243,6 @@ fn nearest(book: &[f32], dim: usize, x: &[f32]) -> (usize, f32) {
 /// k-means of `points` (`n x dim`, row-major) into `k` centroids: k-means++ seeding, then
 /// `iters` Lloyd steps; a centroid left without points takes the point farthest from its own.
 /// With fewer distinct points than `k` the spare centroids repeat points (codes stay valid).
-#[cfg(feature = "train")]
 fn kmeans(points: &[f32], dim: usize, k: usize, iters: usize, seed: u64) -> Vec<f32> {
     use rand::{Rng, SeedableRng, rngs::StdRng};
     let n = points.len() / dim;
@@ -343,7 +317,7 @@ fn kmeans(points: &[f32], dim: usize, k: usize, iters: usize, seed: u64) -> Vec<
     centroids
 }
 
-#[cfg(all(test, feature = "train"))]
+#[cfg(test)]
 mod tests {
     use super::*;
 
@@ -351,25 +325,6 @@ mod tests {
         (0..rows * cols)
             .map(|i| ((i * 7919 % 1009) as f32 / 1009.0 - 0.5) + ((i / cols) % 5) as f32 * 0.1)
             .collect()
-    }
-
-    #[test]
-    fn lookup_scores_equal_the_decoded_dot_products() {
-        let (rows, cols) = (600, 16);
-        let values = table(rows, cols);
-        let pq = ProductQuantized::train(&values, rows, cols, 4, 10_000, 7).unwrap();
-        let decoded = pq.decode();
-        let x: Vec<f32> = (0..cols).map(|i| (i as f32 * 0.3).cos()).collect();
-        let mut scores = Vec::new();
-        pq.scores(&x, &mut scores);
-        for (r, row) in decoded.chunks_exact(cols).enumerate() {
-            let dot: f32 = row.iter().zip(&x).map(|(a, b)| a * b).sum();
-            assert!(
-                (scores[r] - dot).abs() < 1e-4,
-                "row {r}: {} vs {dot}",
-                scores[r]
-            );
-        }
     }
 
     #[test]

@@ -25,7 +25,13 @@ impl SeqRecConfig {
             let as2 = as_matrix(shape);
             let dist = if p.name.ends_with("gamma") {
                 return Ok(Tensor::ones(as2, device));
-            } else if FEED_FORWARD.iter().any(|w| p.name.ends_with(w)) {
+            } else if matches!(
+                p.slot,
+                Slot::Block(
+                    _,
+                    BlockParam::W1 | BlockParam::B1 | BlockParam::W2 | BlockParam::B2
+                )
+            ) {
                 // PyTorch's default for the published SASRec's feed-forward (Conv1d, kernel 1):
                 // uniform within 1/sqrt(fan_in), the biases too. On Beauty (published recipe,
                 // bucketed batches) validation NDCG@10 was 0.0607 at epoch 51 against 0.0593
@@ -82,10 +88,6 @@ impl SeqRecConfig {
         })
     }
 }
-
-/// The feed-forward's parameters (name endings in [`SeqRecConfig::params`]).
-#[cfg(feature = "train")]
-const FEED_FORWARD: [&str; 4] = [".w1", ".b1", ".w2", ".b2"];
 
 /// The 2-D shape a parameter is made in: vectors become `[1, n]`.
 fn as_matrix(shape: &[usize]) -> [usize; 2] {

@@ -246,7 +246,7 @@ pub fn train(
     let first_epoch = curve.len() + 1;
     for epoch in first_epoch..=opts.epochs {
         let (batches_of_epoch, mut rng) =
-            epoch_batches(&examples, opts.batch_size, opts.seed, epoch);
+            epoch_batches(examples.len(), opts.batch_size, opts.seed, epoch);
         device.seed(epoch_seed(opts.seed.wrapping_add(1), epoch));
         let bar = progress_bar(opts.progress, batches_of_epoch.len(), epoch);
         let t0 = Instant::now();
@@ -260,10 +260,8 @@ pub fn train(
             let mut order: Vec<usize> = chunk.to_vec();
             order.sort_by_key(|&i| examples[i].0.len());
             let mut parts = Vec::new();
-            let (mut sequence, mut targets, mut weights) = (Vec::new(), Vec::new(), Vec::new());
-            let mut weighted = false;
-            let mut first = 0usize;
-            for group in length_groups(&order, |i| examples[i].0.len().min(config.max_len)) {
+            let (mut targets, mut weights) = (Vec::new(), Vec::new());
+            for group in length_groups(&order, |i| examples[i].0.len()) {
                 let histories: Vec<&[Step]> = group.iter().map(|&i| examples[i].0).collect();
                 let batch = SeqBatch::new(config, &histories, &data.item_attrs);
                 let (rows, group_targets, group_weights) = loss_rows(
@@ -271,21 +269,13 @@ pub fn train(
                     batch.len,
                     opts.purchase_weight,
                 );
-                sequence.extend(rows.iter().map(|&r| first + r as usize / batch.len));
                 targets.extend(group_targets);
-                if let Some(w) = group_weights {
-                    weighted = true;
-                    weights.extend(w);
-                }
-                parts.push(target_positions(model.encode(&batch), &rows));
-                first += group.len();
+                weights.extend(group_weights.into_iter().flatten());
+                parts.push(Positions::of(model.encode(&batch), &rows));
             }
-            let weights = weighted.then_some(weights);
-            let positions = Positions {
-                hidden: Tensor::cat(parts, 0),
-                sequence,
-                sequences: chunk.len(),
-            };
+            // `loss_rows` weighs positions exactly when the purchase weight is not 1.
+            let weights = (opts.purchase_weight != 1.0).then_some(weights);
+            let positions = Positions::cat(parts);
             let draws = match opts.negative_sharing {
                 NegativeSharing::Batch => n_negatives,
                 NegativeSharing::Sequence => n_negatives * chunk.len(),
@@ -295,7 +285,7 @@ pub fn train(
                 .map(|_| rng.random_range(1..=n_items as u32))
                 .collect();
             times.forward += lap(&mut t);
-            let (objective, value) = objective_at(
+            let (objective, value) = objective(
                 &model,
                 positions,
                 &targets,
@@ -433,13 +423,13 @@ fn lap(t: &mut Instant) -> f64 {
 /// the first epochs (training loss after 5 epochs 8.82 against the published run's 8.64;
 /// random batches: 8.65).
 fn epoch_batches(
-    examples: &[(&[Step], Vec<u32>)],
+    examples: usize,
     batch_size: usize,
     seed: u64,
     epoch: usize,
 ) -> (Vec<Vec<usize>>, StdRng) {
     let mut rng = StdRng::seed_from_u64(epoch_seed(seed, epoch));
-    let mut order: Vec<usize> = (0..examples.len()).collect();
+    let mut order: Vec<usize> = (0..examples).collect();
     order.shuffle(&mut rng);
     let mut batches: Vec<Vec<usize>> = order
         .chunks(batch_size.max(1))
@@ -523,31 +513,6 @@ pub fn loss(
     sampled_loss(model, h, rows, targets, negatives, sharing, weights)
 }
 
-/// What the training loop minimises, for the encoder's output `hidden`, and the loss's value: a
-/// surrogate with exactly the gradients of [`loss`] (computed by [`super::softmax`] without
-/// autodiff; the surrogate's own value means nothing).
-#[allow(clippy::too_many_arguments)]
-pub fn objective(
-    model: &SeqRec,
-    hidden: Tensor<3>,
-    rows: &[i64],
-    targets: &[u32],
-    negatives: &[u32],
-    sharing: NegativeSharing,
-    n_items: usize,
-    weights: Option<&[f32]>,
-) -> Result<(Tensor<1>, f64)> {
-    let [b, l, _] = hidden.dims();
-    let positions = Positions {
-        sequence: rows.iter().map(|&r| r as usize / l).collect(),
-        hidden: target_positions(hidden, rows),
-        sequences: b,
-    };
-    objective_at(
-        model, positions, targets, negatives, sharing, n_items, weights,
-    )
-}
-
 /// The positions a training step's loss reads, gathered from one or more encoded batches.
 pub struct Positions {
     /// Their hidden states, `[p, d]`.
@@ -557,9 +522,38 @@ pub struct Positions {
     pub sequences: usize,
 }
 
-/// [`objective`] for positions already gathered (from several encoded sub-batches).
-#[allow(clippy::too_many_arguments)]
-pub fn objective_at(
+impl Positions {
+    /// The positions `rows` (indices into the flattened `[batch, len]` positions) of an encoded
+    /// batch `hidden` (`[batch, len, d]`).
+    pub fn of(hidden: Tensor<3>, rows: &[i64]) -> Self {
+        let [b, l, _] = hidden.dims();
+        Self {
+            sequence: rows.iter().map(|&r| r as usize / l).collect(),
+            hidden: target_positions(hidden, rows),
+            sequences: b,
+        }
+    }
+
+    /// Several batches' positions as one, their sequences numbered on in order.
+    pub fn cat(parts: Vec<Positions>) -> Self {
+        let (mut hidden, mut sequence, mut sequences) = (Vec::new(), Vec::new(), 0);
+        for part in parts {
+            sequence.extend(part.sequence.iter().map(|s| sequences + s));
+            sequences += part.sequences;
+            hidden.push(part.hidden);
+        }
+        Self {
+            hidden: Tensor::cat(hidden, 0),
+            sequence,
+            sequences,
+        }
+    }
+}
+
+/// What the training loop minimises at `positions` and the loss's value: a surrogate with
+/// exactly the gradients of [`loss`] (computed by [`super::softmax`] without autodiff; the
+/// surrogate's own value means nothing).
+pub fn objective(
     model: &SeqRec,
     positions: Positions,
     targets: &[u32],
@@ -819,7 +813,7 @@ mod tests {
         let examples: Vec<(&[Step], Vec<u32>)> =
             steps.iter().filter_map(|s| example(s, 50)).collect();
         let draw = |epoch| {
-            let (batches, mut rng) = epoch_batches(&examples, 4, 42, epoch);
+            let (batches, mut rng) = epoch_batches(examples.len(), 4, 42, epoch);
             let negatives: Vec<u32> = (0..8).map(|_| rng.random_range(1..=30)).collect();
             (batches, negatives)
         };

@@ -36,6 +36,6 @@ pub use eval::{
     EvalCase, EvalResult, OfferEval, Scores, Split, cases, evaluate, evaluate_offers,
     evaluate_popularity,
 };
-pub use fit::{EpochLog, Resume, StepTimes, Trained, loss, objective, train};
+pub use fit::{EpochLog, Positions, Resume, StepTimes, Trained, loss, objective, train};
 pub use options::{NegativeSharing, TrainOptions};
 pub use prepare::{Cut, DataStats, PrepareOptions, Prepared, PreparedUser, prepare};

@@ -18,8 +18,9 @@ use crate::model::{BlockLayout, Features, SeqRecConfig, Weights};
 use crate::runtime::Engine;
 
 use super::data::{self, Dataset, Format};
-use super::eval::{Scores, Split, cases, evaluate, evaluate_offers, evaluate_popularity};
+use super::eval::{EvalCase, Scores, Split, cases, evaluate, evaluate_offers, evaluate_popularity};
 use super::fit::{Resume, train};
+use super::metrics::RankingMetrics;
 use super::options::TrainOptions;
 use super::prepare::{PrepareOptions, Prepared, prepare};
 
@@ -108,6 +109,61 @@ pub struct TrainJob {
 pub struct TableTrial {
     pub encoding: ItemTable,
     pub exact_head: usize,
+}
+
+/// [`run_eval`]'s `--item-table` figures: the same model with its item table stored another way
+/// (encoded and decoded again, for the history's embeddings and the scores alike), on the same
+/// cases, beside the file's own `int8` metrics.
+fn table_trial(
+    artefact: &Artefact,
+    TableTrial {
+        encoding,
+        exact_head,
+    }: TableTrial,
+    item_attrs: &[Vec<u32>],
+    cases: &[EvalCase<'_>],
+    int8: &RankingMetrics,
+) -> Result<serde_json::Value> {
+    let config = &artefact.header.config;
+    let (rows, d) = (config.n_items + 1, config.d_model);
+    let mut weights = artefact.weights.clone();
+    let table = weights
+        .get_mut("item_emb")
+        .ok_or_else(|| Error::ModelCorrupt("the model has no item table".into()))?;
+    let stored = encoding.round_trip(&table.values, rows, d, 42)?;
+    // Kept as the file has them: row 0 (padding; the item input of a search), one row, and the
+    // `exact_head` most popular items.
+    let popularity = artefact.popularity_rows();
+    let mut by_popularity: Vec<usize> = (1..rows).collect();
+    by_popularity.sort_by_key(|&r| std::cmp::Reverse(popularity[r]));
+    let mut kept = vec![false; rows];
+    kept[0] = true;
+    for &r in by_popularity.iter().take(exact_head) {
+        kept[r] = true;
+    }
+    for ((row, new), kept) in table
+        .values
+        .chunks_exact_mut(d)
+        .zip(stored.chunks_exact(d))
+        .zip(kept)
+    {
+        if !kept {
+            row.copy_from_slice(new);
+        }
+    }
+    let compact = config.init_with(&crate::cpu_device(), &weights)?;
+    let e = evaluate(&compact, config, item_attrs, cases, false)?.metrics;
+    let relative = |x: f64, base: f64| (x - base) / base.max(1e-12);
+    Ok(json!({
+        "encoding": encoding.to_string(),
+        "exact_head": exact_head.min(rows - 1),
+        "bytes_per_item": encoding.bytes_per_item(d),
+        "shared_bytes": encoding.shared_bytes(d),
+        "hr@10": e.hr(),
+        "ndcg@10": e.ndcg(),
+        "ndcg_relative_to_int8": relative(e.ndcg(), int8.ndcg()),
+        "hr_relative_to_int8": relative(e.hr(), int8.hr()),
+    }))
 }
 
 /// Share of each user's top-10 that two evaluations agree on.
@@ -435,51 +491,8 @@ pub fn run_eval(
         "model": {"file": model.display().to_string(), "sha256": artefact.sha256},
         "protocol": "leave-one-out, full ranking, history excluded",
     });
-    if let Some(TableTrial {
-        encoding,
-        exact_head,
-    }) = item_table
-    {
-        // The same model with its item table stored another way (read and scored through the
-        // round trip), on the same cases; the `exact_head` most popular items keep the file's rows.
-        let config = &artefact.header.config;
-        let (rows, d) = (config.n_items + 1, config.d_model);
-        let mut weights = artefact.weights.clone();
-        let table = weights
-            .get_mut("item_emb")
-            .ok_or_else(|| Error::ModelCorrupt("the model has no item table".into()))?;
-        let stored = encoding.round_trip(&table.values, rows, d, 42)?;
-        let popularity = artefact.popularity_rows();
-        let mut by_popularity: Vec<usize> = (1..rows).collect();
-        by_popularity.sort_by_key(|&r| std::cmp::Reverse(popularity.get(r).copied().unwrap_or(0)));
-        // Row 0 (padding; the item input of a search) is one row, stored as it is.
-        let mut head = vec![false; rows];
-        head[0] = true;
-        for &r in by_popularity.iter().take(exact_head) {
-            head[r] = true;
-        }
-        for (r, (row, new)) in table
-            .values
-            .chunks_exact_mut(d)
-            .zip(stored.chunks_exact(d))
-            .enumerate()
-        {
-            if !head[r] {
-                row.copy_from_slice(new);
-            }
-        }
-        let compact = config.init_with(&crate::cpu_device(), &weights)?;
-        let e = evaluate(&compact, config, &item_attrs, &test, false)?;
-        out["item_table"] = json!({
-            "encoding": encoding.to_string(),
-            "exact_head": exact_head.min(rows - 1),
-            "bytes_per_item": encoding.bytes_per_item(d),
-            "shared_bytes": encoding.shared_bytes(d),
-            "hr@10": e.metrics.hr(),
-            "ndcg@10": e.metrics.ndcg(),
-            "ndcg_relative_to_int8": (e.metrics.ndcg() - m.metrics.ndcg()) / m.metrics.ndcg().max(1e-12),
-            "hr_relative_to_int8": (e.metrics.hr() - m.metrics.hr()) / m.metrics.hr().max(1e-12),
-        });
+    if let Some(trial) = item_table {
+        out["item_table"] = table_trial(&artefact, trial, &item_attrs, &test, &m.metrics)?;
     }
     if let Some(path) = offers {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;

@@ -63,11 +63,11 @@ enum Command {
 }
 
 fn main() -> Result<()> {
-    // matrixmultiply (burn-ndarray's matrix products and the trainer's loss) runs each large
-    // product on as many threads as the machine has cores, whatever `--threads` says, and on top
-    // of the rayon workers that already split the loss by position: `--threads 1` used every
-    // core and `--threads 2` ran four threads on two cores. One thread per product makes
-    // `--threads` the number of cores a run uses (set MATMUL_NUM_THREADS to override).
+    // matrixmultiply (burn-ndarray's matrix products) runs each large product on as many threads
+    // as the machine has cores, whatever `--threads` says and on top of the rayon workers
+    // `--threads` sizes (when it also ran the loss's products, `--threads 1` used every core and
+    // `--threads 2` ran four threads on two). One thread per product makes `--threads` the
+    // number of cores a run uses (set MATMUL_NUM_THREADS to override).
     if std::env::var_os("MATMUL_NUM_THREADS").is_none() {
         // SAFETY: main has started no thread yet, so nothing reads the environment meanwhile.
         unsafe { std::env::set_var("MATMUL_NUM_THREADS", "1") };
