@@ -110,24 +110,26 @@ if (train) {
   out.push(`Measured ${train.date} on ${machineLine(train)}.`, "");
   out.push(`Versions: ${versionLine(train.versions)}.`, "");
   out.push(`${train.setup}. ${train.epochs} epochs per run; \`benches/train-throughput.sh DIR_WITH_BEAUTY\`.`, "");
-  out.push("| loss | threads | localrec seq/s (steady) | PyTorch seq/s (steady) | localrec ÷ PyTorch (steady) | localrec / PyTorch seq/s, all epochs | valid NDCG@10 after the last epoch, localrec / PyTorch |");
-  out.push("|---|---:|---:|---:|---|---:|---:|");
+  const others = [...new Set(train.runs.filter((x) => x.tool === "localrec" && x.backend && x.backend !== train.ratios[0]?.backend).map((x) => x.backend))];
+  out.push(`| loss | threads | localrec seq/s (steady) | PyTorch seq/s (steady) | localrec ÷ PyTorch (steady) | localrec / PyTorch seq/s, all epochs | valid NDCG@10 after the last epoch, localrec / PyTorch |${others.map((b) => ` localrec on ${b}: seq/s (steady) |`).join("")}`);
+  out.push(`|---|---:|---:|---:|---|---:|---:|${others.map(() => "---:|").join("")}`);
   const same = (x, r) => x.threads === r.threads && (x.loss ?? "sampled") === (r.loss ?? "sampled");
   for (const r of train.ratios) {
-    const l = train.runs.find((x) => x.tool === "localrec" && same(x, r));
+    const l = train.runs.find((x) => x.tool === "localrec" && same(x, r) && (x.backend ?? r.backend) === r.backend);
     const p = train.runs.find((x) => x.tool === "pytorch" && same(x, r));
     const v = (x) => (x?.valid_after_last_epoch ? x.valid_after_last_epoch["ndcg@10"].toFixed(4) : "–");
     const tput = r.steady_localrec_over_pytorch;
     const cell = tput >= 1 ? `localrec faster (${ratio(tput)} the throughput)` : `**localrec slower** (${ratio(tput)} the throughput)`;
-    out.push(`| ${r.loss ?? "sampled"} | ${r.threads} | ${num(l.steady_sequences_per_second)} | ${num(p.steady_sequences_per_second)} | ${cell} | ${num(l.sequences_per_second)} / ${num(p.sequences_per_second)} | ${v(l)} / ${v(p)} |`);
+    out.push(`| ${r.loss ?? "sampled"} | ${r.threads} | ${num(l.steady_sequences_per_second)} | ${num(p.steady_sequences_per_second)} | ${cell} | ${num(l.sequences_per_second)} / ${num(p.sequences_per_second)} | ${v(l)} / ${v(p)} |${others.map((b) => ` ${num(train.runs.find((x) => x.tool === "localrec" && x.backend === b && same(x, r))?.steady_sequences_per_second)} |`).join("")}`);
     if (tput < 1) slower.push(`- training, ${r.loss ?? "sampled"} softmax, ${r.threads} thread(s): localrec ${num(l.steady_sequences_per_second)} seq/s vs PyTorch ${num(p.steady_sequences_per_second)} seq/s (${ratio(tput)} the throughput).`);
   }
   out.push("", "Per-epoch curves (loss, seconds, seq/s) are in `train-throughput.json`; both trainers' per-epoch losses are listed there too (same model, loss and data: they should track each other).");
   if (String(train.versions.torch || "").includes("+cu")) {
     out.push("", `PyTorch is PyPI's build (${train.versions.torch}: the CPU-only wheel index was unreachable from this machine), run on the CPU; the CUDA libraries it ships are unused.`);
   }
-  const l1 = train.runs.find((x) => x.tool === "localrec" && x.threads === 1 && (x.loss ?? "sampled") === "sampled");
-  const l2 = train.runs.find((x) => x.tool === "localrec" && x.threads === 2 && (x.loss ?? "sampled") === "sampled");
+  const mine = (x) => x.tool === "localrec" && (!x.backend || x.backend === train.ratios[0]?.backend);
+  const l1 = train.runs.find((x) => mine(x) && x.threads === 1 && (x.loss ?? "sampled") === "sampled");
+  const l2 = train.runs.find((x) => mine(x) && x.threads === 2 && (x.loss ?? "sampled") === "sampled");
   if (l1 && l2 && l2.steady_sequences_per_second < l1.steady_sequences_per_second) {
     out.push("", `localrec does not gain from a second thread here (${num(l1.steady_sequences_per_second)} → ${num(l2.steady_sequences_per_second)} seq/s); PyTorch does.`);
   }

@@ -2,7 +2,8 @@
 # Native training throughput on Amazon Beauty: localrec's trainer vs the PyTorch SASRec of
 # torch_sasrec.py (same architecture, loss, optimiser, batching and leave-one-out cut), at 1 and
 # 2 threads, with 256 sampled negatives and with full cross-entropy (LOSSES="sampled full"),
-# interleaved. Writes benches/results/train-throughput.json.
+# interleaved; localrec on each CPU backend in BACKENDS (default "flex ndarray": its default,
+# burn-flex, and burn-ndarray for comparison). Writes benches/results/train-throughput.json.
 #   benches/train-throughput.sh DIR_WITH_BEAUTY [EPOCHS (default 3)]
 # Training time only (localrec's per-epoch validation pass is outside its timed loop; the PyTorch
 # script evaluates once after training, untimed). Other heavy processes disturb the figures: run
@@ -13,6 +14,7 @@ data="${1:?usage: benches/train-throughput.sh DIR_WITH_BEAUTY [EPOCHS]}"
 epochs="${2:-3}"
 threads_list="${THREADS:-1 2}"
 losses="${LOSSES:-sampled full}"
+backends="${BACKENDS:-flex ndarray}"
 negatives_of() { [ "$1" = full ] && echo 0 || echo 256; }
 LOCALREC="${LOCALREC:-${CARGO_TARGET_DIR:-$HOME/.cache/localrec/target}/release/localrec}"
 PY="${BENCH_VENV:-$HOME/.cache/localrec/bench-venv}/bin/python"
@@ -42,12 +44,13 @@ guarded() { # label, command...
   done
   echo "warning: $label disturbed in every attempt" >&2
 }
-run_localrec() { # threads, loss
-  "$LOCALREC" train --data "$data/Beauty.txt" --format seq --out "$work/localrec-$2-t$1" --epochs "$epochs" \
+run_localrec() { # threads, loss, backend
+  local name="localrec-$3-$2-t$1"
+  "$LOCALREC" train --data "$data/Beauty.txt" --format seq --out "$work/$name" --epochs "$epochs" \
     --negatives "$(negatives_of "$2")" --dropout 0.5 --layers 1 --layout pre-norm \
-    --batch-size 128 --lr 1e-3 --weight-decay 0 \
-    --threads "$1" --quiet --patience 1000 --time-limit-min 60 > "$work/localrec-$2-t$1.log" 2>&1 \
-    || { cat "$work/localrec-$2-t$1.log" >&2; return 1; }
+    --batch-size 128 --lr 1e-3 --weight-decay 0 --backend "$3" \
+    --threads "$1" --quiet --patience 1000 --time-limit-min 60 > "$work/$name.log" 2>&1 \
+    || { cat "$work/$name.log" >&2; return 1; }
 }
 run_torch() { # threads, loss
   "$PY" -W ignore torch_sasrec.py train-throughput --data "$data" --threads "$1" --epochs "$epochs" --eval \
@@ -55,12 +58,14 @@ run_torch() { # threads, loss
 }
 for loss in $losses; do
   for t in $threads_list; do
-    echo "localrec train, $loss softmax, $t thread(s), $epochs epochs" >&2
-    guarded "localrec train, $loss, $t thread(s)" run_localrec "$t" "$loss"
+    for b in $backends; do
+      echo "localrec train ($b), $loss softmax, $t thread(s), $epochs epochs" >&2
+      guarded "localrec train ($b), $loss, $t thread(s)" run_localrec "$t" "$loss" "$b"
+    done
     echo "pytorch train, $loss softmax, $t thread(s), $epochs epochs" >&2
     guarded "pytorch train, $loss, $t thread(s)" run_torch "$t" "$loss"
   done
 done
 mkdir -p results
-LOSSES="$losses" node collect-train.mjs "$work" "$data/Beauty.txt" "$epochs" $threads_list > results/train-throughput.json
+LOSSES="$losses" BACKENDS="$backends" node collect-train.mjs "$work" "$data/Beauty.txt" "$epochs" $threads_list > results/train-throughput.json
 echo "wrote benches/results/train-throughput.json" >&2

@@ -37,5 +37,5 @@ pub use eval::{
     evaluate_popularity,
 };
 pub use fit::{EpochLog, Positions, Resume, StepTimes, Trained, loss, objective, train};
-pub use options::{NegativeSharing, TrainOptions};
+pub use options::{Backend, NegativeSharing, TrainOptions};
 pub use prepare::{Cut, DataStats, PrepareOptions, Prepared, PreparedUser, prepare};

@@ -21,7 +21,7 @@ use super::data::{self, Dataset, Format};
 use super::eval::{EvalCase, Scores, Split, cases, evaluate, evaluate_offers, evaluate_popularity};
 use super::fit::{Resume, train};
 use super::metrics::RankingMetrics;
-use super::options::TrainOptions;
+use super::options::{Backend, TrainOptions};
 use super::prepare::{PrepareOptions, Prepared, prepare};
 
 /// A log to read.
@@ -247,7 +247,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
     );
     let checkpoint = job.out.join("checkpoint.lrec");
     let resume = if job.resume {
-        Some(load_checkpoint(&checkpoint, &config)?)
+        Some(load_checkpoint(&checkpoint, &config, job.options.backend)?)
     } else {
         None
     };
@@ -397,7 +397,7 @@ fn remove_checkpoint_files(dir: &Path, keep: &[&str]) -> Result<()> {
     Ok(())
 }
 
-fn load_checkpoint(path: &Path, config: &SeqRecConfig) -> Result<Resume> {
+fn load_checkpoint(path: &Path, config: &SeqRecConfig, backend: Backend) -> Result<Resume> {
     let (ckpt, _) = read_model(path).map_err(|e| {
         Error::InvalidArgument(format!(
             "--resume needs the checkpoint of an interrupted run: {e}"
@@ -440,12 +440,12 @@ fn load_checkpoint(path: &Path, config: &SeqRecConfig) -> Result<Resume> {
         path.display()
     );
     Ok(Resume {
-        model: ckpt.model(&crate::cpu_device().autodiff())?,
+        model: ckpt.model(&backend.device().autodiff())?,
         optimizer,
         param_ids,
         curve,
         best_epoch,
-        best_model: best.model(&crate::cpu_device())?,
+        best_model: best.model(&backend.device())?,
     })
 }
 

@@ -201,23 +201,23 @@ fn chunk_gradient(
     loss
 }
 
-/// Sampled softmax's loss and gradients; the table's gradient is sparse: the rows the loss
-/// touched (sorted, each once) and their gradients.
+/// Sampled softmax's loss and gradients.
 #[derive(Debug, Clone)]
 pub struct SampledCrossEntropy {
     pub loss: f64,
     /// Gradient with respect to the hidden states, `[positions, d]` row-major.
     pub d_hidden: Vec<f32>,
-    /// The table rows touched: targets and negatives.
-    pub rows: Vec<u32>,
-    /// Their gradients, `[rows.len(), d]` row-major.
-    pub d_rows: Vec<f32>,
+    /// Gradient with respect to the table, `[rows, d]` row-major (row 0 stays zero; rows no
+    /// position drew stay zero). The caller passes only the rows the step drew (targets and
+    /// negatives, renumbered), so this is as small as they are.
+    pub d_table: Vec<f32>,
 }
 
 /// Sampled softmax: position `i`'s target against the `n` negatives of its group `groups[i]`
 /// (`negatives` holds `n` rows per group, group after group); a negative equal to the target
 /// takes no probability. The mean (or weighted mean) over positions, as [`full_cross_entropy`].
-/// Groups run in parallel on the rayon pool; each is two small matrix products.
+/// Groups run in parallel on the rayon pool, each worker adding into one dense gradient of the
+/// table (summed once at the end); a group is two small matrix products and one exp pass.
 #[allow(clippy::too_many_arguments)]
 pub fn sampled_cross_entropy(
     hidden: &[f32],
@@ -231,7 +231,7 @@ pub fn sampled_cross_entropy(
 ) -> Result<SampledCrossEntropy> {
     let p = targets.len();
     let ids = [targets, negatives].concat();
-    let (_, total) = check("sampled softmax", hidden, table, d, p, &ids, weights)?;
+    let (rows, total) = check("sampled softmax", hidden, table, d, p, &ids, weights)?;
     let n_groups = negatives.len() / n.max(1);
     let bad = |what: String| Err(Error::InvalidArgument(format!("sampled softmax: {what}")));
     if n == 0 || n_groups * n != negatives.len() || groups.len() != p {
@@ -249,114 +249,152 @@ pub fn sampled_cross_entropy(
         members[g].push(i);
     }
     let row = |r: u32| &table[r as usize * d..(r as usize + 1) * d];
-    // Per group: its loss, its positions' hidden-state gradients, the rows it touched and
-    // their gradients.
-    type Part = (f64, Vec<f32>, Vec<u32>, Vec<f32>);
-    let parts: Vec<Part> = members
-        .par_iter()
-        .enumerate()
-        .filter(|(_, m)| !m.is_empty())
-        .map(|(g, m)| {
-            let negs = &negatives[g * n..(g + 1) * n];
-            let neg_table: Vec<f32> = negs.iter().flat_map(|&r| row(r)).copied().collect();
-            let h: Vec<f32> = m
-                .iter()
-                .flat_map(|&i| &hidden[i * d..(i + 1) * d])
-                .copied()
-                .collect();
-            let k = m.len();
-            // z = h · negativesᵀ, then per position the softmax over [target, negatives].
-            let mut z = vec![0f32; k * n];
-            gemm(k, d, n, &h, (d, 1), &neg_table, (1, d), 0.0, &mut z, (n, 1));
-            let mut loss = 0f64;
-            let mut g_target = Vec::with_capacity(k);
-            for (r, zr) in z.chunks_exact_mut(n).enumerate() {
-                let i = m[r];
-                let t = targets[i];
-                let w = weight_of(weights, i, total);
-                let pos: f32 = h[r * d..(r + 1) * d]
-                    .iter()
-                    .zip(row(t))
-                    .map(|(a, b)| a * b)
-                    .sum();
-                for (v, &x) in zr.iter_mut().zip(negs) {
-                    if x == t {
-                        *v = f32::NEG_INFINITY;
+    // One even share of the groups per worker, each walked in order with one accumulator for the
+    // table's gradient: the sums do not depend on how rayon schedules the work.
+    let busy: Vec<usize> = (0..n_groups).filter(|&g| !members[g].is_empty()).collect();
+    let share = busy
+        .len()
+        .div_ceil(rayon::current_num_threads().max(1))
+        .max(1);
+    let shares: Vec<(f64, Vec<f32>, Vec<Vec<f32>>)> = busy
+        .par_chunks(share)
+        .map(|share| {
+            let (mut loss, mut acc, mut done) = (0f64, vec![0f32; rows * d], Vec::new());
+            let (mut neg_table, mut h, mut z) = (Vec::new(), Vec::new(), Vec::new());
+            let mut d_neg = vec![0f32; n * d];
+            for &g in share {
+                let m = &members[g];
+                let negs = &negatives[g * n..(g + 1) * n];
+                neg_table.clear();
+                for &r in negs {
+                    neg_table.extend_from_slice(row(r));
+                }
+                h.clear();
+                for &i in m {
+                    h.extend_from_slice(&hidden[i * d..(i + 1) * d]);
+                }
+                let (k, w1) = (m.len(), n + 1);
+                // Row r of z: [target logit, the negatives' logits], then in place its softmax
+                // times the position's weight (the gradient with respect to the logits, but for
+                // the target's -w, applied below).
+                z.clear();
+                z.resize(k * w1, 0f32);
+                gemm(
+                    k,
+                    d,
+                    n,
+                    &h,
+                    (d, 1),
+                    &neg_table,
+                    (1, d),
+                    0.0,
+                    &mut z[1..],
+                    (w1, 1),
+                );
+                let mut g_target = Vec::with_capacity(k);
+                for (r, zr) in z.chunks_exact_mut(w1).enumerate() {
+                    let i = m[r];
+                    let t = targets[i];
+                    let w = weight_of(weights, i, total);
+                    let hr = &h[r * d..(r + 1) * d];
+                    zr[0] = hr.iter().zip(row(t)).map(|(a, b)| a * b).sum();
+                    let pos = zr[0];
+                    let masked = negs.contains(&t);
+                    if masked {
+                        for (v, &x) in zr[1..].iter_mut().zip(negs) {
+                            if x == t {
+                                *v = f32::NEG_INFINITY;
+                            }
+                        }
+                    }
+                    let (top, mut sum) = exp_shifted(zr);
+                    // A masked negative takes no probability at all (the exp floors at e^-87).
+                    if masked {
+                        for (v, &x) in zr[1..].iter_mut().zip(negs) {
+                            if x == t {
+                                sum -= *v as f64;
+                                *v = 0.0;
+                            }
+                        }
+                    }
+                    loss += w * ((top as f64 + sum.ln()) - pos as f64);
+                    g_target.push((w * (zr[0] as f64 / sum - 1.0)) as f32);
+                    let scale = (w / sum) as f32;
+                    zr[1..].iter_mut().for_each(|v| *v *= scale);
+                }
+                // dh = G · negatives + g_t e_t;  d negatives = Gᵀ · h;  d e_t = g_t h.
+                let mut dh = vec![0f32; k * d];
+                gemm(
+                    k,
+                    n,
+                    d,
+                    &z[1..],
+                    (w1, 1),
+                    &neg_table,
+                    (d, 1),
+                    0.0,
+                    &mut dh,
+                    (d, 1),
+                );
+                gemm(
+                    n,
+                    k,
+                    d,
+                    &z[1..],
+                    (1, w1),
+                    &h,
+                    (d, 1),
+                    0.0,
+                    &mut d_neg,
+                    (d, 1),
+                );
+                for (&x, grad) in negs.iter().zip(d_neg.chunks_exact(d)) {
+                    let at = x as usize * d;
+                    acc[at..at + d]
+                        .iter_mut()
+                        .zip(grad)
+                        .for_each(|(a, &b)| *a += b);
+                }
+                for (r, &gt) in g_target.iter().enumerate() {
+                    let t = targets[m[r]] as usize;
+                    for (x, &e) in dh[r * d..(r + 1) * d].iter_mut().zip(row(t as u32)) {
+                        *x += gt * e;
+                    }
+                    let hr = &h[r * d..(r + 1) * d];
+                    for (a, &x) in acc[t * d..(t + 1) * d].iter_mut().zip(hr) {
+                        *a += gt * x;
                     }
                 }
-                let m_all = zr.iter().copied().fold(pos, f32::max);
-                let e_pos = ((pos - m_all) as f64).exp();
-                let mut sum = e_pos;
-                for v in zr.iter_mut() {
-                    *v = (*v - m_all).exp();
-                    sum += *v as f64;
-                }
-                let p_pos = e_pos / sum;
-                loss += w * (sum.ln() - (pos - m_all) as f64);
-                let scale = (w / sum) as f32;
-                zr.iter_mut().for_each(|v| *v *= scale);
-                g_target.push((w * (p_pos - 1.0)) as f32);
+                done.push(dh);
             }
-            // dh = G · negatives + g_t e_t;  d negatives = Gᵀ · h;  d e_t = g_t h.
-            let mut dh = vec![0f32; k * d];
-            gemm(
-                k,
-                n,
-                d,
-                &z,
-                (n, 1),
-                &neg_table,
-                (d, 1),
-                0.0,
-                &mut dh,
-                (d, 1),
-            );
-            let mut d_neg = vec![0f32; n * d];
-            gemm(n, k, d, &z, (1, n), &h, (d, 1), 0.0, &mut d_neg, (d, 1));
-            let mut touched: Vec<u32> = negs.to_vec();
-            for (r, &gt) in g_target.iter().enumerate() {
-                let t = targets[m[r]];
-                for (x, &e) in dh[r * d..(r + 1) * d].iter_mut().zip(row(t)) {
-                    *x += gt * e;
-                }
-                touched.push(t);
-                d_neg.extend(h[r * d..(r + 1) * d].iter().map(|&x| gt * x));
-            }
-            (loss, dh, touched, d_neg)
+            (loss, acc, done)
         })
         .collect();
-    // Scatter the positions' gradients back; merge the touched rows (sorted, summed once).
-    let mut d_hidden = vec![0f32; p * d];
     let mut loss = 0f64;
-    let mut pairs: Vec<(u32, usize, usize)> = Vec::new(); // (row, part, index in part)
-    let nonempty = members.iter().filter(|m| !m.is_empty());
-    for (part, (m, (l, dh, touched, _))) in nonempty.zip(&parts).enumerate() {
+    let mut d_table = Vec::new();
+    let mut d_hidden = vec![0f32; p * d];
+    let mut dhs = Vec::new();
+    for (l, acc, done) in shares {
         loss += l;
-        for (r, &i) in m.iter().enumerate() {
+        if d_table.is_empty() {
+            d_table = acc;
+        } else {
+            d_table.iter_mut().zip(&acc).for_each(|(x, y)| *x += y);
+        }
+        dhs.extend(done);
+    }
+    if d_table.is_empty() {
+        d_table = vec![0f32; rows * d];
+    }
+    for (&g, dh) in busy.iter().zip(dhs) {
+        for (r, &i) in members[g].iter().enumerate() {
             d_hidden[i * d..(i + 1) * d].copy_from_slice(&dh[r * d..(r + 1) * d]);
         }
-        pairs.extend(touched.iter().enumerate().map(|(j, &t)| (t, part, j)));
-    }
-    pairs.sort_unstable_by_key(|&(t, _, _)| t);
-    let mut out_rows: Vec<u32> = Vec::new();
-    let mut d_rows: Vec<f32> = Vec::new();
-    for &(t, part, j) in &pairs {
-        if out_rows.last() != Some(&t) {
-            out_rows.push(t);
-            d_rows.extend(std::iter::repeat_n(0f32, d));
-        }
-        let at = d_rows.len() - d;
-        let grads = &parts[part].3[j * d..(j + 1) * d];
-        d_rows[at..]
-            .iter_mut()
-            .zip(grads)
-            .for_each(|(a, &b)| *a += b);
     }
     Ok(SampledCrossEntropy {
         loss,
         d_hidden,
-        rows: out_rows,
-        d_rows,
+        d_table,
     })
 }
 
@@ -603,11 +641,8 @@ mod tests {
         }
         assert!((got.loss - loss).abs() < 1e-5, "{} vs {loss}", got.loss);
         assert!(close(&got.d_hidden, &dh));
-        let mut dense = vec![0f32; rows * d];
-        for (r, g) in got.rows.iter().zip(got.d_rows.chunks_exact(d)) {
-            dense[*r as usize * d..(*r as usize + 1) * d].copy_from_slice(g);
-        }
-        assert!(close(&dense, &de));
+        assert!(close(&got.d_table, &de));
+        assert!(got.d_table[..d].iter().all(|&x| x == 0.0));
     }
 
     #[test]

@@ -7,7 +7,7 @@ use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use localrec::model::BlockLayout;
 use localrec::train::pipeline::{ModelSettings, TrainJob, run_train};
-use localrec::train::{NegativeSharing, TrainOptions};
+use localrec::train::{Backend, NegativeSharing, TrainOptions};
 
 use crate::data_args::DataArgs;
 
@@ -120,6 +120,16 @@ pub struct TrainArgs {
     /// No progress bars.
     #[arg(long)]
     quiet: bool,
+    /// The CPU backend to train on: flex (burn 0.22's recommended one, faster) or ndarray.
+    #[arg(long, value_enum, default_value_t = BackendArg::Flex)]
+    backend: BackendArg,
+}
+
+/// [`Backend`]'s choices on the command line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BackendArg {
+    Flex,
+    Ndarray,
 }
 
 pub fn run(a: TrainArgs) -> Result<()> {
@@ -159,6 +169,10 @@ pub fn run(a: TrainArgs) -> Result<()> {
             seed: a.seed,
             time_limit: a.time_limit_min.map(|m| Duration::from_secs_f64(m * 60.0)),
             progress: !a.quiet,
+            backend: match a.backend {
+                BackendArg::Flex => Backend::Flex,
+                BackendArg::Ndarray => Backend::NdArray,
+            },
         },
         threads: a.threads,
         resume: a.resume,
