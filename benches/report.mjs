@@ -45,7 +45,7 @@ if (browser) {
     "",
   );
   const gpu = browser.adapters?.webgpu;
-  out.push(
+  if (browser.cases.some((c) => c.backend === "webgpu")) out.push(
     `† WebGPU rows: Chromium with \`--enable-unsafe-webgpu\`; the adapter here is ${gpu ? `\`${[gpu.vendor, gpu.architecture, gpu.description].filter(Boolean).join(" / ") || "unnamed"}\`${gpu.isFallbackAdapter ? " (fallback adapter)" : ""}` : "absent"} — ` +
       "**SwiftShader, software rendering on the CPU — not GPU figures.**",
     "",
