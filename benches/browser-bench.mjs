@@ -252,7 +252,9 @@ async function main() {
                 backend: lr.backend, bundle: lr.bundle, events: a.events,
                 p50: a.wallMs.p50, p95: a.wallMs.p95, mean: a.wallMs.mean, calls: a.calls,
                 forwardP50: a.forwardMs.p50, rankP50: a.rankMs.p50, innerTotalP50: a.innerTotalMs.p50,
+                scoringP50: a.scoringMs.p50, topKP50: a.topKMs.p50, reasonsP50: a.reasonsMs.p50,
                 wallMs: a.wallMs, forwardMs: a.forwardMs, rankMs: a.rankMs,
+                scoringMs: a.scoringMs, topKMs: a.topKMs, reasonsMs: a.reasonsMs,
               } : { error: lr.error || "no result", pageErrors: lr.pageErrors },
               ort: b ? {
                 ep: or.ep, p50: b.wallMs.p50, p95: b.wallMs.p95, mean: b.wallMs.mean, calls: b.calls,

@@ -57,7 +57,7 @@ export async function localrecLatency({ model, backend, historyIds, lengths, war
     for (const len of lengths) {
       for (; tracked < len; tracked++) await rec.track({ type: "view", itemId: historyIds[tracked] });
       const w = await warm(() => rec.recommend({ k }), warmup, budgetMs);
-      const wall = [], forward = [], rank = [], inner = [];
+      const wall = [], forward = [], rank = [], inner = [], scoring = [], topK = [], reasons = [];
       let events = 0;
       const start = performance.now();
       for (let i = 0; i < calls && !overBudget(start, i, budgetMs); i++) {
@@ -69,12 +69,16 @@ export async function localrecLatency({ model, backend, historyIds, lengths, war
         forward.push(t.forwardMs);
         rank.push(t.rankMs);
         inner.push(t.totalMs);
+        scoring.push(t.scoringMs);
+        topK.push(t.topKMs);
+        reasons.push(t.reasonsMs);
         events = t.events;
       }
       const top = (await rec.recommend({ k })).map((r) => r.itemId);
       out.runs.push({
         history: len, events, warmup: w, calls: wall.length, top,
         wallMs: summary(wall), forwardMs: summary(forward), rankMs: summary(rank), innerTotalMs: summary(inner),
+        scoringMs: summary(scoring), topKMs: summary(topK), reasonsMs: summary(reasons),
       });
     }
   } finally {
