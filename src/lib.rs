@@ -25,9 +25,9 @@ pub fn version() -> &'static str {
 }
 
 /// The CPU device: burn-flex, burn 0.22's recommended CPU backend (burn-ndarray is deprecated
-/// there). In the browser's CPU bundle it ran the Beauty model's forward (2 blocks) in 0.42 ms
-/// against 0.86 ms with burn-ndarray at 50 events, 0.31 against 0.44 ms at 10 (p50, same
-/// benchmark run conditions, both built with SIMD).
+/// there). In the browser's CPU bundle (both built with SIMD) it ran the Beauty model's forward
+/// (2 blocks) in 0.415 ms against 0.86 ms with burn-ndarray at 50 events, 0.31 against 0.435 ms
+/// at 10 (p50, two benchmark runs minutes apart; README "burn-flex").
 pub fn cpu_device() -> burn::prelude::Device {
     burn::prelude::Device::flex()
 }

@@ -2,50 +2,17 @@
 
 #![cfg(feature = "train")]
 
-use localrec::event::{Event, EventKind};
-use localrec::model::{Features, SeqRecConfig};
-use localrec::train::data::{Dataset, UserLog};
-use localrec::train::{self, Backend, PrepareOptions, TrainOptions};
-use rand::{Rng, SeedableRng, rngs::StdRng};
+mod common;
 
-/// Shoppers walking a catalogue of 40 items, mostly one step at a time.
-fn walks(users: usize, seed: u64) -> Dataset {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let users = (0..users)
-        .map(|u| {
-            let mut item = rng.random_range(0..40u32);
-            let events = (0..rng.random_range(4..10))
-                .map(|t| {
-                    let e = Event::item(EventKind::Purchase, format!("i{item}"), t as f64);
-                    item = (item + if rng.random_bool(0.8) { 1 } else { 3 }) % 40;
-                    e
-                })
-                .collect();
-            UserLog {
-                user: format!("u{u}"),
-                events,
-            }
-        })
-        .collect();
-    Dataset::from_logs(users)
-}
+use common::walks::prepared_walks;
+use localrec::model::SeqRecConfig;
+use localrec::train::{self, Backend, TrainOptions};
 
 /// The two CPU backends train the same model: the same curve to float rounding (burn-flex and
 /// burn-ndarray sum in different orders), in both losses.
 #[test]
 fn flex_and_ndarray_train_alike() {
-    let ds = walks(300, 3);
-    let opts = PrepareOptions {
-        features: Features {
-            query_buckets: 0,
-            max_query_tokens: 6,
-            event_types: false,
-        },
-        attributes: None,
-        catalog: None,
-        vocab: None,
-    };
-    let data = train::prepare(&ds, &opts).unwrap();
+    let data = prepared_walks(300, 3);
     let config = SeqRecConfig::new(data.vocab.len())
         .with_d_model(16)
         .with_layers(1)

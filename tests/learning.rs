@@ -3,51 +3,16 @@
 
 #![cfg(feature = "train")]
 
-use localrec::event::Event;
-use localrec::event::EventKind;
-use localrec::model::{Features, SeqRecConfig};
-use localrec::train::data::{Dataset, UserLog};
-use localrec::train::{self, PrepareOptions, Split, TrainOptions};
-use rand::{Rng, SeedableRng, rngs::StdRng};
+mod common;
 
-/// Shoppers walk a catalogue of 60 items in "next item" steps (item i is usually followed by
-/// i + 1, sometimes i + 2), starting anywhere; popularity is nearly flat, so only order predicts.
-fn walks(users: usize, seed: u64) -> Dataset {
-    let mut rng = StdRng::seed_from_u64(seed);
-    let users = (0..users)
-        .map(|u| {
-            let mut item = rng.random_range(0..60u32);
-            let len = rng.random_range(5..12);
-            let events = (0..len)
-                .map(|t| {
-                    let e = Event::item(EventKind::Purchase, format!("i{item}"), t as f64);
-                    item = (item + if rng.random_bool(0.8) { 1 } else { 2 }) % 60;
-                    e
-                })
-                .collect();
-            UserLog {
-                user: format!("u{u}"),
-                events,
-            }
-        })
-        .collect();
-    Dataset::from_logs(users)
-}
+use common::walks::prepared_walks;
+use localrec::event::EventKind;
+use localrec::model::SeqRecConfig;
+use localrec::train::{self, Split, TrainOptions};
 
 #[test]
 fn learns_order_and_beats_popularity() {
-    let ds = walks(1500, 11);
-    let opts = PrepareOptions {
-        features: Features {
-            query_buckets: 0,
-            max_query_tokens: 6,
-            event_types: false,
-        },
-        attributes: None,
-        catalog: None,
-        vocab: None,
-    };
-    let data = train::prepare(&ds, &opts).unwrap();
+    let data = prepared_walks(1500, 11);
     let config = SeqRecConfig::new(data.vocab.len())
         .with_d_model(32)
         .with_layers(1)

@@ -53,8 +53,8 @@ pub struct SeqRecConfig {
     /// recipe's rate at d 64, part of that recipe with batch 512 and learning rate 5e-4
     /// ([`crate::train::TrainOptions`]): on Beauty (sasrec layout, batches of similar-length
     /// histories) the recipe as a whole tested at int8 NDCG@10 0.0530 against 0.0510 for dropout
-    /// 0.5, batch 128, lr 1e-3 (its effect alone was not measured); with random batches, the
-    /// default now, it tests at 0.0599. With the pre-norm layout and the old recipe 0.6 was
+    /// 0.5, batch 128, lr 1e-3 (its effect alone was not measured); with random batches and
+    /// patience 20, the defaults now, it tests at 0.0602. With the pre-norm layout and the old recipe 0.6 was
     /// worse than 0.5 (0.0467 against 0.0499).
     #[config(default = 0.6)]
     pub dropout: f64,
@@ -79,7 +79,7 @@ pub struct SeqRecConfig {
     /// dropout 0.5, Adam epsilon 1e-5) the two tested level: int8 NDCG@10 / HR@10 0.0498 / 0.0832
     /// (sasrec) against 0.0499 / 0.0820 (pre-norm); with the published recipe sasrec tested at
     /// 0.0530 / 0.0882 with batches of similar-length histories and 0.0599 / 0.0996 with random
-    /// ones (pre-norm was not run to the end with it). Files written before this field existed
+    /// ones (patience 10; 0.0602 / 0.0990 with patience 20) (pre-norm was not run to the end with it). Files written before this field existed
     /// are `pre_norm`.
     #[config(default = "BlockLayout::Sasrec")]
     pub layout: BlockLayout,

@@ -28,7 +28,8 @@ pub fn floats<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
 /// later). burn-ndarray hands over a buffer it owns alone without a copy, but reads a shared one
 /// element by element through a dynamic-rank iterator: 22 ms for Beauty's 12,102 x 64 item
 /// table, once per training step (3.9 s of a 25.6 s epoch at batch 128). A scaled copy, made in
-/// one vectorised pass, is owned alone.
+/// one vectorised pass, is owned alone. (burn-flex, the default backend, copies a shared buffer
+/// with one memcpy in either case; the trainer keeps this for `--backend ndarray`.)
 pub fn floats_shared<const D: usize>(t: Tensor<D>) -> Result<Vec<f32>> {
     floats(t.detach().mul_scalar(1.0))
 }

@@ -44,10 +44,11 @@ pub struct TrainOptions {
 /// dropout 0.6, up to 200 epochs), with early stopping after 20 epochs without a better
 /// validation. On Beauty: test int8 NDCG@10 0.0602 / HR@10 0.0990 (the published runs:
 /// 0.0591-0.0601 / 0.0977-0.0994), best validation 0.0728 at epoch 113 of 133 (published: 0.0729
-/// at 120), 35 minutes on one thread while builds and browser tests shared the machine. With batches of similar-length histories instead of random ones the same recipe
-/// tested at 0.0530 / 0.0882 (its validation peaked at 0.0645); with that batching, lr 1e-3
-/// peaked at epoch 40 but tested at 0.0510 / 0.0837, and the old recipe (batch 128, lr 1e-3,
-/// dropout 0.5) gave 0.0510 / 0.0856.
+/// at 120), 35 minutes on one thread while builds and browser tests shared the machine. With
+/// batches of similar-length histories instead of random ones the same recipe tested at 0.0530
+/// / 0.0882 (its validation peaked at 0.0645); with that batching, lr 1e-3 peaked at epoch 40
+/// but tested at 0.0510 / 0.0837, and the old recipe (batch 128, lr 1e-3, dropout 0.5) gave
+/// 0.0510 / 0.0856.
 impl Default for TrainOptions {
     fn default() -> Self {
         Self {

@@ -370,22 +370,16 @@ pub fn sampled_cross_entropy(
             (loss, acc, done)
         })
         .collect();
-    let mut loss = 0f64;
-    let mut d_table = Vec::new();
-    let mut d_hidden = vec![0f32; p * d];
-    let mut dhs = Vec::new();
+    let mut shares = shares.into_iter();
+    let (mut loss, mut d_table, mut dhs) = shares
+        .next()
+        .unwrap_or_else(|| (0.0, vec![0f32; rows * d], Vec::new()));
     for (l, acc, done) in shares {
         loss += l;
-        if d_table.is_empty() {
-            d_table = acc;
-        } else {
-            d_table.iter_mut().zip(&acc).for_each(|(x, y)| *x += y);
-        }
+        d_table.iter_mut().zip(&acc).for_each(|(x, y)| *x += y);
         dhs.extend(done);
     }
-    if d_table.is_empty() {
-        d_table = vec![0f32; rows * d];
-    }
+    let mut d_hidden = vec![0f32; p * d];
     for (&g, dh) in busy.iter().zip(dhs) {
         for (r, &i) in members[g].iter().enumerate() {
             d_hidden[i * d..(i + 1) * d].copy_from_slice(&dh[r * d..(r + 1) * d]);

@@ -2,6 +2,8 @@
 #![allow(dead_code)]
 
 pub mod checks;
+#[cfg(feature = "train")]
+pub mod walks;
 
 use localrec::model::{SeqRecConfig, WeightTensor, Weights};
 
