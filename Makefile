@@ -20,7 +20,7 @@ pkg:
 	@scripts/build-pkg.sh
 
 test-native:
-	$(NATIVE) test --release --features train
+	$(NATIVE) test --release --features gpu
 
 test-wasm:
 	@scripts/test-wasm.sh

@@ -86,4 +86,10 @@ if [ "$want_browser" = 1 ]; then
       || die "npm ci failed; run it by hand in $(pwd)"
   fi
 fi
+# Mesa's software Vulkan driver (lavapipe): the GPU training test (tests/gpu.rs) runs burn's
+# wgpu runtime on it where the machine has no GPU. Optional: without it that test skips.
+if command -v apt-get >/dev/null && [ "$(uname -s)" = Linux ] \
+  && ! ls /usr/share/vulkan/icd.d/lvp_icd.*.json >/dev/null 2>&1; then
+  ( apt_install mesa-vulkan-drivers libvulkan1 ) || say "no software Vulkan driver: the GPU test will skip"
+fi
 say "ready"

@@ -260,7 +260,7 @@ fn synth_train_eval_inspect_recommend() {
 /// The same shop written as events CSV, as the events columns in Parquet and as GA4's BigQuery
 /// export (JSON lines) trains to the same model: each format reads as the same log.
 #[test]
-fn the_same_shop_trains_alike_from_csv_parquet_and_ga4() {
+fn the_same_shop_trains_alike_from_csv_parquet_ga4_and_prepared_sequences() {
     let dir = tempfile::tempdir().unwrap();
     let shop = dir.path().join("shop");
     ok(localrec(&[
@@ -276,17 +276,32 @@ fn the_same_shop_trains_alike_from_csv_parquet_and_ga4() {
         "--also",
         "parquet,ga4",
     ]));
+    // `localrec prepare`: the CSV log as one row per user, read back with --format seq-parquet.
+    let prepared = dir.path().join("sequences.parquet");
+    let summary = json(&ok(localrec(&[
+        "prepare",
+        "--data",
+        p(&shop.join("events.csv")),
+        "--format",
+        "events",
+        "--out",
+        p(&prepared),
+        "--users-per-group",
+        "64",
+    ])));
+    assert_eq!(summary["users"], 300, "{summary}");
     let mut curves = Vec::new();
     for (file, format) in [
-        ("events.csv", "events"),
-        ("events.parquet", "parquet"),
-        ("ga4.jsonl", "ga4"),
+        (shop.join("events.csv"), "events"),
+        (shop.join("events.parquet"), "parquet"),
+        (shop.join("ga4.jsonl"), "ga4"),
+        (prepared, "seq-parquet"),
     ] {
         let out = dir.path().join(format);
         ok(localrec(&[
             "train",
             "--data",
-            p(&shop.join(file)),
+            p(&file),
             "--format",
             format,
             "--out",

@@ -476,3 +476,18 @@ fn sequence_parquet_reads_one_row_per_user() {
         "{msg}"
     );
 }
+
+/// `localrec prepare`'s output: the log grouped by user, one row each, reads back as the same
+/// log (users in order, events with their kinds, items, texts and timestamps), across row
+/// groups.
+#[test]
+fn written_sequences_read_back_as_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let log = csv_log(dir.path());
+    let path = dir.path().join("prepared.parquet");
+    let users = localrec::train::parquet::write_sequences(&log, &path, 2).unwrap();
+    assert_eq!(users, 3);
+    let back = data::load(&path, Format::SeqParquet, false).unwrap();
+    assert_eq!(back.logs(), log.logs());
+    assert_eq!(back.event_count(), rows().len());
+}

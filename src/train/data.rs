@@ -46,40 +46,74 @@ pub struct Skipped {
 }
 
 /// Strings stored once and named by a dense `u32` (item ids, query and category texts, user ids).
-#[derive(Debug, Clone, Default)]
+/// The strings sit end to end in one buffer and the hash table holds only their numbers (4 bytes
+/// a slot), so a lookup touches a small table and one place in the buffer, and a new string is
+/// one append rather than two allocations.
+#[derive(Clone, Default)]
 pub struct Interner {
-    index: HashMap<Box<str>, u32, xxhash_rust::xxh3::Xxh3DefaultBuilder>,
-    names: Vec<Box<str>>,
+    table: hashbrown::HashTable<u32>,
+    text: String,
+    /// String `i` is `text[ends[i - 1]..ends[i]]` (from 0 for the first).
+    ends: Vec<usize>,
+    /// String `i`'s hash: growing the table re-places every number without rehashing its text.
+    hashes: Vec<u64>,
+}
+
+impl std::fmt::Debug for Interner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Interner")
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+fn text_hash(s: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(s.as_bytes())
 }
 
 impl Interner {
     /// The string's number, adding it if new.
     pub fn intern(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.index.get(s) {
+        let hash = text_hash(s);
+        let Self {
+            table,
+            text,
+            ends,
+            hashes,
+        } = self;
+        let name = |i: u32| {
+            let i = i as usize;
+            &text[if i == 0 { 0 } else { ends[i - 1] }..ends[i]]
+        };
+        if let Some(&i) = table.find(hash, |&i| name(i) == s) {
             return i;
         }
-        let i = u32::try_from(self.names.len()).expect("fewer than 2^32 distinct strings");
-        self.names.push(s.into());
-        self.index.insert(s.into(), i);
+        let i = u32::try_from(ends.len()).expect("fewer than 2^32 distinct strings");
+        table.insert_unique(hash, i, |&i| hashes[i as usize]);
+        text.push_str(s);
+        ends.push(text.len());
+        hashes.push(hash);
         i
     }
 
     pub fn get(&self, i: u32) -> &str {
-        &self.names[i as usize]
+        let i = i as usize;
+        &self.text[if i == 0 { 0 } else { self.ends[i - 1] }..self.ends[i]]
     }
 
     pub fn len(&self) -> usize {
-        self.names.len()
+        self.ends.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.names.is_empty()
+        self.ends.is_empty()
     }
 
-    /// Heap bytes held (strings twice: the list and the index), roughly.
+    /// Heap bytes held, roughly (the buffer, the ends, the table's slots and control bytes).
     fn heap_bytes(&self) -> usize {
-        let text: usize = self.names.iter().map(|n| n.len()).sum();
-        2 * text + self.names.capacity() * 16 + self.index.capacity() * 24
+        self.text.capacity()
+            + (self.ends.capacity() + self.hashes.capacity()) * 8
+            + self.table.capacity() * 5
     }
 }
 
@@ -161,7 +195,7 @@ impl Columns {
 /// ids and texts are stored once. [`Dataset::events`] gives a user's events back as [`Event`]s.
 #[derive(Debug, Clone, Default)]
 pub struct Dataset {
-    user_ids: Vec<Box<str>>,
+    user_ids: Interner,
     offsets: Vec<usize>,
     events: Columns,
     pub skipped: Skipped,
@@ -196,7 +230,7 @@ impl Dataset {
 
     /// User `u`'s id.
     pub fn user_id(&self, u: usize) -> &str {
-        &self.user_ids[u]
+        self.user_ids.get(u as u32)
     }
 
     /// Every event's kind (all users).
@@ -221,8 +255,7 @@ impl Dataset {
 
     /// Heap bytes the log holds, roughly (columns, offsets and the interned strings).
     pub fn heap_bytes(&self) -> usize {
-        let users: usize = self.user_ids.iter().map(|u| u.len() + 16).sum();
-        users + self.offsets.capacity() * 8 + self.events.heap_bytes()
+        self.user_ids.heap_bytes() + self.offsets.capacity() * 8 + self.events.heap_bytes()
     }
 }
 
@@ -495,6 +528,33 @@ impl Grouper {
         self.events.push(f);
     }
 
+    /// Splits the grouper for a read in two stages on two threads: the item and text interners
+    /// for the stage that checks rows, the users and columns for the one that appends them.
+    pub(crate) fn split(&mut self) -> (TextStage<'_>, RowStage<'_>) {
+        let Columns {
+            kinds,
+            items,
+            texts,
+            ts,
+            item_ids,
+            text_values,
+        } = &mut self.events;
+        (
+            TextStage {
+                item_ids,
+                text_values,
+            },
+            RowStage {
+                users: &mut self.users,
+                user_of: &mut self.user_of,
+                kinds,
+                items,
+                texts,
+                ts,
+            },
+        )
+    }
+
     /// Adds an [`Event`] (the readers that build events: GA4's mapping, `seq`, tests).
     pub(crate) fn push(&mut self, user: &str, event: &Event) {
         self.push_fields(&Fields {
@@ -518,18 +578,7 @@ impl Grouper {
 
     fn group(self, lines: usize, by_time: bool) -> Dataset {
         let n = self.user_of.len();
-        let mut order: Vec<u32> = (0..u32::try_from(n).expect("fewer than 2^32 events")).collect();
-        let (user_of, ts) = (&self.user_of, &self.events.ts);
-        // A stable sort: ties keep their row order.
-        order.sort_by(|&a, &b| {
-            let (a, b) = (a as usize, b as usize);
-            let by_user = user_of[a].cmp(&user_of[b]);
-            if by_time {
-                by_user.then(ts[a].total_cmp(&ts[b]))
-            } else {
-                by_user
-            }
-        });
+        assert!(u32::try_from(n).is_ok(), "fewer than 2^32 events");
         let mut offsets = vec![0usize; self.users.len() + 1];
         for &u in &self.user_of {
             offsets[u as usize + 1] += 1;
@@ -537,14 +586,78 @@ impl Grouper {
         for i in 1..offsets.len() {
             offsets[i] += offsets[i - 1];
         }
+        // Rows bucketed by user in arrival order (a counting sort: stable, one pass), then each
+        // user's rows sorted by time where they are not already (a stable sort: ties keep their
+        // row order).
+        let mut order = vec![0u32; n];
+        let mut next = offsets[..offsets.len() - 1].to_vec();
+        for (row, &u) in self.user_of.iter().enumerate() {
+            order[next[u as usize]] = row as u32;
+            next[u as usize] += 1;
+        }
+        drop(next);
+        if by_time {
+            let ts = &self.events.ts;
+            for w in offsets.windows(2) {
+                let rows = &mut order[w[0]..w[1]];
+                if !rows.is_sorted_by(|&a, &b| ts[a as usize].total_cmp(&ts[b as usize]).is_le()) {
+                    rows.sort_by(|&a, &b| ts[a as usize].total_cmp(&ts[b as usize]));
+                }
+            }
+        }
         Dataset {
-            user_ids: self.users.names,
+            user_ids: self.users,
             offsets,
             events: self.events.reorder(&order),
             skipped: Skipped::default(),
             lines,
             ignored: 0,
         }
+    }
+}
+
+/// A checked row with its item and text interned, between the two stages of a split read.
+pub(crate) struct InternedRow {
+    kind: EventKind,
+    item: u32,
+    text: u32,
+    ts: f64,
+}
+
+/// The first stage of a split read ([`Grouper::split`]): interns a checked row's item and text.
+pub(crate) struct TextStage<'a> {
+    item_ids: &'a mut Interner,
+    text_values: &'a mut Interner,
+}
+
+impl TextStage<'_> {
+    pub(crate) fn intern(&mut self, f: &Fields<'_>) -> InternedRow {
+        InternedRow {
+            kind: f.kind,
+            item: f.item.map_or(NONE, |i| self.item_ids.intern(i)),
+            text: f.text.map_or(NONE, |t| self.text_values.intern(t)),
+            ts: f.ts,
+        }
+    }
+}
+
+/// The second stage of a split read: interns the row's user and appends the row, in order.
+pub(crate) struct RowStage<'a> {
+    users: &'a mut Interner,
+    user_of: &'a mut Vec<u32>,
+    kinds: &'a mut Vec<EventKind>,
+    items: &'a mut Vec<u32>,
+    texts: &'a mut Vec<u32>,
+    ts: &'a mut Vec<f64>,
+}
+
+impl RowStage<'_> {
+    pub(crate) fn push(&mut self, user: &str, row: &InternedRow) {
+        self.user_of.push(self.users.intern(user));
+        self.kinds.push(row.kind);
+        self.items.push(row.item);
+        self.texts.push(row.text);
+        self.ts.push(row.ts);
     }
 }
 

@@ -82,6 +82,15 @@ fn rank_cases(
     Ok(EvalResult { metrics, top10 })
 }
 
+/// Score floats one evaluation batch may hold (64 MB): 256 cases at Beauty's size, 33 at 500k
+/// items, so memory stays bounded at any catalogue size.
+const SCORE_FLOATS_PER_BATCH: usize = 1 << 24;
+
+/// Cases scored at once for a catalogue of `n_rows` rows.
+fn cases_per_batch(n_rows: usize) -> usize {
+    (SCORE_FLOATS_PER_BATCH / n_rows.max(1)).clamp(1, 256)
+}
+
 /// Evaluates a model with full ranking.
 pub fn evaluate(
     model: &SeqRec,
@@ -97,11 +106,17 @@ pub fn evaluate(
     let mut order: Vec<usize> = (0..cases.len()).collect();
     order.sort_by_key(|&i| cases[i].input.len().min(config.max_len));
     let sorted: Vec<EvalCase<'_>> = order.iter().map(|&i| cases[i]).collect();
-    let mut result = rank_cases(&sorted, n_rows, 256, keep_top, |chunk| {
-        let histories: Vec<&[Step]> = chunk.iter().map(|c| c.input).collect();
-        let batch = SeqBatch::new(config, &histories, item_attrs);
-        floats(model.score_items(model.user_state(&batch)))
-    })?;
+    let mut result = rank_cases(
+        &sorted,
+        n_rows,
+        cases_per_batch(n_rows),
+        keep_top,
+        |chunk| {
+            let histories: Vec<&[Step]> = chunk.iter().map(|c| c.input).collect();
+            let batch = SeqBatch::new(config, &histories, item_attrs);
+            floats(model.score_items(model.user_state(&batch)))
+        },
+    )?;
     if keep_top {
         let mut top10 = vec![Vec::new(); cases.len()];
         for (sorted_at, &i) in order.iter().enumerate() {
@@ -116,7 +131,7 @@ pub fn evaluate(
 pub fn evaluate_popularity(popularity: &[u32], cases: &[EvalCase<'_>]) -> Result<EvalResult> {
     let scores: Vec<f32> = popularity.iter().map(|&c| c as f32).collect();
     let n_rows = scores.len();
-    rank_cases(cases, n_rows, 256, false, |chunk| {
+    rank_cases(cases, n_rows, cases_per_batch(n_rows), false, |chunk| {
         Ok(chunk.iter().flat_map(|_| scores.iter().copied()).collect())
     })
 }

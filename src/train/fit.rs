@@ -29,6 +29,9 @@ pub struct EpochLog {
     /// Where the epoch's training steps spent their time.
     #[serde(default)]
     pub steps: StepTimes,
+    /// Seconds ranking the validation users after the epoch.
+    #[serde(default)]
+    pub valid_seconds: f64,
     pub valid: Scores,
 }
 
@@ -187,7 +190,8 @@ pub fn train(
     resume: Option<Resume>,
     mut on_epoch: impl FnMut(Checkpoint<'_>) -> Result<()>,
 ) -> Result<Trained> {
-    let device = opts.backend.device().autodiff();
+    let device = opts.backend.device()?.autodiff();
+    let loss_on_host = opts.backend.is_cpu();
     let mut adam = AdamConfig::new().with_epsilon(ADAM_EPSILON);
     if opts.weight_decay > 0.0 {
         adam = adam.with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(
@@ -215,9 +219,17 @@ pub fn train(
                 .map_err(|e| Error::ModelCorrupt(format!("Adam's saved state: {e:?}")))?;
             (model, optim, r.curve, r.best_epoch, Some(r.best_model))
         }
-        None => {
+        None if loss_on_host => {
             device.seed(opts.seed);
             (config.init(&device)?, adam.init(), Vec::new(), 0, None)
+        }
+        None => {
+            // A GPU's generator differs from the CPU's: the weights are drawn on the CPU and
+            // moved, so a seed starts from the same model on every device.
+            let cpu = crate::cpu_device().autodiff();
+            cpu.seed(opts.seed);
+            let model = config.init(&cpu)?.fork(&device);
+            (model, adam.init(), Vec::new(), 0, None)
         }
     };
     let mut best_ndcg = curve
@@ -285,15 +297,29 @@ pub fn train(
                 .map(|_| rng.random_range(1..=n_items as u32))
                 .collect();
             times.forward += lap(&mut t);
-            let (objective, value) = objective(
-                &model,
-                positions,
-                &targets,
-                &negatives,
-                opts.negative_sharing,
-                n_items,
-                weights.as_deref(),
-            )?;
+            let (objective, value) = if loss_on_host {
+                objective(
+                    &model,
+                    positions,
+                    &targets,
+                    &negatives,
+                    opts.negative_sharing,
+                    n_items,
+                    weights.as_deref(),
+                )?
+            } else {
+                let loss = positions_loss(
+                    &model,
+                    positions,
+                    &targets,
+                    &negatives,
+                    opts.negative_sharing,
+                    n_items,
+                    weights.as_deref(),
+                );
+                let value = floats(loss.clone())?[0] as f64;
+                (loss, value)
+            };
             times.loss += lap(&mut t);
             if !value.is_finite() {
                 return Err(Error::Compute(format!(
@@ -315,13 +341,16 @@ pub fn train(
         let seconds = t0.elapsed().as_secs_f64();
         train_time += seconds;
         let eval_model = model.valid();
+        let t_valid = Instant::now();
         let valid = evaluate(&eval_model, config, &data.item_attrs, &valid_cases, false)?;
+        let valid_seconds = t_valid.elapsed().as_secs_f64();
         let log = EpochLog {
             epoch,
             loss: loss_sum / batches.max(1) as f64,
             seconds,
             sequences_per_second: examples.len() as f64 / seconds,
             steps: times,
+            valid_seconds,
             valid: Scores::from(&valid.metrics),
         };
         if let Some(bar) = bar {
@@ -496,21 +525,85 @@ pub fn loss(
     n_items: usize,
     weights: Option<&[f32]>,
 ) -> Tensor<1> {
-    let h = model.encode(batch);
+    let positions = Positions::of(model.encode(batch), rows);
+    positions_loss(
+        model, positions, targets, negatives, sharing, n_items, weights,
+    )
+}
+
+/// [`loss`] at positions already gathered (one batch's or several's, [`Positions::cat`]): what
+/// training on a GPU minimises, where the loss stays on the device and autodiff differentiates
+/// it. With sampled negatives each position reads its own group's `n` draws (one group per
+/// batch, sequence or position as `sharing` says).
+#[allow(clippy::too_many_arguments)]
+pub fn positions_loss(
+    model: &SeqRec,
+    positions: Positions,
+    targets: &[u32],
+    negatives: &[u32],
+    sharing: NegativeSharing,
+    n_items: usize,
+    weights: Option<&[f32]>,
+) -> Tensor<1> {
+    let device = model.device();
+    let Positions {
+        hidden: hp,
+        sequence,
+        sequences,
+    } = positions;
+    let [p, d] = hp.dims();
+    let emb = model.output_embeddings();
     if negatives.is_empty() {
-        let device = model.device();
-        let p = rows.len();
-        let hp = target_positions(h, rows);
         let mut col_mask = vec![0f32; n_items + 1];
         col_mask[0] = -1e9;
         let mask = Tensor::<1>::from_data(TensorData::new(col_mask, [n_items + 1]), &device)
             .reshape([1, n_items + 1]);
-        let logits = hp.matmul(model.output_embeddings().transpose()) + mask;
+        let logits = hp.matmul(emb.transpose()) + mask;
         let logp = log_softmax(logits, 1);
         let target_t = int_tensor(targets, &device).reshape([p, 1]);
         return weighted_mean(logp.gather(1, target_t), weights).neg();
     }
-    sampled_loss(model, h, rows, targets, negatives, sharing, weights)
+    let groups = match sharing {
+        NegativeSharing::Batch => 1,
+        NegativeSharing::Sequence => sequences,
+        NegativeSharing::Position => p,
+    };
+    let n = negatives.len() / groups;
+    // Each position's negatives (its group's draws) and a mask for those equal to its target.
+    let mut rows_of = Vec::with_capacity(p * n);
+    let mut hits = vec![0f32; p * n];
+    for (i, &t) in targets.iter().enumerate() {
+        let group = match sharing {
+            NegativeSharing::Batch => 0,
+            NegativeSharing::Sequence => sequence[i],
+            NegativeSharing::Position => i,
+        };
+        for (j, &x) in negatives[group * n..(group + 1) * n].iter().enumerate() {
+            rows_of.push(x);
+            if x == t {
+                hits[i * n + j] = -1e9;
+            }
+        }
+    }
+    let pos = emb.clone().select(0, int_tensor(targets, &device));
+    let neg_logits = match sharing {
+        NegativeSharing::Batch => hp
+            .clone()
+            .matmul(emb.select(0, int_tensor(negatives, &device)).transpose()),
+        _ => hp
+            .clone()
+            .reshape([p, 1, d])
+            .matmul(
+                emb.select(0, int_tensor(&rows_of, &device))
+                    .reshape([p, n, d])
+                    .swap_dims(1, 2),
+            )
+            .reshape([p, n]),
+    };
+    let pos_logit = (hp * pos).sum_dim(1);
+    let hits = Tensor::<1>::from_data(TensorData::new(hits, [p * n]), &device).reshape([p, n]);
+    let logits = Tensor::cat(vec![pos_logit, neg_logits + hits], 1);
+    weighted_mean(log_softmax(logits, 1).narrow(1, 0, 1), weights).neg()
 }
 
 /// The positions a training step's loss reads, gathered from one or more encoded batches.
@@ -634,62 +727,6 @@ fn target_positions(hidden: Tensor<3>, rows: &[i64]) -> Tensor<2> {
 fn int_tensor<T: Copy + Into<i64>>(values: &[T], device: &Device) -> Tensor<1, Int> {
     let v: Vec<i64> = values.iter().map(|&x| x.into()).collect();
     Tensor::from_data(TensorData::new(v, [values.len()]), device)
-}
-
-/// Sampled softmax over each position's target and its negatives (see [`loss`]).
-fn sampled_loss(
-    model: &SeqRec,
-    h: Tensor<3>,
-    rows: &[i64],
-    targets: &[u32],
-    negatives: &[u32],
-    sharing: NegativeSharing,
-    weights: Option<&[f32]>,
-) -> Tensor<1> {
-    let device = model.device();
-    let [b, l, d] = h.dims();
-    let p = rows.len();
-    let emb = model.output_embeddings();
-    let target_t = int_tensor(targets, &device);
-    let groups = match sharing {
-        NegativeSharing::Batch => 1,
-        NegativeSharing::Sequence => b,
-        NegativeSharing::Position => p,
-    };
-    let n = negatives.len() / groups;
-    debug_assert_eq!(n * groups, negatives.len());
-    let neg = emb.clone().select(0, int_tensor(negatives, &device));
-    let pos = emb.select(0, target_t);
-    let hp = target_positions(h.clone(), rows);
-    let neg_logits = match sharing {
-        NegativeSharing::Batch => hp.clone().matmul(neg.transpose()),
-        NegativeSharing::Sequence => h
-            .matmul(neg.reshape([b, n, d]).swap_dims(1, 2))
-            .reshape([b * l, n])
-            .select(0, int_tensor(rows, &device)),
-        NegativeSharing::Position => hp
-            .clone()
-            .reshape([p, 1, d])
-            .matmul(neg.reshape([p, n, d]).swap_dims(1, 2))
-            .reshape([p, n]),
-    };
-    let pos_logit = (hp * pos).sum_dim(1);
-    let mut hits = vec![0f32; p * n];
-    for (i, (&t, &row)) in targets.iter().zip(rows).enumerate() {
-        let group = match sharing {
-            NegativeSharing::Batch => 0,
-            NegativeSharing::Sequence => row as usize / l,
-            NegativeSharing::Position => i,
-        };
-        for (j, &x) in negatives[group * n..(group + 1) * n].iter().enumerate() {
-            if x == t {
-                hits[i * n + j] = -1e9;
-            }
-        }
-    }
-    let hits = Tensor::<1>::from_data(TensorData::new(hits, [p * n]), &device).reshape([p, n]);
-    let logits = Tensor::cat(vec![pos_logit, neg_logits + hits], 1);
-    weighted_mean(log_softmax(logits, 1).narrow(1, 0, 1), weights).neg()
 }
 
 /// The mean of a `[p, 1]` column, or its weighted mean with one weight per row.

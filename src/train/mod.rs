@@ -36,6 +36,8 @@ pub use eval::{
     EvalCase, EvalResult, OfferEval, Scores, Split, cases, evaluate, evaluate_offers,
     evaluate_popularity,
 };
-pub use fit::{EpochLog, Positions, Resume, StepTimes, Trained, loss, objective, train};
+pub use fit::{
+    EpochLog, Positions, Resume, StepTimes, Trained, loss, objective, positions_loss, train,
+};
 pub use options::{Backend, NegativeSharing, TrainOptions};
 pub use prepare::{Cut, DataStats, PrepareOptions, Prepared, PreparedUser, prepare};

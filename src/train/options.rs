@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::error::{Error, Result};
+
 /// Optimisation settings (the model's own live in [`SeqRecConfig`]).
 #[derive(Debug, Clone, Serialize)]
 pub struct TrainOptions {
@@ -30,12 +32,17 @@ pub struct TrainOptions {
     /// Users whose validation target is ranked after every epoch: a seeded sample of this many
     /// when there are more (0 = all). The test figures always use every user.
     pub validation_users: usize,
+    /// Users whose test target is ranked for the final figures: a seeded sample of this many
+    /// when there are more (0 = all, the default). At a million items and millions of shoppers
+    /// ranking every user twice (f32 and int8) takes longer than an epoch; a sample of 100,000
+    /// puts the figures' standard error below 0.001 at Beauty's level.
+    pub test_users: usize,
     pub seed: u64,
     /// Wall-clock budget for the training loop.
     pub time_limit: Option<Duration>,
     /// Show progress bars.
     pub progress: bool,
-    /// The CPU backend the model trains on.
+    /// The backend and device the model trains on.
     pub backend: Backend,
 }
 
@@ -61,6 +68,7 @@ impl Default for TrainOptions {
             purchase_weight: 1.0,
             patience: 20,
             validation_users: DEFAULT_VALIDATION_USERS,
+            test_users: 0,
             seed: 42,
             time_limit: None,
             progress: true,
@@ -110,12 +118,12 @@ pub enum NegativeSharing {
     Position,
 }
 
-/// The CPU backend training runs on (the browser's CPU path and the shipped model's evaluation
-/// use burn-flex, [`crate::cpu_device`]). Both train to the same losses to the fourth digit;
-/// flex is faster: on Beauty at one thread (batch 128, idle machine) the encoder's forward and
-/// backward took 1.7 and 1.6 s per epoch against 2.4 and 3.6-4.0 s with ndarray, and whole
-/// epochs ran 1.35x (full cross-entropy) and 1.88x (256 sampled negatives) as fast
-/// (`benches/train-throughput.sh`).
+/// The backend and device training runs on. The CPU backends (the browser's CPU path and the
+/// shipped model's evaluation use burn-flex, [`crate::cpu_device`]) train to the same losses to
+/// the fourth digit; flex is faster: on Beauty at one thread (batch 128, idle machine) the
+/// encoder's forward and backward took 1.7 and 1.6 s per epoch against 2.4 and 3.6-4.0 s with
+/// ndarray, and whole epochs ran 1.35x (full cross-entropy) and 1.88x (256 sampled negatives) as
+/// fast (`benches/train-throughput.sh`). The GPU devices need the `gpu` cargo feature.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Backend {
@@ -124,14 +132,73 @@ pub enum Backend {
     Flex,
     /// burn-ndarray (deprecated in burn 0.22), for comparison.
     NdArray,
+    /// A GPU through burn's wgpu runtime on the graphics API wgpu prefers here (Vulkan on Linux,
+    /// Metal on macOS, DX12 on Windows), WGSL or SPIR-V shaders as the runtime decides.
+    Wgpu,
+    /// A GPU through burn's wgpu runtime pinned to Vulkan: fails rather than settling on
+    /// another API.
+    Vulkan,
+    /// An NVIDIA GPU through burn's CUDA runtime (the `cuda` cargo feature; its build downloads
+    /// a kernel-compiler bundle, see the README).
+    Cuda,
 }
 
 impl Backend {
-    pub fn device(self) -> burn::prelude::Device {
+    /// Whether this is a CPU backend: the loss then runs outside autodiff on the host
+    /// ([`super::softmax`]); on a GPU it stays on the device as tensor operations.
+    pub fn is_cpu(self) -> bool {
+        matches!(self, Backend::Flex | Backend::NdArray)
+    }
+
+    /// The device (without autodiff). A GPU device is acquired once per process; where there is
+    /// no adapter, or the binary was built without the `gpu` feature, this is
+    /// [`Error::BackendUnavailable`] with the reason.
+    pub fn device(self) -> Result<burn::prelude::Device> {
         match self {
-            Backend::Flex => burn::prelude::Device::flex(),
+            Backend::Flex => Ok(burn::prelude::Device::flex()),
             #[allow(deprecated)]
-            Backend::NdArray => burn::prelude::Device::ndarray(),
+            Backend::NdArray => Ok(burn::prelude::Device::ndarray()),
+            Backend::Wgpu | Backend::Vulkan | Backend::Cuda => gpu_device(self),
         }
     }
+}
+
+#[cfg(feature = "gpu")]
+fn gpu_device(backend: Backend) -> Result<burn::prelude::Device> {
+    use std::sync::OnceLock;
+
+    use burn::tensor::wgpu::WgpuBackend;
+    // burn's wgpu runtime can be initialised once per device and API in a process.
+    static WGPU: OnceLock<std::result::Result<burn::prelude::Device, String>> = OnceLock::new();
+    static VULKAN: OnceLock<std::result::Result<burn::prelude::Device, String>> = OnceLock::new();
+    if backend == Backend::Cuda {
+        #[cfg(feature = "cuda")]
+        return Ok(burn::prelude::Device::cuda(0usize));
+        #[cfg(not(feature = "cuda"))]
+        return Err(Error::BackendUnavailable(
+            "training on CUDA needs the `cuda` cargo feature: `cargo build --release --features \
+             cuda` (its build downloads burn's CUDA kernel-compiler bundle)"
+                .into(),
+        ));
+    }
+    let (cell, api, name) = match backend {
+        Backend::Vulkan => (&VULKAN, WgpuBackend::Vulkan, "Vulkan"),
+        _ => (&WGPU, WgpuBackend::Auto, "wgpu"),
+    };
+    cell.get_or_init(|| {
+        burn::prelude::Device::wgpu_options()
+            .graphics_api(api)
+            .init()
+            .map_err(|e| format!("no {name} GPU adapter or device: {e}"))
+    })
+    .clone()
+    .map_err(Error::BackendUnavailable)
+}
+
+#[cfg(not(feature = "gpu"))]
+fn gpu_device(backend: Backend) -> Result<burn::prelude::Device> {
+    Err(Error::BackendUnavailable(format!(
+        "training on {backend:?} needs the `gpu` cargo feature: build with \
+         `cargo build --release --features gpu`"
+    )))
 }

@@ -21,7 +21,8 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use crate::error::{Error, Result};
 
 use super::data::{
-    COLUMNS, Dataset, Format, Grouper, Reader, Timestamp, check_fields, missing_columns,
+    COLUMNS, Dataset, Fields, Format, Grouper, InternedRow, Reader, Timestamp, check_fields,
+    missing_columns,
 };
 use super::ga4::{self, Ga4Item, Ga4Row};
 
@@ -100,7 +101,7 @@ pub(crate) fn load(path: &Path, format: Format, r: &mut Reader) -> Result<Datase
                 rows += n;
                 ignored += i;
             }
-            Format::Parquet => rows += read_file(&file, r, &mut EventColumns, &mut g)?.0,
+            Format::Parquet => rows += read_events_file(&file, r, &mut g)?,
             Format::SeqParquet => {
                 let mut seq = SeqColumns { seen: &mut seen };
                 rows += read_file(&file, r, &mut seq, &mut g)?.0;
@@ -117,13 +118,17 @@ pub(crate) fn load(path: &Path, format: Format, r: &mut Reader) -> Result<Datase
     Ok(ds)
 }
 
-/// A layout: which columns to read and how a batch becomes events.
+/// A layout: which columns to read.
 trait Layout {
     /// Whether this leaf column (its path from the root, e.g. `items.list.element.item_id`) is
     /// read.
     fn wants(&self, path: &[String]) -> bool;
     /// Checks the projected schema has what the layout needs.
     fn check(&self, batch_schema: &arrow_schema::Schema) -> std::result::Result<(), String>;
+}
+
+/// A layout whose batches become events on one thread.
+trait BatchLayout: Layout {
     /// Adds the events of a batch whose first row is row `first` (0-based) of the file.
     /// Returns the rows ignored.
     fn read(
@@ -150,13 +155,13 @@ impl Position<'_> {
     }
 }
 
-/// Reads one Parquet file with `layout`. Returns (rows read, rows ignored).
-fn read_file(
-    file: &Path,
-    r: &mut Reader,
-    layout: &mut dyn Layout,
-    g: &mut Grouper,
-) -> Result<(usize, usize)> {
+/// A Parquet file opened for `layout`: its batches of projected rows and its row groups' ends.
+struct Opened {
+    reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    group_ends: Vec<usize>,
+}
+
+fn open(file: &Path, layout: &dyn Layout) -> Result<Opened> {
     let bad_file = |e: &dyn std::fmt::Display| {
         Error::input(file, 0, format!("not a readable Parquet file: {e}"))
     };
@@ -185,19 +190,116 @@ fn read_file(
     layout
         .check(&reader_schema(&reader))
         .map_err(|reason| Error::input(file, 0, reason))?;
-    g.reserve(end);
-    let (mut rows, mut ignored) = (0usize, 0usize);
-    for batch in reader {
-        let batch =
-            batch.map_err(|e| Error::input(file, rows + 1, format!("cannot decode rows: {e}")))?;
-        let at = Position {
-            first: rows,
-            group_ends: &group_ends,
-        };
-        ignored += layout.read(&batch, &at, r, g)?;
-        rows += batch.num_rows();
+    Ok(Opened { reader, group_ends })
+}
+
+impl Opened {
+    fn rows(&self) -> usize {
+        self.group_ends.last().copied().unwrap_or(0)
     }
-    Ok((rows, ignored))
+}
+
+/// Reads one Parquet file with `layout`. Returns (rows read, rows ignored).
+fn read_file(
+    file: &Path,
+    r: &mut Reader,
+    layout: &mut dyn BatchLayout,
+    g: &mut Grouper,
+) -> Result<(usize, usize)> {
+    let opened = open(file, &*layout)?;
+    g.reserve(opened.rows());
+    let Opened { reader, group_ends } = opened;
+    // Decompressing and decoding run on their own thread, a few batches ahead of the interning
+    // and grouping here (both cores busy on one file).
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
+        scope.spawn(move || {
+            for batch in reader {
+                // The receiver has gone when a row was rejected: stop decoding.
+                if tx.send(batch).is_err() {
+                    break;
+                }
+            }
+        });
+        let (mut rows, mut ignored) = (0usize, 0usize);
+        for batch in rx {
+            let batch = batch
+                .map_err(|e| Error::input(file, rows + 1, format!("cannot decode rows: {e}")))?;
+            let at = Position {
+                first: rows,
+                group_ends: &group_ends,
+            };
+            ignored += layout.read(&batch, &at, r, g)?;
+            rows += batch.num_rows();
+        }
+        Ok((rows, ignored))
+    })
+}
+
+/// Batches decoded ahead of the one being read.
+const DECODED_AHEAD: usize = 4;
+
+/// A batch of `events` rows checked, with items and texts interned, by the first stage of
+/// [`read_events_file`]: the users column and, per row, the interned row or why it is bad.
+struct CheckedBatch {
+    users: Option<StringArray>,
+    rows: Vec<std::result::Result<InternedRow, String>>,
+}
+
+/// Reads one Parquet file of the `events` columns in two stages on two threads: one decodes
+/// batches, checks rows and interns their items and texts; the other interns users and appends
+/// rows, in file order. (The two hash tables are most of the work: shoppers and items each
+/// number in the hundreds of thousands to millions.) Returns the rows read.
+fn read_events_file(file: &Path, r: &mut Reader, g: &mut Grouper) -> Result<usize> {
+    let opened = open(file, &EventColumns)?;
+    g.reserve(opened.rows());
+    let Opened { reader, group_ends } = opened;
+    let (mut texts, mut rows_out) = g.split();
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
+        scope.spawn(move || {
+            let mut first = 0usize;
+            for batch in reader {
+                let checked = batch
+                    .map_err(|e| Error::input(file, first + 1, format!("cannot decode rows: {e}")))
+                    .and_then(|batch| {
+                        first += batch.num_rows();
+                        let columns = EventBatch::of(&batch)?;
+                        let rows = (0..batch.num_rows())
+                            .map(|i| columns.row(i).map(|f| texts.intern(&f)))
+                            .collect();
+                        Ok(CheckedBatch {
+                            users: columns.user,
+                            rows,
+                        })
+                    });
+                let failed = checked.is_err();
+                // The receiver has gone when a row was rejected: stop reading.
+                if tx.send(checked).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        let mut rows = 0usize;
+        for checked in rx {
+            let CheckedBatch { users, rows: batch } = checked?;
+            let at = Position {
+                first: rows,
+                group_ends: &group_ends,
+            };
+            for (i, row) in batch.iter().enumerate() {
+                match row {
+                    Ok(row) => rows_out.push(text_at(&users, i).unwrap_or(""), row),
+                    Err(reason) => {
+                        let (line, group) = at.line(i);
+                        r.bad(line, reason.clone() + &group)?;
+                    }
+                }
+            }
+            rows += batch.len();
+        }
+        Ok(rows)
+    })
 }
 
 fn reader_schema(
@@ -298,22 +400,22 @@ impl Layout for EventColumns {
             None => Ok(()),
         }
     }
+}
 
-    fn read(
-        &mut self,
-        batch: &RecordBatch,
-        at: &Position<'_>,
-        r: &mut Reader,
-        g: &mut Grouper,
-    ) -> Result<usize> {
+/// A batch's `events` columns as text (the timestamp as a number or as text).
+struct EventBatch {
+    user: Option<StringArray>,
+    event: Option<StringArray>,
+    item: Option<StringArray>,
+    query: Option<StringArray>,
+    category: Option<StringArray>,
+    ts_num: Option<arrow_array::Float64Array>,
+    ts_text: Option<StringArray>,
+}
+
+impl EventBatch {
+    fn of(batch: &RecordBatch) -> Result<Self> {
         let col = |n| text_column(batch, n);
-        let (user, event, item, query, category) = (
-            col("user_id")?,
-            col("event")?,
-            col("item_id")?,
-            col("query")?,
-            col("category")?,
-        );
         let ts_col = batch.column_by_name("timestamp").expect("checked");
         let ts_num = (!matches!(
             ts_col.data_type(),
@@ -326,28 +428,31 @@ impl Layout for EventColumns {
         } else {
             None
         };
-        for i in 0..batch.num_rows() {
-            let ts = match &ts_num {
-                Some(a) => Timestamp::Number((!a.is_null(i)).then(|| a.value(i))),
-                None => Timestamp::Text(text_at(&ts_text, i)),
-            };
-            let row = check_fields(
-                text_at(&user, i),
-                ts,
-                text_at(&event, i).unwrap_or(""),
-                text_at(&item, i),
-                text_at(&query, i),
-                text_at(&category, i),
-            );
-            match row {
-                Ok(f) => g.push_fields(&f),
-                Err(reason) => {
-                    let (line, group) = at.line(i);
-                    r.bad(line, reason + &group)?;
-                }
-            }
-        }
-        Ok(0)
+        Ok(EventBatch {
+            user: col("user_id")?,
+            event: col("event")?,
+            item: col("item_id")?,
+            query: col("query")?,
+            category: col("category")?,
+            ts_num,
+            ts_text,
+        })
+    }
+
+    /// Row `i` checked.
+    fn row(&self, i: usize) -> std::result::Result<Fields<'_>, String> {
+        let ts = match &self.ts_num {
+            Some(a) => Timestamp::Number((!a.is_null(i)).then(|| a.value(i))),
+            None => Timestamp::Text(text_at(&self.ts_text, i)),
+        };
+        check_fields(
+            text_at(&self.user, i),
+            ts,
+            text_at(&self.event, i).unwrap_or(""),
+            text_at(&self.item, i),
+            text_at(&self.query, i),
+            text_at(&self.category, i),
+        )
     }
 }
 
@@ -390,7 +495,9 @@ impl Layout for Ga4Columns {
         }
         Ok(())
     }
+}
 
+impl BatchLayout for Ga4Columns {
     fn read(
         &mut self,
         batch: &RecordBatch,
@@ -511,7 +618,9 @@ impl Layout for SeqColumns<'_> {
         }
         Ok(())
     }
+}
 
+impl BatchLayout for SeqColumns<'_> {
     fn read(
         &mut self,
         batch: &RecordBatch,
@@ -713,3 +822,72 @@ impl EventsWriter {
             .map_err(|e| Error::io(path, std::io::Error::other(e)))
     }
 }
+
+/// Writes a log as one Parquet row per user (the layout [`Format::SeqParquet`] reads): `user_id`
+/// and the lists `item_ids`, `kinds`, `timestamps` (f64, the log's own unit), `queries` and
+/// `categories`, one entry per event, oldest first (null where an event has no such field),
+/// zstd-compressed, a row group every `users_per_group` users. What `localrec prepare` writes:
+/// the log grouped and ordered once, read back without regrouping. Returns the users written.
+pub fn write_sequences(ds: &Dataset, path: &Path, users_per_group: usize) -> Result<usize> {
+    use std::sync::Arc;
+
+    use arrow_array::builder::{Float64Builder, ListBuilder, StringBuilder};
+    use arrow_schema::{Field, Schema};
+    use parquet::basic::{Compression, ZstdLevel};
+    use parquet::file::properties::WriterProperties;
+
+    let fail = |e: &dyn std::fmt::Display| Error::io(path, std::io::Error::other(e.to_string()));
+    let item = |t: DataType| Arc::new(Field::new("element", t, true));
+    let list = |name: &str, t: DataType| Field::new(name, DataType::List(item(t)), true);
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("user_id", DataType::Utf8, false),
+        list("item_ids", DataType::Utf8),
+        list("kinds", DataType::Utf8),
+        list("timestamps", DataType::Float64),
+        list("queries", DataType::Utf8),
+        list("categories", DataType::Utf8),
+    ]));
+    let props = WriterProperties::builder()
+        .set_compression(Compression::ZSTD(ZstdLevel::default()))
+        .set_max_row_group_row_count(Some(users_per_group.max(1)))
+        .build();
+    let file = File::create(path).map_err(|e| Error::io(path, e))?;
+    let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), Some(props))
+        .map_err(|e| fail(&e))?;
+    let texts = || ListBuilder::new(StringBuilder::new()).with_field(item(DataType::Utf8));
+    let mut users = StringBuilder::new();
+    let (mut items, mut kinds, mut queries, mut categories) = (texts(), texts(), texts(), texts());
+    let mut stamps = ListBuilder::new(Float64Builder::new()).with_field(item(DataType::Float64));
+    for u in 0..ds.users() {
+        users.append_value(ds.user_id(u));
+        for e in ds.events(u) {
+            items.values().append_option(e.item_id.as_deref());
+            kinds.values().append_value(e.kind.as_str());
+            stamps.values().append_value(e.ts);
+            queries.values().append_option(e.query.as_deref());
+            categories.values().append_option(e.category.as_deref());
+        }
+        items.append(true);
+        kinds.append(true);
+        stamps.append(true);
+        queries.append(true);
+        categories.append(true);
+        if (u + 1) % WRITE_BATCH_USERS == 0 || u + 1 == ds.users() {
+            let columns: Vec<ArrayRef> = vec![
+                Arc::new(users.finish()),
+                Arc::new(items.finish()),
+                Arc::new(kinds.finish()),
+                Arc::new(stamps.finish()),
+                Arc::new(queries.finish()),
+                Arc::new(categories.finish()),
+            ];
+            let batch = RecordBatch::try_new(schema.clone(), columns).map_err(|e| fail(&e))?;
+            writer.write(&batch).map_err(|e| fail(&e))?;
+        }
+    }
+    writer.close().map_err(|e| fail(&e))?;
+    Ok(ds.users())
+}
+
+/// Users buffered before they are handed to the Parquet writer.
+const WRITE_BATCH_USERS: usize = 16_384;

@@ -181,11 +181,25 @@ fn write_file(path: &Path, bytes: impl AsRef<[u8]>) -> Result<()> {
     std::fs::write(path, bytes).map_err(|e| Error::io(path, e))
 }
 
+/// The process's peak resident memory so far (Linux's `VmHWM`; None elsewhere).
+pub fn peak_rss_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kb = status.lines().find_map(|l| l.strip_prefix("VmHWM:"))?;
+    kb.trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .map(|kb| kb * 1024)
+}
+
 /// Trains, evaluates and writes the model and its report. Returns the report (`report.json`).
 pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
     let wall = Instant::now();
     std::fs::create_dir_all(&job.out).map_err(|e| Error::io(&job.out, e))?;
     let ds = job.data.load()?;
+    let read_seconds = wall.elapsed().as_secs_f64();
+    let log_bytes = ds.heap_bytes();
     let attributes = job
         .attributes
         .as_deref()
@@ -215,6 +229,9 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
             vocab: None,
         },
     )?;
+    // The log as read is not needed again: its memory goes before training's is taken.
+    drop(ds);
+    let prepare_seconds = wall.elapsed().as_secs_f64() - read_seconds;
     let config = SeqRecConfig::new(prepared.vocab.len())
         .with_d_model(m.d_model)
         .with_layers(m.layers)
@@ -300,7 +317,9 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
     );
 
     // Final evaluation: f32, int8 (the shipped file, read back), popularity; same cases.
-    let test = cases(&prepared, Split::Test);
+    let all_test = cases(&prepared, Split::Test);
+    let test_of = all_test.len();
+    let test = super::fit::validation_sample(all_test, opts.test_users, opts.seed);
     let f32_eval = evaluate(&trained.model, &config, &prepared.item_attrs, &test, true)?;
     let pop_eval = evaluate_popularity(&prepared.popularity, &test)?;
     let weights = trained.model.to_weights()?;
@@ -330,6 +349,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
         },
         "test": {
             "users": f32_eval.metrics.users,
+            "users_of": test_of,
             "f32": f32_scores,
             "int8": int8_scores,
             "popularity": pop_scores,
@@ -337,6 +357,10 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
             "int8_f32_top10_overlap": overlap(&f32_eval.top10, &int8_eval.top10),
         },
         "wall_seconds": wall.elapsed().as_secs_f64(),
+        "read_seconds": read_seconds,
+        "prepare_seconds": prepare_seconds,
+        "log_heap_bytes": log_bytes,
+        "peak_rss_bytes": peak_rss_bytes(),
     });
     let provenance = json!({
         "trainer": format!("localrec {}", crate::version()),
@@ -440,12 +464,12 @@ fn load_checkpoint(path: &Path, config: &SeqRecConfig, backend: Backend) -> Resu
         path.display()
     );
     Ok(Resume {
-        model: ckpt.model(&backend.device().autodiff())?,
+        model: ckpt.model(&backend.device()?.autodiff())?,
         optimizer,
         param_ids,
         curve,
         best_epoch,
-        best_model: best.model(&backend.device())?,
+        best_model: best.model(&backend.device()?)?,
     })
 }
 

@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 mod data_args;
 mod eval;
 mod inspect;
+mod prepare;
 mod random_model;
 mod recommend;
 mod synth;
@@ -31,6 +32,8 @@ enum Command {
     Train(train::TrainArgs),
     /// Evaluate a model file on a log (leave-one-out, full ranking, popularity baseline).
     Eval(eval::EvalArgs),
+    /// Rewrite a log (any --format) as sequence Parquet: one row per user, events in time order.
+    Prepare(prepare::PrepareArgs),
     /// Generate a synthetic shop: catalog.json, events.csv, offers.json.
     Synth(synth::SynthArgs),
     /// Print a model file's header as JSON.
@@ -77,6 +80,7 @@ fn main() -> Result<()> {
         Command::Train(a) => train::run(a),
         Command::Eval(a) => eval::run(a),
         Command::Synth(a) => synth::run(a),
+        Command::Prepare(a) => prepare::run(a),
         Command::Inspect { file } => inspect::run(&file),
         Command::Recommend { model, history, k } => recommend::run(&model, &history, k),
         Command::Golden { model, histories } => recommend::golden(&model, &histories),

@@ -97,9 +97,13 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = TrainOptions::default().patience)]
     patience: usize,
     /// Users validated after each epoch: a seeded sample of this many when there are more
-    /// (0 = every user). Test figures always rank every user.
+    /// (0 = every user).
     #[arg(long, default_value_t = TrainOptions::default().validation_users)]
     validation_users: usize,
+    /// Users ranked for the final test figures: a seeded sample of this many when there are
+    /// more (0 = every user, the default; the report says how many of how many).
+    #[arg(long, default_value_t = TrainOptions::default().test_users)]
+    test_users: usize,
     /// Wall-clock budget for training, in minutes. None by default: early stopping on
     /// validation NDCG@10 (`--patience`) ends a run, whatever the machine.
     #[arg(long)]
@@ -123,6 +127,20 @@ pub struct TrainArgs {
     /// The CPU backend to train on: flex (burn 0.22's recommended one, faster) or ndarray.
     #[arg(long, value_enum, default_value_t = BackendArg::Flex)]
     backend: BackendArg,
+    /// Where to train: the CPU (with `--backend`), or a GPU through burn's wgpu runtime, on the
+    /// graphics API it prefers (wgpu) or pinned to Vulkan, or burn's CUDA runtime. GPUs need a
+    /// build with `--features gpu` (CUDA: `--features cuda`).
+    #[arg(long, value_enum, default_value_t = DeviceArg::Cpu)]
+    device: DeviceArg,
+}
+
+/// `--device`'s choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DeviceArg {
+    Cpu,
+    Wgpu,
+    Vulkan,
+    Cuda,
 }
 
 /// [`Backend`]'s choices on the command line.
@@ -137,6 +155,18 @@ pub fn run(a: TrainArgs) -> Result<()> {
         .num_threads(a.threads.max(1))
         .build_global()
         .context("cannot start worker threads")?;
+    let backend = match (a.device, a.backend) {
+        (DeviceArg::Cpu, BackendArg::Flex) => Backend::Flex,
+        (DeviceArg::Cpu, BackendArg::Ndarray) => Backend::NdArray,
+        (_, BackendArg::Ndarray) => {
+            anyhow::bail!(
+                "--backend chooses the CPU backend; it cannot be combined with a GPU --device"
+            )
+        }
+        (DeviceArg::Wgpu, _) => Backend::Wgpu,
+        (DeviceArg::Vulkan, _) => Backend::Vulkan,
+        (DeviceArg::Cuda, _) => Backend::Cuda,
+    };
     let job = TrainJob {
         data: a.data.source(),
         out: a.out,
@@ -166,13 +196,11 @@ pub fn run(a: TrainArgs) -> Result<()> {
             purchase_weight: a.purchase_weight,
             patience: a.patience,
             validation_users: a.validation_users,
+            test_users: a.test_users,
             seed: a.seed,
             time_limit: a.time_limit_min.map(|m| Duration::from_secs_f64(m * 60.0)),
             progress: !a.quiet,
-            backend: match a.backend {
-                BackendArg::Flex => Backend::Flex,
-                BackendArg::Ndarray => Backend::NdArray,
-            },
+            backend,
         },
         threads: a.threads,
         resume: a.resume,
@@ -214,7 +242,8 @@ mod tests {
                 a.epochs,
                 a.patience,
                 a.seed,
-                a.validation_users
+                a.validation_users,
+                a.test_users
             ),
             (
                 o.batch_size,
@@ -222,7 +251,8 @@ mod tests {
                 o.epochs,
                 o.patience,
                 o.seed,
-                o.validation_users
+                o.validation_users,
+                o.test_users
             )
         );
         assert_eq!((a.negatives, o.negatives), (None, None));

@@ -1,0 +1,69 @@
+//! Training on a GPU (`--features gpu`, `TrainOptions::backend` Wgpu) against the CPU. On a
+//! machine without a GPU, Mesa's software Vulkan driver (lavapipe, Debian `mesa-vulkan-drivers`,
+//! which `make bootstrap` installs) gives burn an adapter; where there is no adapter at all the
+//! test says so and checks only that asking for one is a clear error.
+
+#![cfg(feature = "gpu")]
+
+mod common;
+
+use common::walks::prepared_walks;
+use localrec::error::Error;
+use localrec::model::SeqRecConfig;
+use localrec::train::{self, Backend, TrainOptions};
+
+/// A few epochs of a tiny model on the GPU follow the CPU's curve (the loss stays on the device
+/// there, as tensor operations differentiated by autodiff; on the CPU it runs outside autodiff),
+/// in both losses, and validation ranks alike. Both start from the same weights: the trainer
+/// draws them on the CPU from the seed whatever the device.
+#[test]
+fn gpu_trains_as_the_cpu_does() {
+    let device = match Backend::Wgpu.device() {
+        Ok(device) => device,
+        Err(Error::BackendUnavailable(why)) => {
+            eprintln!("SKIPPED gpu_trains_as_the_cpu_does: no GPU adapter here ({why})");
+            return;
+        }
+        Err(other) => panic!("asking for a GPU failed otherwise: {other}"),
+    };
+    eprintln!("training on {device:?}");
+    let data = prepared_walks(300, 3);
+    let config = SeqRecConfig::new(data.vocab.len())
+        .with_d_model(16)
+        .with_layers(1)
+        .with_max_len(10)
+        .with_event_types(false)
+        // Dropout masks come from each backend's own generator; without dropout both runs
+        // compute the same function.
+        .with_dropout(0.0);
+    for negatives in [0, 8] {
+        let run = |backend| {
+            let o = TrainOptions {
+                epochs: 3,
+                batch_size: 32,
+                negatives: Some(negatives),
+                learning_rate: 3e-3,
+                progress: false,
+                backend,
+                ..TrainOptions::default()
+            };
+            train::train(&config, &data, &o, None, |_| Ok(())).unwrap()
+        };
+        let (cpu, gpu) = (run(Backend::Flex), run(Backend::Wgpu));
+        let losses = |t: &train::Trained| t.curve.iter().map(|e| e.loss).collect::<Vec<f64>>();
+        let (c, g) = (losses(&cpu), losses(&gpu));
+        assert_eq!(g.len(), 3);
+        for (a, b) in g.iter().zip(&c) {
+            assert!(
+                (a - b).abs() < 1e-3 * b.abs(),
+                "{negatives} negatives: gpu {g:?} vs cpu {c:?}"
+            );
+        }
+        assert!(g[2] < g[0] - 0.05, "training moved the loss: {g:?}");
+        let (vc, vg) = (cpu.curve[2].valid.ndcg10, gpu.curve[2].valid.ndcg10);
+        assert!(
+            (vc - vg).abs() < 0.02,
+            "validation NDCG@10 cpu {vc} vs gpu {vg}"
+        );
+    }
+}
