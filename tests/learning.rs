@@ -67,7 +67,7 @@ fn per_sequence_and_per_position_negatives_reduce_to_shared_ones() {
     let step = |item| Step {
         item,
         kind: EventKind::Purchase.row(),
-        query: Vec::new(),
+        query: Box::default(),
     };
     let a: Vec<Step> = [3, 4, 5].into_iter().map(step).collect();
     let b: Vec<Step> = [7, 8, 9, 10, 11].into_iter().map(step).collect();
@@ -186,7 +186,7 @@ fn the_objective_has_the_definitions_gradients() {
     let search = Step {
         item: 0,
         kind: EventKind::Search.row(),
-        query: vec![2, 9],
+        query: Box::new([2, 9]),
     };
     let a = vec![
         step(3, EventKind::View),

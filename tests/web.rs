@@ -32,7 +32,7 @@ fn histories() -> Vec<Vec<Step>> {
             Step {
                 item: 0,
                 kind: EventKind::Search.row(),
-                query: query_buckets("trail running shoes", 32, 6),
+                query: query_buckets("trail running shoes", 32, 6).into(),
             },
             Step::item(12, EventKind::View),
             Step::item(12, EventKind::Purchase),

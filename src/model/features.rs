@@ -40,7 +40,11 @@ impl Features {
         } else {
             EventKind::Purchase.row()
         };
-        Some(Step { item, kind, query })
+        Some(Step {
+            item,
+            kind,
+            query: query.into_boxed_slice(),
+        })
     }
 }
 
@@ -103,7 +107,7 @@ mod tests {
         assert_eq!(f.step(&Event::search("?! ...", 1.0), rows), None);
         let step = f.step(&Event::search("Trail shoes", 1.0), rows).unwrap();
         assert_eq!(step.item, 0);
-        assert_eq!(step.query, query_buckets("trail shoes", 64, 6));
+        assert_eq!(*step.query, *query_buckets("trail shoes", 64, 6));
         // A model without query features reads no search at all.
         let no_query = Features {
             query_buckets: 0,

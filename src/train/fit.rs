@@ -773,7 +773,7 @@ mod tests {
         Step {
             item: 0,
             kind: EventKind::Search.row(),
-            query: vec![3, 4],
+            query: Box::new([3, 4]),
         }
     }
 

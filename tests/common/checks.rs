@@ -110,7 +110,7 @@ pub async fn the_newest_row_forward_equals_the_full_one(device: &Device) {
     let search = Step {
         item: 0,
         kind: EventKind::Search.row(),
-        query: vec![2, 7],
+        query: Box::new([2, 7]),
     };
     let long = [
         step(3, EventKind::View),
