@@ -95,16 +95,6 @@ fn generate(events: u64, items: u64, users: u64, dir: &Path, csv_too: bool) {
     }
 }
 
-/// The process's peak resident set (VmHWM), bytes.
-fn peak_rss() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
-        .map_or(0, |kb| kb * 1024)
-}
-
 fn read(format: &str, path: &Path) {
     let fmt = match format {
         "parquet" => Format::Parquet,
@@ -123,7 +113,7 @@ fn read(format: &str, path: &Path) {
         "seconds": seconds,
         "events_per_second": events as f64 / seconds,
         "heap_bytes_per_event": ds.heap_bytes() as f64 / events as f64,
-        "peak_rss_bytes": peak_rss(),
+        "peak_rss_bytes": localrec::train::pipeline::peak_rss_bytes(),
     });
     println!("{line}");
 }

@@ -22,9 +22,8 @@ first=1
 for n in $sizes; do
   echo "shop-scale: generating $n events" >&2
   "$gen" gen "$n" 500000 2000000 "$dir/$n"
-  /usr/bin/time -v "$localrec" train --data "$dir/$n/events.parquet" --format parquet \
-    --epochs 1 --test-users 10000 --quiet --out "$dir/$n/model" ${SHOP_ARGS:-} \
-    2> >(tee "$dir/$n/train.log" >&2)
+  "$localrec" train --data "$dir/$n/events.parquet" --format parquet \
+    --epochs 1 --test-users 10000 --quiet --out "$dir/$n/model" ${SHOP_ARGS:-}
   line=$(node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1] + "/report.json", "utf8"));
     const e = r.training.curve[0];

@@ -4,32 +4,18 @@
 
 mod common;
 
-use common::walks::prepared_walks;
-use localrec::model::SeqRecConfig;
-use localrec::train::{self, Backend, TrainOptions};
+use common::walks::{prepared_walks, three_epochs, tiny_config};
+use localrec::train::Backend;
 
 /// The two CPU backends train the same model: the same curve to float rounding (burn-flex and
 /// burn-ndarray sum in different orders), in both losses.
 #[test]
 fn flex_and_ndarray_train_alike() {
     let data = prepared_walks(300, 3);
-    let config = SeqRecConfig::new(data.vocab.len())
-        .with_d_model(16)
-        .with_layers(1)
-        .with_max_len(10)
-        .with_event_types(false);
+    let config = tiny_config(&data);
     for negatives in [0, 8] {
         let curve = |backend| {
-            let o = TrainOptions {
-                epochs: 3,
-                batch_size: 32,
-                negatives: Some(negatives),
-                learning_rate: 3e-3,
-                progress: false,
-                backend,
-                ..TrainOptions::default()
-            };
-            let t = train::train(&config, &data, &o, None, |_| Ok(())).unwrap();
+            let t = three_epochs(&config, &data, negatives, backend);
             t.curve.iter().map(|e| e.loss).collect::<Vec<f64>>()
         };
         let (flex, ndarray) = (curve(Backend::Flex), curve(Backend::NdArray));

@@ -7,10 +7,9 @@
 
 mod common;
 
-use common::walks::prepared_walks;
+use common::walks::{prepared_walks, three_epochs, tiny_config};
 use localrec::error::Error;
-use localrec::model::SeqRecConfig;
-use localrec::train::{self, Backend, TrainOptions};
+use localrec::train::{self, Backend};
 
 /// A few epochs of a tiny model on the GPU follow the CPU's curve (the loss stays on the device
 /// there, as tensor operations differentiated by autodiff; on the CPU it runs outside autodiff),
@@ -28,28 +27,13 @@ fn gpu_trains_as_the_cpu_does() {
     };
     eprintln!("training on {device:?}");
     let data = prepared_walks(300, 3);
-    let config = SeqRecConfig::new(data.vocab.len())
-        .with_d_model(16)
-        .with_layers(1)
-        .with_max_len(10)
-        .with_event_types(false)
+    let config = tiny_config(&data)
         // Dropout masks come from each backend's own generator; without dropout both runs
         // compute the same function.
         .with_dropout(0.0);
     for negatives in [0, 8] {
-        let run = |backend| {
-            let o = TrainOptions {
-                epochs: 3,
-                batch_size: 32,
-                negatives: Some(negatives),
-                learning_rate: 3e-3,
-                progress: false,
-                backend,
-                ..TrainOptions::default()
-            };
-            train::train(&config, &data, &o, None, |_| Ok(())).unwrap()
-        };
-        let (cpu, gpu) = (run(Backend::Flex), run(Backend::Wgpu));
+        let cpu = three_epochs(&config, &data, negatives, Backend::Flex);
+        let gpu = three_epochs(&config, &data, negatives, Backend::Wgpu);
         let losses = |t: &train::Trained| t.curve.iter().map(|e| e.loss).collect::<Vec<f64>>();
         let (c, g) = (losses(&cpu), losses(&gpu));
         assert_eq!(g.len(), 3);

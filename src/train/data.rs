@@ -71,6 +71,12 @@ fn text_hash(s: &str) -> u64 {
     xxhash_rust::xxh3::xxh3_64(s.as_bytes())
 }
 
+/// String `i` of a buffer whose strings end at `ends`.
+fn nth<'a>(text: &'a str, ends: &[usize], i: u32) -> &'a str {
+    let i = i as usize;
+    &text[if i == 0 { 0 } else { ends[i - 1] }..ends[i]]
+}
+
 impl Interner {
     /// The string's number, adding it if new.
     pub fn intern(&mut self, s: &str) -> u32 {
@@ -81,11 +87,7 @@ impl Interner {
             ends,
             hashes,
         } = self;
-        let name = |i: u32| {
-            let i = i as usize;
-            &text[if i == 0 { 0 } else { ends[i - 1] }..ends[i]]
-        };
-        if let Some(&i) = table.find(hash, |&i| name(i) == s) {
+        if let Some(&i) = table.find(hash, |&i| nth(text, ends, i) == s) {
             return i;
         }
         let i = u32::try_from(ends.len()).expect("fewer than 2^32 distinct strings");
@@ -97,8 +99,7 @@ impl Interner {
     }
 
     pub fn get(&self, i: u32) -> &str {
-        let i = i as usize;
-        &self.text[if i == 0 { 0 } else { self.ends[i - 1] }..self.ends[i]]
+        nth(&self.text, &self.ends, i)
     }
 
     pub fn len(&self) -> usize {
@@ -138,15 +139,6 @@ impl Columns {
         self.items.reserve(n);
         self.texts.reserve(n);
         self.ts.reserve(n);
-    }
-
-    fn push(&mut self, f: &Fields<'_>) {
-        self.kinds.push(f.kind);
-        self.items
-            .push(f.item.map_or(NONE, |i| self.item_ids.intern(i)));
-        self.texts
-            .push(f.text.map_or(NONE, |t| self.text_values.intern(t)));
-        self.ts.push(f.ts);
     }
 
     fn event(&self, i: usize) -> Event {
@@ -522,14 +514,17 @@ impl Grouper {
         self.events.reserve(n);
     }
 
-    /// Adds a checked row without making an [`Event`] of it.
+    /// Adds a checked row without making an [`Event`] of it: both stages of a split read, on
+    /// one thread.
     pub(crate) fn push_fields(&mut self, f: &Fields<'_>) {
-        self.user_of.push(self.users.intern(f.user));
-        self.events.push(f);
+        let (mut texts, mut rows) = self.split();
+        let row = texts.intern(f);
+        rows.push(f.user, &row);
     }
 
-    /// Splits the grouper for a read in two stages on two threads: the item and text interners
-    /// for the stage that checks rows, the users and columns for the one that appends them.
+    /// Splits the grouper in two stages: the item and text interners for the stage that checks
+    /// rows, the users and columns for the one that appends them (on two threads in a Parquet
+    /// read, one after the other in [`Grouper::push_fields`]).
     pub(crate) fn split(&mut self) -> (TextStage<'_>, RowStage<'_>) {
         let Columns {
             kinds,
@@ -587,8 +582,8 @@ impl Grouper {
             offsets[i] += offsets[i - 1];
         }
         // Rows bucketed by user in arrival order (a counting sort: stable, one pass), then each
-        // user's rows sorted by time where they are not already (a stable sort: ties keep their
-        // row order).
+        // user's rows sorted by time (a stable sort, linear on rows already in order; ties keep
+        // their row order).
         let mut order = vec![0u32; n];
         let mut next = offsets[..offsets.len() - 1].to_vec();
         for (row, &u) in self.user_of.iter().enumerate() {
@@ -599,10 +594,7 @@ impl Grouper {
         if by_time {
             let ts = &self.events.ts;
             for w in offsets.windows(2) {
-                let rows = &mut order[w[0]..w[1]];
-                if !rows.is_sorted_by(|&a, &b| ts[a as usize].total_cmp(&ts[b as usize]).is_le()) {
-                    rows.sort_by(|&a, &b| ts[a as usize].total_cmp(&ts[b as usize]));
-                }
+                order[w[0]..w[1]].sort_by(|&a, &b| ts[a as usize].total_cmp(&ts[b as usize]));
             }
         }
         Dataset {

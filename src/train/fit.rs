@@ -191,7 +191,7 @@ pub fn train(
     mut on_epoch: impl FnMut(Checkpoint<'_>) -> Result<()>,
 ) -> Result<Trained> {
     let device = opts.backend.device()?.autodiff();
-    let loss_on_host = opts.backend.is_cpu();
+    let on_cpu = opts.backend.is_cpu();
     let mut adam = AdamConfig::new().with_epsilon(ADAM_EPSILON);
     if opts.weight_decay > 0.0 {
         adam = adam.with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(
@@ -219,7 +219,7 @@ pub fn train(
                 .map_err(|e| Error::ModelCorrupt(format!("Adam's saved state: {e:?}")))?;
             (model, optim, r.curve, r.best_epoch, Some(r.best_model))
         }
-        None if loss_on_host => {
+        None if on_cpu => {
             device.seed(opts.seed);
             (config.init(&device)?, adam.init(), Vec::new(), 0, None)
         }
@@ -238,7 +238,7 @@ pub fn train(
         .fold(f64::NEG_INFINITY, f64::max);
     let all_valid = cases(data, Split::Valid);
     let validation_of = all_valid.len();
-    let valid_cases = validation_sample(all_valid, opts.validation_users, opts.seed);
+    let valid_cases = seeded_sample(all_valid, opts.validation_users, opts.seed);
     let examples: Vec<(&[Step], Vec<u32>)> = data
         .users
         .iter()
@@ -297,7 +297,7 @@ pub fn train(
                 .map(|_| rng.random_range(1..=n_items as u32))
                 .collect();
             times.forward += lap(&mut t);
-            let (objective, value) = if loss_on_host {
+            let (objective, value) = if on_cpu {
                 objective(
                     &model,
                     positions,
@@ -415,10 +415,10 @@ pub fn train(
     })
 }
 
-/// A seeded sample of `n` validation cases (in their original order), or all of them when there
-/// are no more than `n` or `n` is 0. The same seed gives the same users in every epoch and after
-/// `--resume`.
-pub fn validation_sample<T>(all: Vec<T>, n: usize, seed: u64) -> Vec<T> {
+/// A seeded sample of `n` evaluation cases (in their original order), or all of them when there
+/// are no more than `n` or `n` is 0: the validation users (the same in every epoch and after
+/// `--resume`) and, with `--test-users`, the test users.
+pub fn seeded_sample<T>(all: Vec<T>, n: usize, seed: u64) -> Vec<T> {
     if n == 0 || all.len() <= n {
         return all;
     }
@@ -546,11 +546,8 @@ pub fn positions_loss(
     weights: Option<&[f32]>,
 ) -> Tensor<1> {
     let device = model.device();
-    let Positions {
-        hidden: hp,
-        sequence,
-        sequences,
-    } = positions;
+    let (groups, n_groups) = positions.negative_groups(sharing);
+    let hp = positions.hidden;
     let [p, d] = hp.dims();
     let emb = model.output_embeddings();
     if negatives.is_empty() {
@@ -563,42 +560,35 @@ pub fn positions_loss(
         let target_t = int_tensor(targets, &device).reshape([p, 1]);
         return weighted_mean(logp.gather(1, target_t), weights).neg();
     }
-    let groups = match sharing {
-        NegativeSharing::Batch => 1,
-        NegativeSharing::Sequence => sequences,
-        NegativeSharing::Position => p,
-    };
-    let n = negatives.len() / groups;
-    // Each position's negatives (its group's draws) and a mask for those equal to its target.
-    let mut rows_of = Vec::with_capacity(p * n);
+    let n = negatives.len() / n_groups;
+    // A mask for each position's draws that equal its target.
     let mut hits = vec![0f32; p * n];
-    for (i, &t) in targets.iter().enumerate() {
-        let group = match sharing {
-            NegativeSharing::Batch => 0,
-            NegativeSharing::Sequence => sequence[i],
-            NegativeSharing::Position => i,
-        };
+    for (i, (&t, &group)) in targets.iter().zip(&groups).enumerate() {
         for (j, &x) in negatives[group * n..(group + 1) * n].iter().enumerate() {
-            rows_of.push(x);
             if x == t {
                 hits[i * n + j] = -1e9;
             }
         }
     }
     let pos = emb.clone().select(0, int_tensor(targets, &device));
-    let neg_logits = match sharing {
-        NegativeSharing::Batch => hp
-            .clone()
-            .matmul(emb.select(0, int_tensor(negatives, &device)).transpose()),
-        _ => hp
-            .clone()
+    let neg_logits = if n_groups == 1 {
+        // One set for every position: one product.
+        hp.clone()
+            .matmul(emb.select(0, int_tensor(negatives, &device)).transpose())
+    } else {
+        // Each position's own group's draws.
+        let rows: Vec<u32> = groups
+            .iter()
+            .flat_map(|&g| negatives[g * n..(g + 1) * n].iter().copied())
+            .collect();
+        hp.clone()
             .reshape([p, 1, d])
             .matmul(
-                emb.select(0, int_tensor(&rows_of, &device))
+                emb.select(0, int_tensor(&rows, &device))
                     .reshape([p, n, d])
                     .swap_dims(1, 2),
             )
-            .reshape([p, n]),
+            .reshape([p, n])
     };
     let pos_logit = (hp * pos).sum_dim(1);
     let hits = Tensor::<1>::from_data(TensorData::new(hits, [p * n]), &device).reshape([p, n]);
@@ -624,6 +614,17 @@ impl Positions {
             sequence: rows.iter().map(|&r| r as usize / l).collect(),
             hidden: target_positions(hidden, rows),
             sequences: b,
+        }
+    }
+
+    /// Each position's group of sampled negatives (one group for the batch, one per sequence or
+    /// one per position, as `sharing` says) and the number of groups.
+    fn negative_groups(&self, sharing: NegativeSharing) -> (Vec<usize>, usize) {
+        let p = self.sequence.len();
+        match sharing {
+            NegativeSharing::Batch => (vec![0; p], 1),
+            NegativeSharing::Sequence => (self.sequence.clone(), self.sequences),
+            NegativeSharing::Position => ((0..p).collect(), p),
         }
     }
 
@@ -656,11 +657,8 @@ pub fn objective(
     weights: Option<&[f32]>,
 ) -> Result<(Tensor<1>, f64)> {
     let device = model.device();
-    let Positions {
-        hidden: hp,
-        sequence,
-        sequences,
-    } = positions;
+    let (groups, n_groups) = positions.negative_groups(sharing);
+    let hp = positions.hidden;
     let [p, d] = hp.dims();
     let emb = model.output_embeddings();
     debug_assert_eq!(emb.dims()[0], n_items + 1);
@@ -668,11 +666,6 @@ pub fn objective(
         Tensor::<2>::from_data(TensorData::new(values, [rows, d]), &device)
     };
     if !negatives.is_empty() {
-        let (groups, n_groups): (Vec<usize>, usize) = match sharing {
-            NegativeSharing::Batch => (vec![0; p], 1),
-            NegativeSharing::Sequence => (sequence, sequences),
-            NegativeSharing::Position => ((0..p).collect(), p),
-        };
         // Only the rows the loss reads leave the model: targets and negatives, renumbered from
         // 1 (row 0 of the small table stands for padding, as in the catalogue). (Reading the
         // whole table and handing back a dense gradient when the draws cover most of it, as
@@ -747,9 +740,9 @@ mod tests {
     use super::*;
 
     #[test]
-    fn validation_samples_are_seeded_ordered_subsets() {
+    fn seeded_samples_are_seeded_ordered_subsets() {
         let all: Vec<usize> = (0..1000).collect();
-        let a = validation_sample(all.clone(), 100, 7);
+        let a = seeded_sample(all.clone(), 100, 7);
         assert_eq!(a.len(), 100);
         assert!(
             a.windows(2).all(|w| w[0] < w[1]),
@@ -757,16 +750,12 @@ mod tests {
         );
         assert_eq!(
             a,
-            validation_sample(all.clone(), 100, 7),
+            seeded_sample(all.clone(), 100, 7),
             "same seed, same users"
         );
-        assert_ne!(a, validation_sample(all.clone(), 100, 8));
-        assert_eq!(
-            validation_sample(all.clone(), 0, 7),
-            all,
-            "0 keeps everyone"
-        );
-        assert_eq!(validation_sample(all.clone(), 1000, 7), all);
+        assert_ne!(a, seeded_sample(all.clone(), 100, 8));
+        assert_eq!(seeded_sample(all.clone(), 0, 7), all, "0 keeps everyone");
+        assert_eq!(seeded_sample(all.clone(), 1000, 7), all);
     }
 
     fn search() -> Step {

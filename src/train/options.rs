@@ -34,8 +34,9 @@ pub struct TrainOptions {
     pub validation_users: usize,
     /// Users whose test target is ranked for the final figures: a seeded sample of this many
     /// when there are more (0 = all, the default). At a million items and millions of shoppers
-    /// ranking every user twice (f32 and int8) takes longer than an epoch; a sample of 100,000
-    /// puts the figures' standard error below 0.001 at Beauty's level.
+    /// ranking every user twice (f32 and int8) takes longer than an epoch; by the bound in
+    /// [`DEFAULT_VALIDATION_USERS`]'s note, a sample of 100,000 keeps the figures' standard error
+    /// at most 0.0008 at Beauty's level.
     pub test_users: usize,
     pub seed: u64,
     /// Wall-clock budget for the training loop.
@@ -133,7 +134,8 @@ pub enum Backend {
     /// burn-ndarray (deprecated in burn 0.22), for comparison.
     NdArray,
     /// A GPU through burn's wgpu runtime on the graphics API wgpu prefers here (Vulkan on Linux,
-    /// Metal on macOS, DX12 on Windows), WGSL or SPIR-V shaders as the runtime decides.
+    /// Metal on macOS, DX12 on Windows), WGSL shaders (SPIR-V on Vulkan with burn's `vulkan`
+    /// feature added to the build).
     Wgpu,
     /// A GPU through burn's wgpu runtime pinned to Vulkan: fails rather than settling on
     /// another API.

@@ -209,35 +209,59 @@ fn read_file(
     let opened = open(file, &*layout)?;
     g.reserve(opened.rows());
     let Opened { reader, group_ends } = opened;
-    // Decompressing and decoding run on their own thread, a few batches ahead of the interning
-    // and grouping here (both cores busy on one file).
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
-        scope.spawn(move || {
-            for batch in reader {
-                // The receiver has gone when a row was rejected: stop decoding.
-                if tx.send(batch).is_err() {
-                    break;
-                }
-            }
-        });
-        let (mut rows, mut ignored) = (0usize, 0usize);
-        for batch in rx {
+    let mut decoded = 0usize;
+    let (mut rows, mut ignored) = (0usize, 0usize);
+    in_two_stages(
+        reader,
+        |batch| {
             let batch = batch
-                .map_err(|e| Error::input(file, rows + 1, format!("cannot decode rows: {e}")))?;
+                .map_err(|e| Error::input(file, decoded + 1, format!("cannot decode rows: {e}")))?;
+            decoded += batch.num_rows();
+            Ok(batch)
+        },
+        |batch| {
             let at = Position {
                 first: rows,
                 group_ends: &group_ends,
             };
             ignored += layout.read(&batch, &at, r, g)?;
             rows += batch.num_rows();
-        }
-        Ok((rows, ignored))
-    })
+            Ok(())
+        },
+    )?;
+    Ok((rows, ignored))
 }
 
 /// Batches decoded ahead of the one being read.
 const DECODED_AHEAD: usize = 4;
+
+/// Runs `first` on each of the reader's batches on a thread of its own, a few batches ahead of
+/// `second`, which gets `first`'s results here in file order (both cores busy on one file). The
+/// first error either returns stops both.
+fn in_two_stages<T: Send>(
+    reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
+    mut first: impl FnMut(std::result::Result<RecordBatch, arrow_schema::ArrowError>) -> Result<T>
+    + Send,
+    mut second: impl FnMut(T) -> Result<()>,
+) -> Result<()> {
+    std::thread::scope(|scope| {
+        let (tx, rx) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
+        scope.spawn(move || {
+            for batch in reader {
+                let out = first(batch);
+                let failed = out.is_err();
+                // The receiver has gone when `second` failed: stop reading.
+                if tx.send(out).is_err() || failed {
+                    break;
+                }
+            }
+        });
+        for out in rx {
+            second(out?)?;
+        }
+        Ok(())
+    })
+}
 
 /// A batch of `events` rows checked, with items and texts interned, by the first stage of
 /// [`read_events_file`]: the users column and, per row, the interned row or why it is bad.
@@ -255,34 +279,24 @@ fn read_events_file(file: &Path, r: &mut Reader, g: &mut Grouper) -> Result<usiz
     g.reserve(opened.rows());
     let Opened { reader, group_ends } = opened;
     let (mut texts, mut rows_out) = g.split();
-    std::thread::scope(|scope| {
-        let (tx, rx) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
-        scope.spawn(move || {
-            let mut first = 0usize;
-            for batch in reader {
-                let checked = batch
-                    .map_err(|e| Error::input(file, first + 1, format!("cannot decode rows: {e}")))
-                    .and_then(|batch| {
-                        first += batch.num_rows();
-                        let columns = EventBatch::of(&batch)?;
-                        let rows = (0..batch.num_rows())
-                            .map(|i| columns.row(i).map(|f| texts.intern(&f)))
-                            .collect();
-                        Ok(CheckedBatch {
-                            users: columns.user,
-                            rows,
-                        })
-                    });
-                let failed = checked.is_err();
-                // The receiver has gone when a row was rejected: stop reading.
-                if tx.send(checked).is_err() || failed {
-                    break;
-                }
-            }
-        });
-        let mut rows = 0usize;
-        for checked in rx {
-            let CheckedBatch { users, rows: batch } = checked?;
+    let mut decoded = 0usize;
+    let mut rows = 0usize;
+    in_two_stages(
+        reader,
+        |batch| {
+            let batch = batch
+                .map_err(|e| Error::input(file, decoded + 1, format!("cannot decode rows: {e}")))?;
+            decoded += batch.num_rows();
+            let columns = EventBatch::of(&batch)?;
+            let rows = (0..batch.num_rows())
+                .map(|i| columns.row(i).map(|f| texts.intern(&f)))
+                .collect();
+            Ok(CheckedBatch {
+                users: columns.user,
+                rows,
+            })
+        },
+        |CheckedBatch { users, rows: batch }| {
             let at = Position {
                 first: rows,
                 group_ends: &group_ends,
@@ -297,9 +311,10 @@ fn read_events_file(file: &Path, r: &mut Reader, g: &mut Grouper) -> Result<usiz
                 }
             }
             rows += batch.len();
-        }
-        Ok(rows)
-    })
+            Ok(())
+        },
+    )?;
+    Ok(rows)
 }
 
 fn reader_schema(

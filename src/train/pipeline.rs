@@ -319,7 +319,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
     // Final evaluation: f32, int8 (the shipped file, read back), popularity; same cases.
     let all_test = cases(&prepared, Split::Test);
     let test_of = all_test.len();
-    let test = super::fit::validation_sample(all_test, opts.test_users, opts.seed);
+    let test = super::fit::seeded_sample(all_test, opts.test_users, opts.seed);
     let f32_eval = evaluate(&trained.model, &config, &prepared.item_attrs, &test, true)?;
     let pop_eval = evaluate_popularity(&prepared.popularity, &test)?;
     let weights = trained.model.to_weights()?;

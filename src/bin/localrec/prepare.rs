@@ -6,7 +6,6 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use localrec::train::data;
 use localrec::train::parquet::write_sequences;
 
 use crate::data_args::DataArgs;
@@ -24,9 +23,8 @@ pub struct PrepareArgs {
 }
 
 pub fn run(a: PrepareArgs) -> Result<()> {
-    let source = a.data.source();
     let started = Instant::now();
-    let ds = data::load(&source.path, source.format, source.skip_bad_lines)?;
+    let ds = a.data.source().load()?;
     let read = started.elapsed().as_secs_f64();
     let users = write_sequences(&ds, &a.out, a.users_per_group)?;
     let bytes = std::fs::metadata(&a.out)
