@@ -476,6 +476,17 @@ fn random_model_for_timing_loads_and_ranks() {
 /// An interrupted run leaves a checkpoint; `--resume` continues its curve instead of starting over.
 #[test]
 fn interrupted_training_resumes_from_its_checkpoint() {
+    resumes_exactly(&[]);
+}
+
+/// The same with sampled negatives, where the item table trains outside burn's optimizer (lazy
+/// Adam) and its Adam state is a checkpoint file of its own.
+#[test]
+fn interrupted_training_with_sampled_negatives_resumes_exactly() {
+    resumes_exactly(&["--negatives", "16"]);
+}
+
+fn resumes_exactly(extra: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/beauty-1500.txt");
     let out = dir.path().join("m");
@@ -497,6 +508,7 @@ fn interrupted_training_resumes_from_its_checkpoint() {
             epochs,
         ]
         .iter()
+        .chain(extra)
         .map(|s| s.to_string())
         .collect()
     };

@@ -86,7 +86,7 @@ fn per_sequence_and_per_position_negatives_reduce_to_shared_ones() {
     let shared = [1u32, 5, 9, 20, 25, 12];
     let per_seq: Vec<u32> = shared.iter().chain(&shared).copied().collect();
     let value = |negs: &[u32], sharing| {
-        train::loss(&model, &batch, &rows, &targets, negs, sharing, 30, None)
+        train::loss(&model, &batch, &rows, &targets, negs, sharing, None)
             .try_into_data()
             .unwrap()
             .try_to_vec::<f32>()
@@ -133,7 +133,6 @@ fn weights_turn_the_loss_into_a_weighted_mean_over_positions() {
             targets,
             &[],
             NegativeSharing::Batch,
-            30,
             weights,
         )
         .try_into_data()
@@ -167,8 +166,10 @@ fn weights_turn_the_loss_into_a_weighted_mean_over_positions() {
 #[test]
 fn the_objective_has_the_definitions_gradients() {
     use burn::optim::{GradientsParams, SgdConfig};
-    use localrec::model::{SeqBatch, Step};
-    use localrec::train::{NegativeSharing, Positions};
+    use burn::prelude::{Tensor, TensorData};
+    use localrec::model::{SeqBatch, Step, floats};
+    use localrec::train::lazy::{AdamSettings, LazyTable};
+    use localrec::train::{NegativeSharing, Positions, ScoreTable};
     let device = localrec::cpu_device().autodiff();
     device.seed(3);
     let config = SeqRecConfig::new(30)
@@ -222,7 +223,7 @@ fn the_objective_has_the_definitions_gradients() {
             let stepped = SgdConfig::new().init().step(1.0, model.clone(), grads);
             stepped.to_weights().unwrap()
         };
-        let plain = train::loss(&model, &batch, &rows, &targets, negatives, sharing, 30, w);
+        let plain = train::loss(&model, &batch, &rows, &targets, negatives, sharing, w);
         let plain_value = plain.clone().into_data().try_into_vec::<f32>().unwrap()[0] as f64;
         let want = step_with(GradientsParams::from_grads(plain.backward(), &model));
         let before = model.to_weights().unwrap();
@@ -239,8 +240,19 @@ fn the_objective_has_the_definitions_gradients() {
             Positions::cat(vec![alone(&a, &[0, 2]), alone(&b, &[0, 4])]),
         ];
         for (how, positions) in ["one batch", "two groups"].into_iter().zip(gathered) {
-            let (surrogate, value) =
-                train::objective(&model, positions, &targets, negatives, sharing, 30, w).unwrap();
+            let train::Objective {
+                surrogate,
+                loss: value,
+                ..
+            } = train::objective(
+                ScoreTable::Tensor(model.output_embeddings()),
+                positions,
+                &targets,
+                negatives,
+                sharing,
+                w,
+            )
+            .unwrap();
             assert!(
                 (value - plain_value).abs() < 1e-5,
                 "{how}, {sharing:?}, {} negatives: {value} vs {plain_value}",
@@ -270,6 +282,94 @@ fn the_objective_has_the_definitions_gradients() {
                     "{name} did not move"
                 );
             }
+        }
+        if negatives.is_empty() {
+            continue;
+        }
+        // The sparse item table the trainer uses with sampled negatives: the rows the step reads,
+        // gathered and renumbered, give the same loss, the same gradient for every other
+        // parameter, and for each gathered row the dense table's gradient row.
+        let d = config.d_model;
+        let lazy = LazyTable::new(
+            model.item_table().unwrap(),
+            d,
+            AdamSettings {
+                beta_1: 0.9,
+                beta_2: 0.999,
+                epsilon: 1e-8,
+                weight_decay: 0.0,
+            },
+        )
+        .unwrap();
+        let mut local_batch = batch.clone();
+        let g = lazy
+            .gather(
+                local_batch
+                    .item_rows()
+                    .chain(targets.iter().copied())
+                    .chain(negatives.iter().copied()),
+            )
+            .unwrap();
+        assert!(g.rows.len() < 31, "a part of the table: {:?}", g.rows);
+        local_batch.renumber_items(|x| g.local(x));
+        let items: Vec<u32> = local_batch.item_rows().collect();
+        let leaf = Tensor::<2>::from_data(
+            TensorData::new(g.rows_of(&items), [items.len(), d]),
+            &device,
+        )
+        .require_grad();
+        let local = |ids: &[u32]| ids.iter().map(|&x| g.local(x)).collect::<Vec<_>>();
+        let positions = Positions::of(model.encode_with_items(&local_batch, leaf.clone()), &rows);
+        let objective = train::objective(
+            ScoreTable::Host(&g.values),
+            positions,
+            &local(&targets),
+            &local(negatives),
+            sharing,
+            w,
+        )
+        .unwrap();
+        let value = objective.loss;
+        assert!(
+            (value - plain_value).abs() < 1e-5,
+            "gathered, {sharing:?}: {value} vs {plain_value}"
+        );
+        let mut grads = objective.surrogate.backward();
+        let mut table_grad = objective.d_table.unwrap();
+        let rows_grad = floats(leaf.grad_remove(&mut grads).unwrap()).unwrap();
+        g.scatter_add(&mut table_grad, &items, &rows_grad);
+        let got = step_with(GradientsParams::from_grads(grads, &model));
+        for (name, t) in &want {
+            let g_got = &got[name].values;
+            let b = &before[name].values;
+            if name != "item_emb" {
+                let worst = t
+                    .values
+                    .iter()
+                    .zip(g_got)
+                    .map(|(x, y)| (x - y).abs())
+                    .fold(0f32, f32::max);
+                assert!(
+                    worst < 1e-5,
+                    "gathered, {sharing:?}, {name}: differ by {worst}"
+                );
+                continue;
+            }
+            assert_eq!(g_got, b, "the model's own table is not read");
+            let mut reached = 0;
+            for r in 0..=30usize {
+                let dense: Vec<f32> = (0..d).map(|j| b[r * d + j] - t.values[r * d + j]).collect();
+                match g.rows.binary_search(&(r as u32)) {
+                    Ok(i) => {
+                        for (x, y) in dense.iter().zip(&table_grad[i * d..(i + 1) * d]) {
+                            assert!((x - y).abs() < 1e-5, "row {r}: {x} vs {y}");
+                        }
+                        reached += dense.iter().any(|&x| x != 0.0) as usize;
+                    }
+                    Err(_) => assert!(dense.iter().all(|&x| x == 0.0), "row {r} not gathered"),
+                }
+            }
+            assert!(reached > 5, "{reached} rows have a gradient");
         }
     }
 }

@@ -45,10 +45,21 @@ pub fn random_model(config: &SeqRecConfig, seed: u64) -> Result<Vec<u8>> {
     })
 }
 
-/// Serialises a model. Matrices are quantised to int8 here.
+/// Serialises a model. Matrices are quantised to int8 here. The file is assembled in one buffer
+/// of its final size: each tensor's bytes are known before any is written (a quantised matrix is
+/// quantised first; it is a quarter of its f32 size), so the header with every offset comes
+/// first and the tensors are written after it once. (Growing the payload and then framing it
+/// held up to three copies of a 500k-item table at once: the trainer's checkpoint after each
+/// epoch was its peak memory.)
 pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
-    let mut payload = Vec::new();
+    /// A tensor's bytes in the payload.
+    enum Body<'a> {
+        Int8(QuantizedMatrix),
+        F32(&'a [f32]),
+    }
+    let mut bodies = Vec::new();
     let mut tensors = Vec::new();
+    let mut payload_len = 0usize;
     for (name, shape) in parts.config.param_shapes() {
         let w = parts
             .weights
@@ -60,23 +71,23 @@ pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
                 w.shape
             )));
         }
-        let offset = payload.len();
-        let dtype = if shape.len() == 2 && parts.quantize {
+        let offset = payload_len;
+        let (body, dtype) = if shape.len() == 2 && parts.quantize {
             let q = QuantizedMatrix::quantize(&w.values, shape[0], shape[1]);
-            payload.extend(q.data.iter().map(|&v| v as u8));
-            payload.resize(payload.len().next_multiple_of(4), 0); // int8_scales_at
-            payload.extend(q.scales.iter().flat_map(|s| s.to_le_bytes()));
-            "i8"
+            // int8 values, padded to 4 bytes (`int8_scales_at`), then one f32 scale per row.
+            payload_len += q.data.len().next_multiple_of(4) + 4 * q.scales.len();
+            (Body::Int8(q), "i8")
         } else {
-            payload.extend(w.values.iter().flat_map(|v| v.to_le_bytes()));
-            "f32"
+            payload_len += 4 * w.values.len();
+            (Body::F32(&w.values), "f32")
         };
+        bodies.push(body);
         tensors.push(TensorEntry {
             name,
             shape,
             dtype: dtype.into(),
             offset,
-            bytes: payload.len() - offset,
+            bytes: payload_len - offset,
         });
     }
     let header = Header {
@@ -88,21 +99,47 @@ pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
         tensors,
         provenance: parts.provenance.clone(),
     };
-    validate_header(&header, payload.len())?;
+    validate_header(&header, payload_len)?;
     let header = serde_json::to_vec(&header).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-    Ok(envelope(&header, &payload))
+    Ok(framed(&header, payload_len, |out| {
+        for body in &bodies {
+            match body {
+                Body::Int8(q) => {
+                    // Every tensor starts 4-aligned in the payload, so padding the values to
+                    // a multiple of 4 aligns the scales (`int8_scales_at`).
+                    out.extend(q.data.iter().map(|&v| v as u8));
+                    let pad = q.data.len().next_multiple_of(4) - q.data.len();
+                    out.extend(std::iter::repeat_n(0u8, pad));
+                    out.extend(q.scales.iter().flat_map(|s| s.to_le_bytes()));
+                }
+                Body::F32(values) => out.extend(values.iter().flat_map(|v| v.to_le_bytes())),
+            }
+        }
+    }))
 }
 
 /// Frames header JSON and payload as a file of this format version: magic, version, both lengths
 /// and the SHA-256 trailer. No validation: [`write`] checks first (the fuzzer frames raw bytes).
 pub fn envelope(header: &[u8], payload: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(MIN_LEN + header.len() + payload.len());
+    framed(header, payload.len(), |out| out.extend_from_slice(payload))
+}
+
+/// [`envelope`] with the payload's `len` bytes appended by `payload` into the file's buffer,
+/// which is allocated once at its final size.
+fn framed(header: &[u8], len: usize, payload: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+    let mut out = Vec::with_capacity(MIN_LEN + header.len() + len);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
     out.extend_from_slice(&(header.len() as u64).to_le_bytes());
     out.extend_from_slice(header);
-    out.extend_from_slice(&(payload.len() as u64).to_le_bytes());
-    out.extend_from_slice(payload);
+    out.extend_from_slice(&(len as u64).to_le_bytes());
+    let start = out.len();
+    payload(&mut out);
+    debug_assert_eq!(
+        out.len() - start,
+        len,
+        "the payload's size was computed beforehand"
+    );
     let digest = Sha256::digest(&out);
     out.extend_from_slice(&digest);
     out

@@ -42,6 +42,19 @@ pub struct SeqBatch {
 }
 
 impl SeqBatch {
+    /// The item rows of every position (0 at padding and for searches).
+    pub fn item_rows(&self) -> impl Iterator<Item = u32> + '_ {
+        self.items.iter().map(|&x| x as u32)
+    }
+
+    /// Renumbers the item rows with `row` (for an encoder reading a table of a few rows,
+    /// [`super::SeqRec::encode_with_items`]).
+    pub fn renumber_items(&mut self, row: impl Fn(u32) -> u32) {
+        for x in &mut self.items {
+            *x = row(*x as u32) as i64;
+        }
+    }
+
     /// Truncates each history to its newest `config.max_len` events and left-pads all of them to
     /// the longest one in the batch. Positions are counted from the newest event, so the padding
     /// length never changes a result (tests/model.rs checks this); short histories stay cheap.

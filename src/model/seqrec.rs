@@ -307,20 +307,62 @@ impl SeqRec {
         self.encode_with_attention(batch).0
     }
 
+    /// [`Self::encode`] with each position's item embedding given (`[batch * len, d]`, in the
+    /// batch's order) instead of read from the model's table: the trainer's sparse item table
+    /// ([`crate::train::lazy`]) passes the rows a step reads.
+    #[cfg(feature = "train")]
+    pub fn encode_with_items(&self, batch: &SeqBatch, items: Tensor<2>) -> Tensor<3> {
+        let (b, l, d) = (batch.batch, batch.len, self.d_model);
+        self.blocks_forward(batch, Rows::All, Some(items))
+            .0
+            .reshape([b, l, d])
+    }
+
+    /// The item table, `[n_items + 1, d]` row-major (blocking readback: native or CPU only).
+    #[cfg(feature = "train")]
+    pub fn item_table(&self) -> Result<Vec<f32>> {
+        super::floats(self.item_emb.val())
+    }
+
+    /// Replaces the item table's values (`[rows, d]` row-major), keeping the parameter. The
+    /// trainer's sparse table holds the values while an epoch runs and leaves the model an empty
+    /// table meanwhile (no second copy of a large catalogue's table); it puts them back before
+    /// the model is read.
+    #[cfg(feature = "train")]
+    pub fn set_item_table(&mut self, values: Vec<f32>) -> Result<()> {
+        let old = self.item_emb.val();
+        let d = self.d_model;
+        if !values.len().is_multiple_of(d) {
+            return Err(Error::InvalidArgument(format!(
+                "{} values do not make rows of {d}",
+                values.len()
+            )));
+        }
+        let shape = [values.len() / d, d];
+        let device = old.device();
+        let tracked = old.is_require_grad();
+        drop(old);
+        self.item_emb = self.item_emb.clone().map(|_| {
+            let t = Tensor::from_data(TensorData::new(values, shape), &device);
+            if tracked { t.require_grad() } else { t }
+        });
+        Ok(())
+    }
+
     /// The input of the first block, `[batch, len, d]`: the sum of each event's embeddings,
     /// dropped out (training only) and zero at padding.
-    fn embed(&self, batch: &SeqBatch) -> Tensor<3> {
+    /// `items`, when given, are the positions' item embeddings ([`Self::encode_with_items`]).
+    fn embed(&self, batch: &SeqBatch, items: Option<Tensor<2>>) -> Tensor<3> {
         let device = self.device();
         let (b, l, d) = (batch.batch, batch.len, self.d_model);
         let ints = |v: &[i64], n: usize| {
             Tensor::<1, Int>::from_data(TensorData::new(v.to_vec(), [n]), &device)
         };
-        let mut x = self
-            .item_emb
-            .val()
-            .select(0, ints(&batch.items, b * l))
-            .reshape([b, l, d])
-            .mul_scalar((d as f64).sqrt());
+        let items = match items {
+            Some(rows) => rows,
+            None => self.item_emb.val().select(0, ints(&batch.items, b * l)),
+        };
+        let mut x = items.reshape([b, l, d]).mul_scalar((d as f64).sqrt());
         let pos = self
             .pos_emb
             .val()
@@ -378,7 +420,7 @@ impl SeqRec {
     /// the history, averaged over heads: `[batch, len]` (the "why" behind a recommendation).
     pub fn encode_with_attention(&self, batch: &SeqBatch) -> (Tensor<3>, Tensor<2>) {
         let (b, l, d) = (batch.batch, batch.len, self.d_model);
-        let (out, att) = self.blocks_forward(batch, Rows::All);
+        let (out, att) = self.blocks_forward(batch, Rows::All, None);
         let att = att.narrow(2, l - 1, 1).mean_dim(1).reshape([b, l]);
         (out.reshape([b, l, d]), att)
     }
@@ -391,16 +433,21 @@ impl SeqRec {
     /// last block's work.
     pub fn encode_newest(&self, batch: &SeqBatch) -> (Tensor<2>, Tensor<2>) {
         let (b, l) = (batch.batch, batch.len);
-        let (out, att) = self.blocks_forward(batch, Rows::Newest);
+        let (out, att) = self.blocks_forward(batch, Rows::Newest, None);
         (out, att.mean_dim(1).reshape([b, l]))
     }
 
     /// Embeddings, every block and the final LayerNorm, the last block computing `last_rows`:
     /// the output (`[b * l, d]`, or `[b, d]` for the newest rows) and the last block's
     /// attention weights `[b, heads, rows, l]`.
-    fn blocks_forward(&self, batch: &SeqBatch, last_rows: Rows) -> (Tensor<2>, Tensor<4>) {
+    fn blocks_forward(
+        &self,
+        batch: &SeqBatch,
+        last_rows: Rows,
+        items: Option<Tensor<2>>,
+    ) -> (Tensor<2>, Tensor<4>) {
         let (b, l, d) = (batch.batch, batch.len, self.d_model);
-        let mut x = self.embed(batch).reshape([b * l, d]);
+        let mut x = self.embed(batch, items).reshape([b * l, d]);
         let mask = self.mask(batch);
         let last = self.blocks.len() - 1;
         let mut att = None;

@@ -16,6 +16,7 @@ use crate::event::EventKind;
 use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step, floats, floats_shared};
 
 use super::eval::{Scores, Split, cases, evaluate};
+use super::lazy::{AdamSettings, Gathered, LazyTable, local_row, step_rows};
 use super::options::{NegativeSharing, TrainOptions};
 use super::prepare::Prepared;
 
@@ -68,6 +69,8 @@ pub struct Resume {
     pub model: SeqRec,
     /// Adam's state after that epoch ([`Checkpoint::optimizer`]).
     pub optimizer: Vec<u8>,
+    /// The sparse item table's Adam state ([`LazyTable::write_state`]).
+    pub item_optimizer: Option<Vec<u8>>,
     /// The parameter ids that state refers to ([`Checkpoint::param_ids`]).
     pub param_ids: Vec<u64>,
     pub curve: Vec<EpochLog>,
@@ -81,6 +84,9 @@ pub struct Checkpoint<'a> {
     pub model: &'a SeqRec,
     /// Adam's state (moments and step count), as burn serialises it.
     pub optimizer: Vec<u8>,
+    /// With sampled negatives, the item table trained outside burn's optimizer: its lazy Adam
+    /// state goes into the checkpoint through [`LazyTable::write_state`].
+    pub item_optimizer: Option<&'a LazyTable>,
     /// The ids of the model's parameters in module order: Adam's state is keyed by them, and a
     /// model rebuilt from weights gets new ones, so [`Resume`] gives them back.
     pub param_ids: Vec<u64>,
@@ -180,6 +186,9 @@ fn loss_rows<'a>(
 /// popularity level (0.009) for 6 epochs with 1e-5.
 pub const ADAM_EPSILON: f32 = 1e-8;
 
+/// Adam's betas: burn's and PyTorch's defaults.
+const ADAM_BETAS: (f32, f32) = (0.9, 0.999);
+
 /// Trains with Adam and early stopping on validation NDCG@10. `on_epoch` sees every epoch (for
 /// checkpoints). With `resume`, training continues after its last epoch exactly as the
 /// uninterrupted run would have: same weights, Adam state, shuffles, negatives and dropout.
@@ -187,17 +196,22 @@ pub fn train(
     config: &SeqRecConfig,
     data: &Prepared,
     opts: &TrainOptions,
-    resume: Option<Resume>,
+    mut resume: Option<Resume>,
     mut on_epoch: impl FnMut(Checkpoint<'_>) -> Result<()>,
 ) -> Result<Trained> {
     let device = opts.backend.device()?.autodiff();
     let on_cpu = opts.backend.is_cpu();
-    let mut adam = AdamConfig::new().with_epsilon(ADAM_EPSILON);
+    let mut adam = AdamConfig::new()
+        .with_beta_1(ADAM_BETAS.0)
+        .with_beta_2(ADAM_BETAS.1)
+        .with_epsilon(ADAM_EPSILON);
     if opts.weight_decay > 0.0 {
         adam = adam.with_weight_decay(Some(burn::optim::decay::WeightDecayConfig::new(
             opts.weight_decay as f32,
         )));
     }
+    let resumed = resume.is_some();
+    let item_state = resume.as_mut().and_then(|r| r.item_optimizer.take());
     let (mut model, mut optim, mut curve, mut best_epoch, mut best) = match resume {
         Some(r) => {
             let mut present = CollectIds(Vec::new());
@@ -250,7 +264,37 @@ pub fn train(
         ));
     }
     let n_items = config.n_items;
+    let d = config.d_model;
     let n_negatives = opts.negatives_for(n_items);
+    // Sampled negatives read a small part of the item table per step: it trains as a sparse
+    // table with lazy Adam ([`super::lazy`]). Full cross-entropy reads every row every step, so
+    // there the table stays in the model with dense Adam.
+    let mut lazy = if n_negatives > 0 && !opts.dense_item_adam {
+        let mut table = LazyTable::new(
+            model.item_table()?,
+            config.d_model,
+            AdamSettings {
+                beta_1: ADAM_BETAS.0,
+                beta_2: ADAM_BETAS.1,
+                epsilon: ADAM_EPSILON,
+                weight_decay: opts.weight_decay as f32,
+            },
+        )?;
+        match &item_state {
+            Some(bytes) => table.restore(bytes)?,
+            None if resumed => {
+                return Err(Error::ModelCorrupt(
+                    "the checkpoint has no Adam state for the sparse item table (written by an \
+                     older localrec): rerun without --resume"
+                        .into(),
+                ));
+            }
+            None => {}
+        }
+        Some(table)
+    } else {
+        None
+    };
     let started = Instant::now();
     let mut trained_seqs = 0usize;
     let mut train_time = 0.0f64;
@@ -260,6 +304,10 @@ pub fn train(
         let (batches_of_epoch, mut rng) =
             epoch_batches(examples.len(), opts.batch_size, opts.seed, epoch);
         device.seed(epoch_seed(opts.seed.wrapping_add(1), epoch));
+        if lazy.is_some() {
+            // The sparse table holds the values until the epoch ends.
+            model.set_item_table(Vec::new())?;
+        }
         let bar = progress_bar(opts.progress, batches_of_epoch.len(), epoch);
         let t0 = Instant::now();
         let mut loss_sum = 0.0;
@@ -267,11 +315,11 @@ pub fn train(
         let mut times = StepTimes::default();
         for chunk in batches_of_epoch.iter().map(Vec::as_slice) {
             let mut t = Instant::now();
-            // The batch's histories, shortest first, encoded in groups of similar length: each
-            // group is padded only to its own longest history.
+            // The batch's histories, shortest first, in groups of similar length: each group is
+            // padded only to its own longest history and encoded on its own.
             let mut order: Vec<usize> = chunk.to_vec();
             order.sort_by_key(|&i| examples[i].0.len());
-            let mut parts = Vec::new();
+            let mut groups = Vec::new();
             let (mut targets, mut weights) = (Vec::new(), Vec::new());
             for group in length_groups(&order, |i| examples[i].0.len()) {
                 let histories: Vec<&[Step]> = group.iter().map(|&i| examples[i].0).collect();
@@ -283,52 +331,147 @@ pub fn train(
                 );
                 targets.extend(group_targets);
                 weights.extend(group_weights.into_iter().flatten());
-                parts.push(Positions::of(model.encode(&batch), &rows));
+                groups.push((batch, rows));
             }
             // `loss_rows` weighs positions exactly when the purchase weight is not 1.
             let weights = (opts.purchase_weight != 1.0).then_some(weights);
-            let positions = Positions::cat(parts);
             let draws = match opts.negative_sharing {
                 NegativeSharing::Batch => n_negatives,
                 NegativeSharing::Sequence => n_negatives * chunk.len(),
                 NegativeSharing::Position => n_negatives * targets.len(),
             };
-            let negatives: Vec<u32> = (0..draws)
+            let mut negatives: Vec<u32> = (0..draws)
                 .map(|_| rng.random_range(1..=n_items as u32))
                 .collect();
-            times.forward += lap(&mut t);
-            let (objective, value) = if on_cpu {
-                objective(
-                    &model,
-                    positions,
-                    &targets,
-                    &negatives,
-                    opts.negative_sharing,
-                    n_items,
-                    weights.as_deref(),
-                )?
+            // With sampled negatives the step reads only the item rows it gathers, renumbered.
+            let step_rows = if n_negatives > 0 {
+                let ids = groups
+                    .iter()
+                    .flat_map(|(b, _)| b.item_rows())
+                    .chain(targets.iter().copied())
+                    .chain(negatives.iter().copied());
+                let rows = match &lazy {
+                    Some(table) if on_cpu => StepRows::Host(table.gather(ids)?),
+                    Some(table) => {
+                        let g = table.gather(ids)?;
+                        let table = g.tensor(&device);
+                        StepRows::Tensor {
+                            rows: g.rows,
+                            table,
+                        }
+                    }
+                    None => {
+                        let rows = step_rows(ids);
+                        let table = model
+                            .output_embeddings()
+                            .select(0, int_tensor(&rows, &device));
+                        StepRows::Tensor { rows, table }
+                    }
+                };
+                for x in targets.iter_mut().chain(&mut negatives) {
+                    *x = local_row(rows.rows(), *x);
+                }
+                Some(rows)
             } else {
-                let loss = positions_loss(
-                    &model,
+                None
+            };
+            // Each group's item rows as the encoder reads them: from the model's table, selected
+            // from the step's rows, or (on the host) a leaf whose gradient is kept.
+            let mut parts = Vec::with_capacity(groups.len());
+            let mut leaves = Vec::new();
+            for (mut batch, rows) in groups {
+                let hidden = match &step_rows {
+                    None => model.encode(&batch),
+                    Some(s) => {
+                        batch.renumber_items(|x| local_row(s.rows(), x));
+                        let items: Vec<u32> = batch.item_rows().collect();
+                        let item_rows = match s {
+                            StepRows::Host(g) => {
+                                let leaf = Tensor::<2>::from_data(
+                                    TensorData::new(g.rows_of(&items), [items.len(), d]),
+                                    &device,
+                                )
+                                .require_grad();
+                                leaves.push((leaf.clone(), items));
+                                leaf
+                            }
+                            StepRows::Tensor { table, .. } => {
+                                table.clone().select(0, int_tensor(&items, &device))
+                            }
+                        };
+                        model.encode_with_items(&batch, item_rows)
+                    }
+                };
+                parts.push(Positions::of(hidden, &rows));
+            }
+            let positions = Positions::cat(parts);
+            let table = match &step_rows {
+                None => ScoreTable::Tensor(model.output_embeddings()),
+                Some(StepRows::Host(g)) => ScoreTable::Host(&g.values),
+                Some(StepRows::Tensor { table, .. }) => ScoreTable::Tensor(table.clone()),
+            };
+            times.forward += lap(&mut t);
+            let scored = match table {
+                ScoreTable::Tensor(table) if !on_cpu => {
+                    let surrogate = positions_loss(
+                        table,
+                        positions,
+                        &targets,
+                        &negatives,
+                        opts.negative_sharing,
+                        weights.as_deref(),
+                    );
+                    let loss = floats(surrogate.clone())?[0] as f64;
+                    Objective {
+                        surrogate,
+                        loss,
+                        d_table: None,
+                    }
+                }
+                table => objective(
+                    table,
                     positions,
                     &targets,
                     &negatives,
                     opts.negative_sharing,
-                    n_items,
                     weights.as_deref(),
-                );
-                let value = floats(loss.clone())?[0] as f64;
-                (loss, value)
+                )?,
             };
+            let value = scored.loss;
             times.loss += lap(&mut t);
             if !value.is_finite() {
                 return Err(Error::Compute(format!(
                     "loss became {value} in epoch {epoch}; lower the learning rate"
                 )));
             }
-            let grads = GradientsParams::from_grads(objective.backward(), &model);
+            let mut grads = scored.surrogate.backward();
+            // The sparse table's gradient: the loss's (on the host) plus the encoder's, or the
+            // uploaded rows' own.
+            let table_grad = match (&lazy, step_rows) {
+                (Some(_), Some(StepRows::Host(g))) => {
+                    let mut grad = scored.d_table.unwrap_or_else(|| vec![0.0; g.values.len()]);
+                    for (leaf, items) in leaves {
+                        if let Some(rows_grad) = leaf.grad_remove(&mut grads) {
+                            g.scatter_add(&mut grad, &items, &floats(rows_grad)?);
+                        }
+                    }
+                    Some((g.rows, grad))
+                }
+                (Some(_), Some(StepRows::Tensor { rows, table })) => {
+                    let grad = match table.grad_remove(&mut grads) {
+                        Some(grad) => floats(grad)?,
+                        None => vec![0.0; rows.len() * d],
+                    };
+                    Some((rows, grad))
+                }
+                _ => None,
+            };
+            let grads = GradientsParams::from_grads(grads, &model);
             times.backward += lap(&mut t);
             model = optim.step(opts.learning_rate, model, grads);
+            if let (Some(table), Some((rows, grad))) = (&mut lazy, table_grad) {
+                table.step(opts.learning_rate, &rows, &grad)?;
+            }
             times.optimizer += lap(&mut t);
             loss_sum += value;
             batches += 1;
@@ -340,6 +483,9 @@ pub fn train(
         }
         let seconds = t0.elapsed().as_secs_f64();
         train_time += seconds;
+        if let Some(table) = &lazy {
+            model.set_item_table(table.values().to_vec())?;
+        }
         let eval_model = model.valid();
         let t_valid = Instant::now();
         let valid = evaluate(&eval_model, config, &data.item_attrs, &valid_cases, false)?;
@@ -382,6 +528,7 @@ pub fn train(
         on_epoch(Checkpoint {
             model: &model,
             optimizer,
+            item_optimizer: lazy.as_ref(),
             param_ids: ids.0,
             best: best.as_ref().unwrap_or(&model),
             improved,
@@ -522,40 +669,44 @@ pub fn loss(
     targets: &[u32],
     negatives: &[u32],
     sharing: NegativeSharing,
-    n_items: usize,
     weights: Option<&[f32]>,
 ) -> Tensor<1> {
     let positions = Positions::of(model.encode(batch), rows);
     positions_loss(
-        model, positions, targets, negatives, sharing, n_items, weights,
+        model.output_embeddings(),
+        positions,
+        targets,
+        negatives,
+        sharing,
+        weights,
     )
 }
 
-/// [`loss`] at positions already gathered (one batch's or several's, [`Positions::cat`]): what
-/// training on a GPU minimises, where the loss stays on the device and autodiff differentiates
-/// it. With sampled negatives each position reads its own group's `n` draws (one group per
-/// batch, sequence or position as `sharing` says).
-#[allow(clippy::too_many_arguments)]
+/// [`loss`] at positions already gathered (one batch's or several's, [`Positions::cat`]),
+/// scored against `table` (`[rows, d]`; row 0 is padding and takes no probability; targets and
+/// negatives are its rows): what training on a GPU minimises, where the loss stays on the device
+/// and autodiff differentiates it. `table` is the model's whole item table or the rows a step
+/// gathered ([`super::lazy`]). With sampled negatives each position reads its own group's `n`
+/// draws (one group per batch, sequence or position as `sharing` says).
 pub fn positions_loss(
-    model: &SeqRec,
+    table: Tensor<2>,
     positions: Positions,
     targets: &[u32],
     negatives: &[u32],
     sharing: NegativeSharing,
-    n_items: usize,
     weights: Option<&[f32]>,
 ) -> Tensor<1> {
-    let device = model.device();
+    let device = table.device();
     let (groups, n_groups) = positions.negative_groups(sharing);
     let hp = positions.hidden;
     let [p, d] = hp.dims();
-    let emb = model.output_embeddings();
+    let rows = table.dims()[0];
     if negatives.is_empty() {
-        let mut col_mask = vec![0f32; n_items + 1];
+        let mut col_mask = vec![0f32; rows];
         col_mask[0] = -1e9;
-        let mask = Tensor::<1>::from_data(TensorData::new(col_mask, [n_items + 1]), &device)
-            .reshape([1, n_items + 1]);
-        let logits = hp.matmul(emb.transpose()) + mask;
+        let mask =
+            Tensor::<1>::from_data(TensorData::new(col_mask, [rows]), &device).reshape([1, rows]);
+        let logits = hp.matmul(table.transpose()) + mask;
         let logp = log_softmax(logits, 1);
         let target_t = int_tensor(targets, &device).reshape([p, 1]);
         return weighted_mean(logp.gather(1, target_t), weights).neg();
@@ -570,11 +721,11 @@ pub fn positions_loss(
             }
         }
     }
-    let pos = emb.clone().select(0, int_tensor(targets, &device));
+    let pos = table.clone().select(0, int_tensor(targets, &device));
     let neg_logits = if n_groups == 1 {
         // One set for every position: one product.
         hp.clone()
-            .matmul(emb.select(0, int_tensor(negatives, &device)).transpose())
+            .matmul(table.select(0, int_tensor(negatives, &device)).transpose())
     } else {
         // Each position's own group's draws.
         let rows: Vec<u32> = groups
@@ -584,7 +735,8 @@ pub fn positions_loss(
         hp.clone()
             .reshape([p, 1, d])
             .matmul(
-                emb.select(0, int_tensor(&rows, &device))
+                table
+                    .select(0, int_tensor(&rows, &device))
                     .reshape([p, n, d])
                     .swap_dims(1, 2),
             )
@@ -644,66 +796,108 @@ impl Positions {
     }
 }
 
-/// What the training loop minimises at `positions` and the loss's value: a surrogate with
-/// exactly the gradients of [`loss`] (computed by [`super::softmax`] without autodiff; the
-/// surrogate's own value means nothing).
+/// The item rows a training step with sampled negatives reads ([`super::lazy`]). One lives for
+/// a step, so the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
+enum StepRows {
+    /// The sparse table's rows on the host (training on the CPU): the encoder reads each group's
+    /// positions as a leaf tensor, the loss reads the host rows, and their gradients meet on the
+    /// host. No tensor of the gathered rows is made, differentiated or read back.
+    Host(Gathered),
+    /// The rows as one tensor: the sparse table's uploaded as a leaf (training on a GPU, where
+    /// the loss runs as tensor ops), or selected from the model's own table
+    /// (`--dense-item-adam`), which autodiff carries back to the whole table.
+    Tensor { rows: Vec<u32>, table: Tensor<2> },
+}
+
+impl StepRows {
+    /// Table rows, ascending; local row `i` is `rows()[i]`.
+    fn rows(&self) -> &[u32] {
+        match self {
+            StepRows::Host(g) => &g.rows,
+            StepRows::Tensor { rows, .. } => rows,
+        }
+    }
+}
+
+/// The table [`objective`] scores against (made once a step, so its size does not matter).
+#[allow(clippy::large_enum_variant)]
+pub enum ScoreTable<'a> {
+    /// A tensor (the model's item table or rows selected from it): the surrogate carries its
+    /// gradient.
+    Tensor(Tensor<2>),
+    /// Rows on the host, `[rows, d]` row-major (a step's rows of the sparse table): their
+    /// gradient comes back in [`Objective::d_table`].
+    Host(&'a [f32]),
+}
+
+/// What the training loop minimises, and the loss's value.
+pub struct Objective {
+    /// A surrogate with exactly the loss's gradients (its own value means nothing).
+    pub surrogate: Tensor<1>,
+    pub loss: f64,
+    /// The gradient of a [`ScoreTable::Host`] table, `[rows, d]` row-major.
+    pub d_table: Option<Vec<f32>>,
+}
+
+/// What the training loop minimises at `positions`: a surrogate with exactly the gradients of
+/// [`positions_loss`] against `table` (computed by [`super::softmax`] without autodiff), and the
+/// loss's value. With sampled negatives the table is the rows a step gathered, so the loss reads
+/// a small table whatever the catalogue's size; full cross-entropy reads the whole one.
 pub fn objective(
-    model: &SeqRec,
+    table: ScoreTable<'_>,
     positions: Positions,
     targets: &[u32],
     negatives: &[u32],
     sharing: NegativeSharing,
-    n_items: usize,
     weights: Option<&[f32]>,
-) -> Result<(Tensor<1>, f64)> {
-    let device = model.device();
+) -> Result<Objective> {
+    let device = positions.hidden.device();
     let (groups, n_groups) = positions.negative_groups(sharing);
     let hp = positions.hidden;
     let [p, d] = hp.dims();
-    let emb = model.output_embeddings();
-    debug_assert_eq!(emb.dims()[0], n_items + 1);
+    let read;
+    let host_table = match &table {
+        ScoreTable::Tensor(t) => {
+            read = floats_shared(t.clone())?;
+            &read[..]
+        }
+        ScoreTable::Host(values) => values,
+    };
+    let hidden = floats_shared(hp.clone())?;
+    let ce = if negatives.is_empty() {
+        super::softmax::full_cross_entropy(&hidden, host_table, d, targets, weights)?
+    } else {
+        super::softmax::sampled_cross_entropy(
+            &hidden,
+            host_table,
+            d,
+            targets,
+            &groups,
+            negatives,
+            negatives.len() / n_groups.max(1),
+            weights,
+        )?
+    };
     let constant = |values: Vec<f32>, rows: usize| {
         Tensor::<2>::from_data(TensorData::new(values, [rows, d]), &device)
     };
-    if !negatives.is_empty() {
-        // Only the rows the loss reads leave the model: targets and negatives, renumbered from
-        // 1 (row 0 of the small table stands for padding, as in the catalogue). (Reading the
-        // whole table and handing back a dense gradient when the draws cover most of it, as
-        // full cross-entropy does, was slower on Beauty: 6.8 s of loss per epoch against 3.3 s,
-        // batch 128, 256 negatives per sequence, one thread, measured on burn-ndarray with the
-        // loss's earlier sparse gradients.)
-        let mut needed: Vec<u32> = targets.iter().chain(negatives).copied().collect();
-        needed.sort_unstable();
-        needed.dedup();
-        let local = |x: &u32| needed.binary_search(x).map_or(0, |i| i as u32 + 1);
-        let mut table = vec![0f32; d];
-        table.extend(floats(emb.clone().select(0, int_tensor(&needed, &device)))?);
-        let ce = super::softmax::sampled_cross_entropy(
-            &floats_shared(hp.clone())?,
-            &table,
-            d,
-            &targets.iter().map(local).collect::<Vec<_>>(),
-            &groups,
-            &negatives.iter().map(local).collect::<Vec<_>>(),
-            negatives.len() / n_groups.max(1),
-            weights,
-        )?;
-        let k = needed.len();
-        let surrogate = (hp * constant(ce.d_hidden, p)).sum()
-            + (emb.select(0, int_tensor(&needed, &device)) * constant(ce.d_table[d..].to_vec(), k))
-                .sum();
-        return Ok((surrogate, ce.loss));
-    }
-    let ce = super::softmax::full_cross_entropy(
-        &floats_shared(hp.clone())?,
-        &floats_shared(emb.clone())?,
-        d,
-        targets,
-        weights,
-    )?;
-    let surrogate =
-        (hp * constant(ce.d_hidden, p)).sum() + (emb * constant(ce.d_table, n_items + 1)).sum();
-    Ok((surrogate, ce.loss))
+    let surrogate = (hp * constant(ce.d_hidden, p)).sum();
+    Ok(match table {
+        ScoreTable::Tensor(t) => {
+            let rows = t.dims()[0];
+            Objective {
+                surrogate: surrogate + (t * constant(ce.d_table, rows)).sum(),
+                loss: ce.loss,
+                d_table: None,
+            }
+        }
+        ScoreTable::Host(_) => Objective {
+            surrogate,
+            loss: ce.loss,
+            d_table: Some(ce.d_table),
+        },
+    })
 }
 
 /// The hidden states of the positions with a target: `rows` index the flattened `[batch, len]`

@@ -14,7 +14,8 @@
 //!   [`ga4`]: the GA4 export's mapping onto localrec's events.
 //! - [`prepare`]: logs to model input (the browser's featurisation) and the split points.
 //! - [`fit`]: the training loop and its loss; [`softmax`]: full and sampled
-//!   cross-entropy with their gradients, outside autodiff.
+//!   cross-entropy with their gradients, outside autodiff; [`lazy`]: the item table trained
+//!   sparsely (lazy Adam) when negatives are sampled.
 //! - [`eval`]: full-ranking evaluation, popularity baseline, offer targeting; [`metrics`].
 //! - [`pipeline`]: what `localrec train` and `localrec eval` run, callable from code and tests.
 //! - [`report`]: `report.html`; [`synth`]: a synthetic shop.
@@ -23,6 +24,7 @@ pub mod data;
 pub mod eval;
 pub mod fit;
 pub mod ga4;
+pub mod lazy;
 pub mod metrics;
 pub mod options;
 pub mod parquet;
@@ -37,7 +39,8 @@ pub use eval::{
     evaluate_popularity,
 };
 pub use fit::{
-    EpochLog, Positions, Resume, StepTimes, Trained, loss, objective, positions_loss, train,
+    EpochLog, Objective, Positions, Resume, ScoreTable, StepTimes, Trained, loss, objective,
+    positions_loss, train,
 };
 pub use options::{Backend, NegativeSharing, TrainOptions};
 pub use prepare::{Cut, DataStats, PrepareOptions, Prepared, PreparedUser, prepare};

@@ -17,6 +17,10 @@ pub struct TrainOptions {
     pub negatives: Option<usize>,
     /// Whether one set of negatives serves the whole batch or each sequence draws its own.
     pub negative_sharing: NegativeSharing,
+    /// With sampled negatives, train the item table with dense Adam in the model (every row
+    /// every step, as before lazy Adam; for comparison) instead of lazy Adam on the rows each
+    /// step reads ([`super::lazy`]).
+    pub dense_item_adam: bool,
     /// Adam's L2 weight decay (0 = none).
     pub weight_decay: f64,
     /// Loss weight of the positions right after a purchase (1 = like every other position).
@@ -65,6 +69,7 @@ impl Default for TrainOptions {
             learning_rate: 5e-4,
             negatives: None,
             negative_sharing: NegativeSharing::Sequence,
+            dense_item_adam: false,
             weight_decay: 1e-8,
             purchase_weight: 1.0,
             patience: 20,

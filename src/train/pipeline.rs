@@ -291,6 +291,19 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
         let epoch = c.curve.len();
         let adam = format!("checkpoint-adam-{epoch}.bpk");
         write_atomic(&job.out.join(&adam), &c.optimizer)?;
+        let item_adam = match c.item_optimizer {
+            Some(table) => {
+                let name = format!("checkpoint-item-adam-{epoch}.bin");
+                let path = job.out.join(&name);
+                let partial = path.with_extension("partial");
+                std::fs::File::create(&partial)
+                    .and_then(|mut f| table.write_state(&mut f))
+                    .map_err(|e| Error::io(&partial, e))?;
+                std::fs::rename(&partial, &path).map_err(|e| Error::io(&path, e))?;
+                Some(name)
+            }
+            None => None,
+        };
         let best = format!("checkpoint-best-{}.lrec", c.best_epoch);
         if c.improved || !job.out.join(&best).is_file() {
             let bytes = parts(
@@ -304,12 +317,15 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
             "curve": c.curve,
             "best_epoch": c.best_epoch,
             "optimizer": adam,
+            "item_optimizer": item_adam,
             "best_model": best,
             "param_ids": c.param_ids,
         });
         let bytes = parts(&c.model.to_weights()?, provenance, false)?;
         write_atomic(&checkpoint, &bytes)?;
-        remove_checkpoint_files(&job.out, &["checkpoint.lrec", &adam, &best])
+        let mut keep = vec!["checkpoint.lrec", &adam, &best];
+        keep.extend(item_adam.as_deref());
+        remove_checkpoint_files(&job.out, &keep)
     })?;
     eprintln!(
         "{}; best epoch {} (validated on {} of {} users)",
@@ -412,6 +428,7 @@ fn remove_checkpoint_files(dir: &Path, keep: &[&str]) -> Result<()> {
         let name = entry.file_name().to_string_lossy().to_string();
         let ours = matches!(name.as_str(), "checkpoint.lrec" | "checkpoint.partial")
             || name.starts_with("checkpoint-adam-")
+            || name.starts_with("checkpoint-item-adam-")
             || name.starts_with("checkpoint-best-");
         let file = entry.file_type().is_ok_and(|t| t.is_file());
         if ours && file && !keep.contains(&name.as_str()) {
@@ -452,6 +469,13 @@ fn load_checkpoint(path: &Path, config: &SeqRecConfig, backend: Backend) -> Resu
     };
     let optimizer_path = sibling("optimizer")?;
     let optimizer = std::fs::read(&optimizer_path).map_err(|e| Error::io(&optimizer_path, e))?;
+    let item_optimizer = match provenance.get("item_optimizer") {
+        Some(serde_json::Value::String(_)) => {
+            let path = sibling("item_optimizer")?;
+            Some(std::fs::read(&path).map_err(|e| Error::io(&path, e))?)
+        }
+        _ => None,
+    };
     let (best, _) = read_model(&sibling("best_model")?)?;
     let param_ids: Vec<u64> = serde_json::from_value(provenance["param_ids"].clone())
         .map_err(|_| corrupt("param_ids"))?;
@@ -466,6 +490,7 @@ fn load_checkpoint(path: &Path, config: &SeqRecConfig, backend: Backend) -> Resu
     Ok(Resume {
         model: ckpt.model(&backend.device()?.autodiff())?,
         optimizer,
+        item_optimizer,
         param_ids,
         curve,
         best_epoch,

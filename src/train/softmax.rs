@@ -18,14 +18,16 @@ use crate::error::{Error, Result};
 /// Logits held at once per chunk (floats): chunks shrink as the catalogue grows.
 const CHUNK_FLOATS: usize = 1 << 21;
 
-/// The mean (or weighted mean) cross-entropy and its gradients.
+/// The mean (or weighted mean) cross-entropy, full or sampled, and its gradients.
 #[derive(Debug, Clone)]
 pub struct CrossEntropy {
     /// The loss: the weighted mean over positions of `-log softmax(h · Eᵀ)[target]`.
     pub loss: f64,
     /// Gradient with respect to the hidden states, `[positions, d]` row-major.
     pub d_hidden: Vec<f32>,
-    /// Gradient with respect to the output table, `[rows, d]` row-major (row 0 stays zero).
+    /// Gradient with respect to the output table, `[rows, d]` row-major (row 0 stays zero, and
+    /// with sampled negatives so do the rows no position drew). The trainer's sampled loss
+    /// passes only the rows its step gathered ([`super::lazy`]), so this is as small as they are.
     pub d_table: Vec<f32>,
 }
 
@@ -201,18 +203,6 @@ fn chunk_gradient(
     loss
 }
 
-/// Sampled softmax's loss and gradients.
-#[derive(Debug, Clone)]
-pub struct SampledCrossEntropy {
-    pub loss: f64,
-    /// Gradient with respect to the hidden states, `[positions, d]` row-major.
-    pub d_hidden: Vec<f32>,
-    /// Gradient with respect to the table, `[rows, d]` row-major (row 0 stays zero; rows no
-    /// position drew stay zero). The caller passes only the rows the step drew (targets and
-    /// negatives, renumbered), so this is as small as they are.
-    pub d_table: Vec<f32>,
-}
-
 /// Sampled softmax: position `i`'s target against the `n` negatives of its group `groups[i]`
 /// (`negatives` holds `n` rows per group, group after group); a negative equal to the target
 /// takes no probability. The mean (or weighted mean) over positions, as [`full_cross_entropy`].
@@ -228,7 +218,7 @@ pub fn sampled_cross_entropy(
     negatives: &[u32],
     n: usize,
     weights: Option<&[f32]>,
-) -> Result<SampledCrossEntropy> {
+) -> Result<CrossEntropy> {
     let p = targets.len();
     let ids = [targets, negatives].concat();
     let (rows, total) = check("sampled softmax", hidden, table, d, p, &ids, weights)?;
@@ -385,7 +375,7 @@ pub fn sampled_cross_entropy(
             d_hidden[i * d..(i + 1) * d].copy_from_slice(&dh[r * d..(r + 1) * d]);
         }
     }
-    Ok(SampledCrossEntropy {
+    Ok(CrossEntropy {
         loss,
         d_hidden,
         d_table,

@@ -80,6 +80,10 @@ pub struct TrainArgs {
     /// One set of negatives per sequence, one per position, or one shared by the whole batch.
     #[arg(long, value_enum, default_value_t = SharingArg::Sequence)]
     negative_sharing: SharingArg,
+    /// With sampled negatives, update the whole item table with Adam every step (slower at large
+    /// catalogues) instead of only the rows the step reads (lazy Adam, the default).
+    #[arg(long)]
+    dense_item_adam: bool,
     /// Adam's L2 weight decay.
     #[arg(long, default_value_t = TrainOptions::default().weight_decay)]
     weight_decay: f64,
@@ -192,6 +196,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 SharingArg::Sequence => NegativeSharing::Sequence,
                 SharingArg::Position => NegativeSharing::Position,
             },
+            dense_item_adam: a.dense_item_adam,
             weight_decay: a.weight_decay,
             purchase_weight: a.purchase_weight,
             patience: a.patience,
