@@ -51,7 +51,8 @@ pub struct EvalResult {
 }
 
 /// Scores every item for each case with `score_batch` and ranks the target, excluding the
-/// items of the input history.
+/// items of the input history. A batch's users are ranked in parallel (a pass over the whole
+/// catalogue each) and added to the metrics in order.
 fn rank_cases(
     cases: &[EvalCase<'_>],
     n_rows: usize,
@@ -59,24 +60,33 @@ fn rank_cases(
     keep_top: bool,
     mut score_batch: impl FnMut(&[EvalCase<'_>]) -> Result<Vec<f32>>,
 ) -> Result<EvalResult> {
+    use rayon::prelude::*;
     let mut metrics = RankingMetrics::new(10);
     let mut top10 = Vec::new();
-    let mut excluded = vec![false; n_rows];
     for chunk in cases.chunks(batch.max(1)) {
         let scores = score_batch(chunk)?;
-        for (case, row) in chunk.iter().zip(scores.chunks_exact(n_rows)) {
-            for s in case.input {
-                excluded[s.item as usize] = true;
-            }
-            excluded[0] = true;
-            metrics.add(rank_of(row, case.target as usize, &excluded));
-            if keep_top {
-                let best = top_k(row, 10, |r| !excluded[r] || r == case.target as usize);
-                top10.push(best.into_iter().map(|(r, _)| r as u32).collect());
-            }
-            for s in case.input {
-                excluded[s.item as usize] = false;
-            }
+        let ranked: Vec<(usize, Option<Vec<u32>>)> = chunk
+            .par_iter()
+            .zip(scores.par_chunks_exact(n_rows))
+            .map(|(case, row)| {
+                let target = case.target as usize;
+                let mut seen: Vec<usize> = case.input.iter().map(|s| s.item as usize).collect();
+                let rank = rank_of(row, target, &seen);
+                let best = keep_top.then(|| {
+                    seen.sort_unstable();
+                    let keep =
+                        |r: usize| r != 0 && (r == target || seen.binary_search(&r).is_err());
+                    top_k(row, 10, keep)
+                        .into_iter()
+                        .map(|(r, _)| r as u32)
+                        .collect()
+                });
+                (rank, best)
+            })
+            .collect();
+        for (rank, best) in ranked {
+            metrics.add(rank);
+            top10.extend(best);
         }
     }
     Ok(EvalResult { metrics, top10 })
