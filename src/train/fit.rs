@@ -353,12 +353,8 @@ pub fn train(
                 let rows = match &lazy {
                     Some(table) if on_cpu => StepRows::Host(table.gather(ids)?),
                     Some(table) => {
-                        let g = table.gather(ids)?;
-                        let table = g.tensor(&device);
-                        StepRows::Tensor {
-                            rows: g.rows,
-                            table,
-                        }
+                        let (rows, table) = table.gather(ids)?.into_tensor(&device);
+                        StepRows::Tensor { rows, table }
                     }
                     None => {
                         let rows = step_rows(ids);
@@ -411,32 +407,16 @@ pub fn train(
                 Some(StepRows::Tensor { table, .. }) => ScoreTable::Tensor(table.clone()),
             };
             times.forward += lap(&mut t);
-            let scored = match table {
-                ScoreTable::Tensor(table) if !on_cpu => {
-                    let surrogate = positions_loss(
-                        table,
-                        positions,
-                        &targets,
-                        &negatives,
-                        opts.negative_sharing,
-                        weights.as_deref(),
-                    );
-                    let loss = floats(surrogate.clone())?[0] as f64;
-                    Objective {
-                        surrogate,
-                        loss,
-                        d_table: None,
-                    }
-                }
-                table => objective(
-                    table,
-                    positions,
-                    &targets,
-                    &negatives,
-                    opts.negative_sharing,
-                    weights.as_deref(),
-                )?,
-            };
+            // The CPU computes the loss's gradients by hand; a GPU keeps the loss on the device.
+            let score = if on_cpu { objective } else { device_objective };
+            let scored = score(
+                table,
+                positions,
+                &targets,
+                &negatives,
+                opts.negative_sharing,
+                weights.as_deref(),
+            )?;
             let value = scored.loss;
             times.loss += lap(&mut t);
             if !value.is_finite() {
@@ -897,6 +877,30 @@ pub fn objective(
             loss: ce.loss,
             d_table: Some(ce.d_table),
         },
+    })
+}
+
+/// [`objective`] on a GPU: the loss is [`positions_loss`] on the device, and autodiff
+/// differentiates it (the surrogate is the loss itself). Its table is a tensor there.
+fn device_objective(
+    table: ScoreTable<'_>,
+    positions: Positions,
+    targets: &[u32],
+    negatives: &[u32],
+    sharing: NegativeSharing,
+    weights: Option<&[f32]>,
+) -> Result<Objective> {
+    let ScoreTable::Tensor(table) = table else {
+        return Err(Error::Compute(
+            "a GPU step scores against a tensor, not host rows".into(),
+        ));
+    };
+    let surrogate = positions_loss(table, positions, targets, negatives, sharing, weights);
+    let loss = floats(surrogate.clone())?[0] as f64;
+    Ok(Objective {
+        surrogate,
+        loss,
+        d_table: None,
     })
 }
 

@@ -7,9 +7,11 @@
 //! (page faults, zeroing, copies, element-wise kernels in a profile of the 5M-event shop) set
 //! the step rate; at Beauty's 12,101 items it was invisible.
 //!
-//! Here the table lives on the host with Adam's two moments. A step gathers the rows it reads
-//! into a small leaf tensor ([`LazyTable::gather`]), the encoder and the loss read that, autodiff
-//! differentiates it, and [`LazyTable::step`] updates those rows only: lazy Adam, as TensorFlow
+//! Here the table lives on the host with Adam's two moments. A step copies out the rows it reads
+//! ([`LazyTable::gather`]); the encoder and the loss read those (on the CPU each length group's
+//! positions as a small leaf tensor and the loss the host rows, their gradients meeting on the
+//! host; on a GPU the rows as one leaf tensor), and [`LazyTable::step`] updates those rows
+//! only: lazy Adam, as TensorFlow
 //! Addons' `LazyAdam` and PyTorch's `SparseAdam`. On the rows it touches the update is burn's
 //! `Adam` with the same settings (tests hold them equal); a row a step does not read keeps its
 //! value and moments, where dense Adam would go on moving it on its momentum. The bias
@@ -73,13 +75,7 @@ impl Gathered {
     /// The local rows `items`, one after another: `[items.len(), d]` (what the encoder reads
     /// for a batch whose items were renumbered to local rows).
     pub fn rows_of(&self, items: &[u32]) -> Vec<f32> {
-        let d = self.d;
-        let mut out = Vec::with_capacity(items.len() * d);
-        for &i in items {
-            let i = i as usize;
-            out.extend_from_slice(&self.values[i * d..(i + 1) * d]);
-        }
-        out
+        copy_rows(&self.values, self.d, items)
     }
 
     /// Adds `grad` (`[items.len(), d]`: the gradient of [`Self::rows_of`]'s rows) into `into`,
@@ -94,22 +90,31 @@ impl Gathered {
         }
     }
 
-    /// The rows as one tensor on `device`, recording its gradient where the device
-    /// differentiates (training on a GPU, where the loss runs as tensor ops).
-    pub fn tensor(&self, device: &Device) -> Tensor<2> {
-        let table = Tensor::<2>::from_data(
-            TensorData::new(self.values.clone(), [self.rows.len(), self.d]),
-            device,
-        );
-        if table.is_autodiff() {
+    /// The table rows and the gathered values as one tensor on `device`, recording its gradient
+    /// where the device differentiates (training on a GPU, where the loss runs as tensor ops).
+    pub fn into_tensor(self, device: &Device) -> (Vec<u32>, Tensor<2>) {
+        let shape = [self.rows.len(), self.d];
+        let table = Tensor::<2>::from_data(TensorData::new(self.values, shape), device);
+        let table = if table.is_autodiff() {
             table.require_grad()
         } else {
             table
-        }
+        };
+        (self.rows, table)
     }
 }
 
-/// The first bytes of [`LazyTable::state_bytes`].
+/// Rows `rows` of a `[_, d]` row-major table, one after another.
+fn copy_rows(table: &[f32], d: usize, rows: &[u32]) -> Vec<f32> {
+    let mut out = Vec::with_capacity(rows.len() * d);
+    for &r in rows {
+        let r = r as usize;
+        out.extend_from_slice(&table[r * d..(r + 1) * d]);
+    }
+    out
+}
+
+/// The first bytes of [`LazyTable::write_state`]'s output.
 const MAGIC: &[u8; 8] = b"LRLADAM1";
 
 impl LazyTable {
@@ -152,13 +157,12 @@ impl LazyTable {
                 self.rows()
             )));
         }
-        let d = self.d;
-        let mut values = Vec::with_capacity(rows.len() * d);
-        for &r in &rows {
-            let r = r as usize;
-            values.extend_from_slice(&self.values[r * d..(r + 1) * d]);
-        }
-        Ok(Gathered { rows, values, d })
+        let values = copy_rows(&self.values, self.d, &rows);
+        Ok(Gathered {
+            rows,
+            values,
+            d: self.d,
+        })
     }
 
     /// One Adam step at learning rate `lr` on the gathered rows, with their gradient `grad`
@@ -286,15 +290,9 @@ impl LazyTable {
                 8 * n
             ));
         }
-        let floats = bytes[32..]
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
-        for (i, x) in floats.enumerate() {
-            if i < n {
-                self.moment_1[i] = x;
-            } else {
-                self.moment_2[i - n] = x;
-            }
+        let moments = self.moment_1.iter_mut().chain(&mut self.moment_2);
+        for (x, b) in moments.zip(bytes[32..].chunks_exact(4)) {
+            *x = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
         }
         self.time = time;
         Ok(())

@@ -209,46 +209,45 @@ fn read_file(
     let opened = open(file, &*layout)?;
     g.reserve(opened.rows());
     let Opened { reader, group_ends } = opened;
-    let mut decoded = 0usize;
     let (mut rows, mut ignored) = (0usize, 0usize);
-    in_two_stages(
-        reader,
-        |batch| {
-            let batch = batch
-                .map_err(|e| Error::input(file, decoded + 1, format!("cannot decode rows: {e}")))?;
-            decoded += batch.num_rows();
-            Ok(batch)
-        },
-        |batch| {
-            let at = Position {
-                first: rows,
-                group_ends: &group_ends,
-            };
-            ignored += layout.read(&batch, &at, r, g)?;
-            rows += batch.num_rows();
-            Ok(())
-        },
-    )?;
+    in_two_stages(file, reader, Ok, |batch| {
+        let at = Position {
+            first: rows,
+            group_ends: &group_ends,
+        };
+        ignored += layout.read(&batch, &at, r, g)?;
+        rows += batch.num_rows();
+        Ok(())
+    })?;
     Ok((rows, ignored))
 }
 
 /// Batches decoded ahead of the one being read.
 const DECODED_AHEAD: usize = 4;
 
-/// Runs `first` on each of the reader's batches on a thread of its own, a few batches ahead of
-/// `second`, which gets `first`'s results here in file order (both cores busy on one file). The
-/// first error either returns stops both.
+/// Decodes `file`'s batches and runs `first` on each on a thread of its own, a few batches ahead
+/// of `second`, which gets `first`'s results here in file order (both cores busy on one file).
+/// A batch that cannot be decoded is an error naming the file and its first row; the first
+/// error either stage returns stops both.
 fn in_two_stages<T: Send>(
+    file: &Path,
     reader: parquet::arrow::arrow_reader::ParquetRecordBatchReader,
-    mut first: impl FnMut(std::result::Result<RecordBatch, arrow_schema::ArrowError>) -> Result<T>
-    + Send,
+    mut first: impl FnMut(RecordBatch) -> Result<T> + Send,
     mut second: impl FnMut(T) -> Result<()>,
 ) -> Result<()> {
     std::thread::scope(|scope| {
         let (tx, rx) = std::sync::mpsc::sync_channel(DECODED_AHEAD);
         scope.spawn(move || {
+            let mut decoded = 0usize;
             for batch in reader {
-                let out = first(batch);
+                let out = batch
+                    .map_err(|e| {
+                        Error::input(file, decoded + 1, format!("cannot decode rows: {e}"))
+                    })
+                    .and_then(|batch| {
+                        decoded += batch.num_rows();
+                        first(batch)
+                    });
                 let failed = out.is_err();
                 // The receiver has gone when `second` failed: stop reading.
                 if tx.send(out).is_err() || failed {
@@ -279,14 +278,11 @@ fn read_events_file(file: &Path, r: &mut Reader, g: &mut Grouper) -> Result<usiz
     g.reserve(opened.rows());
     let Opened { reader, group_ends } = opened;
     let (mut texts, mut rows_out) = g.split();
-    let mut decoded = 0usize;
     let mut rows = 0usize;
     in_two_stages(
+        file,
         reader,
         |batch| {
-            let batch = batch
-                .map_err(|e| Error::input(file, decoded + 1, format!("cannot decode rows: {e}")))?;
-            decoded += batch.num_rows();
             let columns = EventBatch::of(&batch)?;
             let rows = (0..batch.num_rows())
                 .map(|i| columns.row(i).map(|f| texts.intern(&f)))

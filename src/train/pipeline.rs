@@ -294,12 +294,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
         let item_adam = match c.item_optimizer {
             Some(table) => {
                 let name = format!("checkpoint-item-adam-{epoch}.bin");
-                let path = job.out.join(&name);
-                let partial = path.with_extension("partial");
-                std::fs::File::create(&partial)
-                    .and_then(|mut f| table.write_state(&mut f))
-                    .map_err(|e| Error::io(&partial, e))?;
-                std::fs::rename(&partial, &path).map_err(|e| Error::io(&path, e))?;
+                write_atomic_with(&job.out.join(&name), |f| table.write_state(f))?;
                 Some(name)
             }
             None => None,
@@ -415,8 +410,19 @@ pub fn read_model(path: &Path) -> Result<(Artefact, Vec<u8>)> {
 
 /// Writes a file under a temporary name, then renames it into place.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    write_atomic_with(path, |f| std::io::Write::write_all(f, bytes))
+}
+
+/// [`write_atomic`] with the contents written by `write` (straight to the file, for contents
+/// too large to hold as one buffer).
+fn write_atomic_with(
+    path: &Path,
+    write: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<()> {
     let partial = path.with_extension("partial");
-    write_file(&partial, bytes)?;
+    std::fs::File::create(&partial)
+        .and_then(|mut f| write(&mut f))
+        .map_err(|e| Error::io(&partial, e))?;
     std::fs::rename(&partial, path).map_err(|e| Error::io(path, e))
 }
 
