@@ -64,6 +64,12 @@ function lrecHeader(path) {
   return JSON.parse(buf.subarray(20, 20 + len).toString("utf8"));
 }
 
+/** "lrec (int8)" or "lrec (int8, int4 item table)": how a model file stores its matrices. */
+function lrecFormat(path) {
+  const table = lrecHeader(path).tensors.find((t) => t.name === "item_emb");
+  return table?.dtype === "i4" ? "lrec (int8, int4 item table)" : "lrec (int8)";
+}
+
 /** `n` distinct rows in 1..items, reproducible. */
 function historyRows(items, n, seed = 20240601) {
   let x = seed >>> 0;
@@ -196,7 +202,7 @@ async function main() {
     sizes: { wasm: [], js: [], models: [] },
     notes: [
       "WebGPU rows: Chromium --enable-unsafe-webgpu on a machine without a GPU gets SwiftShader, software rendering on the CPU — not GPU figures.",
-      "onnxruntime-web times include the input tensor, session.run (scores read back to JS) and a JS top-k over all items (history excluded); localrec's recommend() includes int8 catalogue scoring, top-k and reasons.",
+      "onnxruntime-web times include the input tensor, session.run (scores read back to JS) and a JS top-k over all items (history excluded); localrec's recommend() includes scoring the quantised catalogue (int8, or int4 above 20,000 items), top-k and reasons.",
       "The ONNX graph takes a fixed [1, 50] input (history left-padded with 0); localrec runs the Transformer on the history's own length (at most 50).",
     ],
   };
@@ -318,7 +324,13 @@ async function main() {
   }
   for (const name of opts.models) {
     const m = MODELS[name];
-    result.sizes.models.push({ model: name, format: "lrec (int8)", ...fileSize(m.lrec) });
+    result.sizes.models.push({ model: name, format: lrecFormat(m.lrec), ...fileSize(m.lrec) });
+    // The same random model with an int8 item table (benches/make-models.sh), for the size the
+    // int4 default saves.
+    const int8 = m.lrec.replace(/\.lrec$/, "-int8.lrec");
+    if (int8 !== m.lrec && existsSync(int8)) {
+      result.sizes.models.push({ model: name, format: lrecFormat(int8), ...fileSize(int8) });
+    }
     result.sizes.models.push({ model: name, format: "onnx (f32)", ...fileSize(join(benches, "models", m.onnx)) });
   }
   result.loadAverageAtEnd = loadavg();

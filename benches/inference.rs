@@ -8,6 +8,7 @@ use std::hint::black_box;
 use localrec::event::Event;
 use localrec::event::EventKind;
 use localrec::format;
+use localrec::format::quant::Encoding;
 use localrec::model::SeqRecConfig;
 use localrec::runtime::rank::top_k;
 use localrec::runtime::{Engine, RecommendOptions};
@@ -19,7 +20,7 @@ fn engine(items: usize) -> Engine {
         .with_heads(1)
         .with_max_len(50)
         .with_query_buckets(0);
-    let bytes = format::random_model(&config, 7).unwrap();
+    let bytes = format::random_model(&config, 7, Encoding::Int8).unwrap();
     Engine::load(&bytes, &localrec::cpu_device(), None).unwrap()
 }
 

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The models of the browser benchmark, into benches/models/ (gitignored):
-#   random-100k.lrec, random-1m.lrec   `localrec random-model` (random int8 weights, d 64, 2 blocks,
-#                                      1 head, max length 50, item ids item-1..item-N)
+#   random-100k.lrec, random-1m.lrec   `localrec random-model` (random weights, d 64, 2 blocks,
+#                                      1 head, max length 50, item ids item-1..item-N; int8
+#                                      matrices, the item table int4 as the trainer's default
+#                                      above 20,000 items)
+#   random-100k-int8.lrec, ...-1m-int8 the same with an int8 item table (sizes only)
 #   beauty.onnx, random-*.onnx         the same models exported to ONNX by torch_sasrec.py from the
 #                                      .lrec files (dequantised int8 weights), for onnxruntime-web
 # Needs the release binary (`make bench` builds it) and benches/setup.sh's venv. Existing files
@@ -17,6 +20,10 @@ for spec in 100k:100000 1m:1000000; do
   out="models/random-$name.lrec"
   if [ ! -s "$out" ] || [ "$LOCALREC" -nt "$out" ]; then
     "$LOCALREC" random-model --items "$items" --d-model 64 --layers 2 --heads 1 --max-len 50 --seed 42 --out "$out"
+  fi
+  int8="models/random-$name-int8.lrec"
+  if [ ! -s "$int8" ] || [ "$LOCALREC" -nt "$int8" ]; then
+    "$LOCALREC" random-model --items "$items" --d-model 64 --layers 2 --heads 1 --max-len 50 --seed 42 --item-table int8 --out "$int8"
   fi
 done
 

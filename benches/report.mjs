@@ -41,7 +41,7 @@ if (browser) {
       `History = that many \`view\` events tracked first (\`storage: "memory"\`). k = ${s.k}. ` +
       `onnxruntime-web runs the same weights exported to ONNX (wasm EP with numThreads ${s.ortWasmThreads}, no proxy worker; WebGPU EP on WebGPU rows); ` +
       "its time includes the input tensor, `session.run` and a JS top-k over every item with the history excluded. " +
-      "\"top-10 agree\" counts the items both engines put in their top 10 (the int8 table against its dequantised f32 copy).",
+      "\"top-10 agree\" counts the items both engines put in their top 10 (the quantised table against its dequantised f32 copy).",
     "",
   );
   const gpu = browser.adapters?.webgpu;
@@ -73,7 +73,7 @@ if (browser) {
     out.push("", `‡ fewer than ${s.calls} timed calls: the measurement stopped at its time budget (${s.budgetSeconds} s, at least 10 calls), because each call took seconds on SwiftShader.`);
   }
   if (browser.cases.some((c) => c.disturbed)) out.push("", "⚠ = a compiler (cargo/rustc) ran on the machine during this measurement.");
-  out.push("", "forward = `rec.lastTimings.forwardMs` (history encoding and the Transformer, burn); rank = `rankMs` (int8 scoring of the whole catalogue, exclusions, top-k, reasons). " +
+  out.push("", "forward = `rec.lastTimings.forwardMs` (history encoding and the Transformer, burn); rank = `rankMs` (scoring the whole quantised catalogue: int8, int4 above 20,000 items; exclusions, top-k, reasons). " +
     "Their sum is smaller than the wall time by the JS↔wasm call and result conversion.", "");
 
   out.push("### Cold start (ms, median of fresh browser contexts)", "");

@@ -415,9 +415,22 @@ def read_lrec(path):
             soff = off + ((rows * cols + 3) // 4) * 4
             scales = np.frombuffer(payload, dtype="<f4", count=rows, offset=soff)
             weights[t["name"]] = (q.astype(np.float32) * scales[:, None]).astype(np.float32)
-        else:
+        elif t["dtype"] == "i4":
+            # Two values a byte: byte k of a row holds column k (low nibble) and k + half (high).
+            rows, cols = shape
+            half = (cols + 1) // 2
+            b = np.frombuffer(payload, dtype=np.uint8, count=rows * half, offset=off).reshape(rows, half)
+            lo = ((b.astype(np.int16) << 12).astype(np.int16) >> 12).astype(np.float32)
+            hi = (b.astype(np.int8) >> 4).astype(np.float32)
+            q = np.concatenate([lo, hi], axis=1)[:, :cols]
+            soff = off + ((rows * half + 3) // 4) * 4
+            scales = np.frombuffer(payload, dtype="<f4", count=rows, offset=soff)
+            weights[t["name"]] = (q * scales[:, None]).astype(np.float32)
+        elif t["dtype"] == "f32":
             n = int(np.prod(shape))
             weights[t["name"]] = np.frombuffer(payload, dtype="<f4", count=n, offset=off).reshape(shape).copy()
+        else:
+            raise SystemExit(f"{path}: tensor {t['name']} has unknown dtype {t['dtype']!r}")
     return header, weights
 
 

@@ -99,7 +99,10 @@ export interface StoredEvent {
 }
 
 export interface ModelInfo {
+  /** The weights file's format version (1, or 2 for an int4 item table). */
   version: number;
+  /** How the file stores its item table: int8, or int4 for large catalogues. */
+  itemTable: "int8" | "int4";
   items: number;
   dModel: number;
   layers: number;

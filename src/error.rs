@@ -13,7 +13,7 @@ pub enum Error {
     ModelCorrupt(String),
     /// The weights file was written by an incompatible format version.
     #[error(
-        "model file has format version {found}, this build of localrec reads version {expected}"
+        "model file has format version {found}, this build of localrec reads versions 1 to {expected}"
     )]
     ModelVersion { found: u32, expected: u32 },
     /// An event passed to `track()` (or a line of a log) is malformed.

@@ -5,6 +5,7 @@
 #![cfg(feature = "train")]
 
 use localrec::event::{Event, EventKind};
+use localrec::format::quant::Encoding;
 use localrec::format::{self, random_model};
 use localrec::model::SeqRecConfig;
 use localrec::runtime::Engine;
@@ -41,7 +42,7 @@ fn trainer_eval_and_browser_featurise_alike() {
         .with_max_len(30)
         .with_query_buckets(64)
         .with_event_types(true);
-    let bytes = random_model(&config, 5).unwrap();
+    let bytes = random_model(&config, 5, Encoding::Int8).unwrap();
     let engine = Engine::load(&bytes, &localrec::cpu_device(), None).unwrap();
     let browser = engine.encode(&history()).steps;
 

@@ -54,6 +54,67 @@ fn weights_round_trip_through_plain_f32() {
     assert!(err.to_string().contains("blocks.0.wo"), "{err}");
 }
 
+/// With an int4 item table the engine reads the file without the table's f32 copy and gathers a
+/// history's rows from the quantised table: its states equal those of the model built from the
+/// fully dequantised file (the trainer's evaluation path) within 1e-5, and its scores are the
+/// dequantised table's dot products.
+#[test]
+fn an_int4_engine_encodes_and_scores_as_the_dequantised_model() {
+    use localrec::event::{Event, EventKind};
+    use localrec::format::{self, quant::Encoding};
+    use localrec::runtime::Engine;
+    let c = SeqRecConfig::new(300)
+        .with_d_model(32)
+        .with_layers(2)
+        .with_heads(2)
+        .with_max_len(6)
+        .with_event_types(true)
+        .with_query_buckets(8);
+    for encoding in [Encoding::Int8, Encoding::Int4] {
+        let bytes = format::random_model(&c, 11, encoding).unwrap();
+        let engine = Engine::load(&bytes, &cpu(), None).unwrap();
+        assert_eq!(engine.info().item_table, encoding);
+        let full = format::read(&bytes).unwrap();
+        let model = full.model(&cpu()).unwrap();
+        let history: Vec<Event> = [3, 250, 17, 17, 99]
+            .iter()
+            .enumerate()
+            .map(|(i, n)| Event {
+                kind: if i == 3 {
+                    EventKind::Cart
+                } else {
+                    EventKind::View
+                },
+                item_id: Some(format!("item-{n}")),
+                query: None,
+                category: None,
+                ts: 1_700_000_000_000.0 + i as f64,
+            })
+            .collect();
+        let encoded = engine.encode(&history);
+        let (state, attention) = engine.state_blocking(&encoded).unwrap().unwrap();
+        let (want, want_att) = model.encode_newest(&encoded.batch);
+        let want = localrec::model::floats(want).unwrap();
+        let want_att = localrec::model::floats(want_att).unwrap();
+        let diff = |a: &[f32], b: &[f32]| {
+            a.iter()
+                .zip(b)
+                .map(|(x, y)| (x - y).abs())
+                .fold(0f32, f32::max)
+        };
+        assert!(diff(&state, &want) < 1e-5, "{encoding}: state");
+        assert!(diff(&attention, &want_att) < 1e-5, "{encoding}: attention");
+        let scores = engine.score(&state);
+        let table = &full.weights["item_emb"].values;
+        for (r, s) in scores.iter().enumerate().step_by(37) {
+            let row = &table[r * c.d_model..(r + 1) * c.d_model];
+            let dot: f32 = row.iter().zip(&state).map(|(a, b)| a * b).sum();
+            let bound = row.iter().map(|a| a.abs()).sum::<f32>() * 2e-4 + 1e-6;
+            assert!((s - dot).abs() <= bound, "{encoding} row {r}: {s} vs {dot}");
+        }
+    }
+}
+
 #[test]
 fn bad_configs_are_refused() {
     for c in [

@@ -6,6 +6,7 @@
 use std::collections::{HashMap, HashSet};
 
 use localrec::catalog::{ItemMeta, Offer};
+use localrec::format::quant::Encoding;
 use localrec::format::random_model;
 use localrec::model::SeqRecConfig;
 use localrec::runtime::{Engine, Filter};
@@ -17,7 +18,7 @@ fn engine() -> Engine {
         .with_d_model(8)
         .with_layers(1)
         .with_max_len(4);
-    let bytes = random_model(&config, 3).unwrap();
+    let bytes = random_model(&config, 3, Encoding::Int8).unwrap();
     let meta = |category: &str, brand: &str| ItemMeta {
         title: format!("{brand} {category}"),
         category: category.into(),
@@ -162,7 +163,7 @@ fn bad_offers_are_errors() {
 
     let config = SeqRecConfig::new(6).with_d_model(8).with_layers(1);
     let bare = Engine::load(
-        &random_model(&config, 1).unwrap(),
+        &random_model(&config, 1, Encoding::Int8).unwrap(),
         &localrec::cpu_device(),
         None,
     )

@@ -138,21 +138,39 @@ async fn unknown_backend_is_an_error_not_a_panic() {
     assert_eq!(err.code(), "INVALID_ARGUMENT");
 }
 
-/// The wasm SIMD scoring path (`i32x4.dot_i16x8_s`) gives exactly the portable loop's scores.
+/// The wasm SIMD scoring paths (`i32x4.dot_i16x8_s`; int4 unpacked by shifts) give exactly the
+/// portable loops' scores, for widths the SIMD loops take and widths they leave to the portable
+/// loop.
 #[wasm_bindgen_test]
 fn simd_scoring_matches_the_portable_loop() {
-    use localrec::format::quant::QuantizedMatrix;
-    for (rows, cols) in [(1000, 64), (37, 16), (5, 48), (9, 20)] {
+    use localrec::format::quant::{Int4Matrix, QuantizedMatrix};
+    for (rows, cols) in [
+        (1000, 64),
+        (37, 16),
+        (5, 48),
+        (9, 20),
+        (11, 32),
+        (7, 128),
+        (3, 7),
+    ] {
         let values: Vec<f32> = (0..rows * cols)
             .map(|i| ((i * 7919 % 1013) as f32 - 506.0) / 97.0)
             .collect();
-        let q = QuantizedMatrix::quantize(&values, rows, cols);
         let x: Vec<f32> = (0..cols)
             .map(|c| ((c * 31 % 17) as f32 - 8.0) / 3.0)
             .collect();
+        let q = QuantizedMatrix::quantize(&values, rows, cols);
         let (mut fast, mut portable) = (Vec::new(), Vec::new());
         q.matvec(&x, &mut fast);
         q.matvec_portable(&x, &mut portable);
-        assert_eq!(fast, portable, "{rows}x{cols}");
+        assert_eq!(fast, portable, "int8 {rows}x{cols}");
+        let q = Int4Matrix::quantize(&values, rows, cols);
+        q.matvec(&x, &mut fast);
+        q.matvec_portable(&x, &mut portable);
+        assert_eq!(fast, portable, "int4 {rows}x{cols}");
+        assert!(
+            fast.iter().any(|&s| s != 0.0),
+            "int4 {rows}x{cols}: all zero"
+        );
     }
 }

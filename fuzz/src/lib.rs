@@ -7,6 +7,7 @@ use std::sync::LazyLock;
 use localrec::catalog::ItemMeta;
 use localrec::event::{Event, EventKind};
 use localrec::format;
+use localrec::format::quant::Encoding;
 use localrec::runtime::{Engine, HistoryPolicy, History, OfferOptions, RecommendOptions};
 use localrec::model::SeqRecConfig;
 
@@ -48,7 +49,7 @@ pub static ENGINE: LazyLock<Engine> = LazyLock::new(|| {
         .with_max_len(12)
         .with_query_buckets(64)
         .with_event_types(true);
-    let bytes = format::random_model(&config, 7).expect("random model");
+    let bytes = format::random_model(&config, 7, Encoding::Int8).expect("random model");
     let catalog: HashMap<String, ItemMeta> = (1..=40)
         .map(|i| {
             let meta = ItemMeta {

@@ -13,7 +13,9 @@
 //! | 32           | SHA-256 of every byte before it                                |
 //!
 //! Matrices (embedding tables and linear weights) are stored as per-row symmetric int8 with f32
-//! scales; vectors (biases, LayerNorm) as f32.
+//! scales; vectors (biases, LayerNorm) as f32. Version 2 adds int4 (dtype `i4`, two values per
+//! byte, [`quant::Int4Matrix`]) for the item table only; a file is written as the oldest version
+//! that can hold it, so int8 files stay version 1 and load in every earlier build.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -21,7 +23,7 @@ use sha2::{Digest, Sha256};
 use crate::catalog::ItemMeta;
 use crate::error::{Error, Result};
 use crate::model::{SeqRecConfig, WeightTensor, Weights};
-use quant::QuantizedMatrix;
+use quant::{Encoding, Quantized};
 
 #[cfg(feature = "train")]
 pub mod pq;
@@ -29,12 +31,16 @@ pub mod quant;
 #[cfg(feature = "train")]
 mod write;
 #[cfg(feature = "train")]
-pub use write::{ArtefactParts, envelope, random_model, write};
+pub use write::{ArtefactParts, Storage, envelope, random_model, write};
 
 /// First bytes of every weights file.
 pub const MAGIC: [u8; 8] = *b"\x89LREC\r\n\x1a";
-/// The format version this build writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest format version this build reads and writes.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest format version this build reads.
+pub const OLDEST_VERSION: u32 = 1;
+/// The version that introduced int4 item tables.
+pub(crate) const INT4_VERSION: u32 = 2;
 const DIGEST_LEN: usize = 32;
 pub(crate) const MIN_LEN: usize = 8 + 4 + 8 + 8 + DIGEST_LEN;
 
@@ -43,9 +49,11 @@ pub(crate) const MIN_LEN: usize = 8 + 4 + 8 + 8 + DIGEST_LEN;
 pub struct TensorEntry {
     pub name: String,
     pub shape: Vec<usize>,
-    /// `"i8"` (per-row int8 + f32 scales) or `"f32"`.
+    /// `"i8"` (per-row int8 + f32 scales), `"i4"` (per-row int4 + f32 scales; the item table
+    /// only, version 2) or `"f32"`.
     pub dtype: String,
-    /// Byte offset of the values in the payload; for `i8`, the f32 scales follow the values.
+    /// Byte offset of the values in the payload; for `i8` and `i4`, the f32 scales follow the
+    /// codes, 4-byte aligned.
     pub offset: usize,
     /// Bytes used, scales included.
     pub bytes: usize,
@@ -90,10 +98,13 @@ fn config_of_any_version<'de, D: serde::Deserializer<'de>>(
 #[derive(Debug, Clone)]
 pub struct Artefact {
     pub header: Header,
-    /// Dequantised weights, ready to build the model.
+    /// Dequantised weights, ready to build the model. [`read_for_inference`] leaves the item
+    /// table out (it stays in [`Self::item_table`]).
     pub weights: Weights,
-    /// The item table as stored (int8), for host-side scoring; None in f32 checkpoints.
-    pub item_table: Option<QuantizedMatrix>,
+    /// The item table as stored (int8 or int4), for host-side scoring; None in f32 checkpoints.
+    pub item_table: Option<Quantized>,
+    /// The file's format version.
+    pub version: u32,
     /// Hex SHA-256 of the whole file (what `sha256sum` prints).
     pub sha256: String,
     /// File size in bytes.
@@ -119,7 +130,7 @@ fn read_u64(bytes: &[u8], at: usize) -> Result<usize> {
 }
 
 /// Checks magic, version, lengths and checksum, then returns the parsed header and payload slice.
-pub fn read_header(bytes: &[u8]) -> Result<(Header, &[u8], String)> {
+pub fn read_header(bytes: &[u8]) -> Result<(Header, &[u8], String, u32)> {
     if bytes.len() < 12 || bytes[..8] != MAGIC {
         if bytes.len() >= 8 && bytes[..8] != MAGIC {
             return Err(corrupt("not a localrec model file (bad magic bytes)"));
@@ -130,7 +141,7 @@ pub fn read_header(bytes: &[u8]) -> Result<(Header, &[u8], String)> {
         )));
     }
     let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if version != FORMAT_VERSION {
+    if !(OLDEST_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(Error::ModelVersion {
             found: version,
             expected: FORMAT_VERSION,
@@ -176,9 +187,14 @@ pub fn read_header(bytes: &[u8]) -> Result<(Header, &[u8], String)> {
     let header: Header = serde_json::from_slice(&bytes[20..header_end])
         .map_err(|e| corrupt(format!("header is not valid JSON for this version: {e}")))?;
     let payload = &bytes[payload_start..payload_start + payload_len];
-    validate_header(&header, payload.len())?;
+    validate_header(&header, payload.len(), version)?;
     // Report the hash of the whole file, so it matches `sha256sum model.lrec`.
-    Ok((header, payload, hex(Sha256::digest(bytes).as_slice())))
+    Ok((
+        header,
+        payload,
+        hex(Sha256::digest(bytes).as_slice()),
+        version,
+    ))
 }
 
 impl Artefact {
@@ -199,42 +215,52 @@ impl Artefact {
             .collect()
     }
 
-    /// Builds the model on `device` from the verified weights.
+    /// Builds the model on `device` from the verified weights. A file read with
+    /// [`read_for_inference`] gives a model without its item table, which encodes with rows the
+    /// caller gathers ([`crate::model::SeqRec::encode_newest_with_items`]).
     pub fn model(&self, device: &burn::prelude::Device) -> Result<crate::model::SeqRec> {
         self.header.config.init_with(device, &self.weights)
     }
 }
 
-/// Parses and verifies a weights file and dequantises its tensors.
+/// Parses and verifies a weights file and dequantises its tensors (the trainer and tools).
 pub fn read(bytes: &[u8]) -> Result<Artefact> {
-    let (header, payload, sha256) = read_header(bytes)?;
+    read_with(bytes, true)
+}
+
+/// [`read`] without the item table's f32 copy: it stays quantised in
+/// [`Artefact::item_table`], which the browser scores against and gathers history rows from.
+/// At a million items that is 256 MB of f32 not made.
+pub fn read_for_inference(bytes: &[u8]) -> Result<Artefact> {
+    read_with(bytes, false)
+}
+
+fn read_with(bytes: &[u8], item_table_f32: bool) -> Result<Artefact> {
+    let (header, payload, sha256, version) = read_header(bytes)?;
     let mut weights = Weights::new();
     let mut item_table = None;
     for t in &header.tensors {
         // `validate_header` checked every size below with checked arithmetic and every range
         // against the payload, so these slices and products cannot overflow or go out of bounds.
         let data = &payload[t.offset..t.offset + t.bytes];
-        let values = if t.dtype == "i8" {
-            let (rows, cols) = (t.shape[0], t.shape[1]);
-            let n = rows * cols;
-            let scales_at = int8_scales_at(n).ok_or_else(|| corrupt("tensor too large"))?;
-            let q = QuantizedMatrix {
-                rows,
-                cols,
-                data: data[..n].iter().map(|&b| b as i8).collect(),
-                scales: f32s(&data[scales_at..]),
-            };
-            if q.scales.iter().any(|s| !s.is_finite() || *s <= 0.0) {
-                return Err(corrupt(format!("tensor {} has an invalid scale", t.name)));
+        let values = match Encoding::of_dtype(&t.dtype) {
+            Some(encoding) => {
+                let q = Quantized::from_stored(encoding, t.shape[0], t.shape[1], data)
+                    .map_err(|e| corrupt(format!("tensor {}: {e}", t.name)))?;
+                if t.name == "item_emb" {
+                    let values = item_table_f32.then(|| q.dequantize());
+                    item_table = Some(q);
+                    match values {
+                        Some(values) => values,
+                        None => continue,
+                    }
+                } else {
+                    q.dequantize()
+                }
             }
-            let values = q.dequantize();
-            if t.name == "item_emb" {
-                item_table = Some(q);
-            }
-            values
-        } else {
-            f32s(data)
+            None => f32s(data),
         };
+        // Quantised values are finite when their scales are (checked by `from_stored`).
         if values.iter().any(|v| !v.is_finite()) {
             return Err(corrupt(format!(
                 "tensor {} holds NaN or infinite values",
@@ -255,23 +281,17 @@ pub fn read(bytes: &[u8]) -> Result<Artefact> {
         item_table,
         sha256,
         size: bytes.len(),
+        version,
     })
-}
-
-/// Where an int8 matrix of `n` values keeps its f32 scales: after the values, 4-byte aligned.
-pub(crate) fn int8_scales_at(n: usize) -> Option<usize> {
-    n.checked_next_multiple_of(4)
 }
 
 /// Bytes a stored tensor takes, or None if the size does not fit this platform.
 pub(crate) fn stored_bytes(dtype: &str, shape: &[usize]) -> Option<Option<usize>> {
-    let n = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-    match (dtype, shape.len()) {
-        ("i8", 2) => Some(
-            n.and_then(int8_scales_at)
-                .and_then(|at| shape[0].checked_mul(4).and_then(|s| at.checked_add(s))),
-        ),
-        ("f32", _) => Some(n.and_then(|n| n.checked_mul(4))),
+    match (Encoding::of_dtype(dtype), shape) {
+        (Some(encoding), [rows, cols]) => Some(encoding.stored_bytes(*rows, *cols)),
+        (None, _) if dtype == "f32" => {
+            Some(shape.iter().try_fold(4usize, |n, &d| n.checked_mul(d)))
+        }
         _ => None,
     }
 }
@@ -289,7 +309,7 @@ fn hex(bytes: &[u8]) -> String {
 
 /// The header must agree with itself and with the architecture: tensor names and shapes exactly
 /// as the config asks, every tensor inside the payload, per-item tables the size of the vocabulary.
-fn validate_header(h: &Header, payload_len: usize) -> Result<()> {
+fn validate_header(h: &Header, payload_len: usize, version: u32) -> Result<()> {
     let c = &h.config;
     c.validate()
         .map_err(|e| corrupt(format!("bad config: {e}")))?;
@@ -346,6 +366,12 @@ fn validate_header(h: &Header, payload_len: usize) -> Result<()> {
                 t.name, t.shape
             )));
         }
+        if t.dtype == "i4" && (name != "item_emb" || version < INT4_VERSION) {
+            return Err(corrupt(format!(
+                "tensor {name} is int4: only the item table may be, from format version \
+                 {INT4_VERSION} (this file is version {version})"
+            )));
+        }
         let need = match stored_bytes(&t.dtype, shape) {
             Some(Some(need)) => need,
             Some(None) => {
@@ -395,6 +421,10 @@ mod tests {
     }
 
     fn bytes() -> Vec<u8> {
+        bytes_with(Encoding::Int8)
+    }
+
+    fn bytes_with(item_table: Encoding) -> Vec<u8> {
         let (config, items, weights) = tiny();
         write(&ArtefactParts {
             config: &config,
@@ -404,9 +434,82 @@ mod tests {
             catalog: None,
             weights: &weights,
             provenance: serde_json::json!({"seed": 1}),
-            quantize: true,
+            storage: Storage::Quantized { item_table },
         })
         .unwrap()
+    }
+
+    fn version_of(file: &[u8]) -> u32 {
+        u32::from_le_bytes(file[8..12].try_into().unwrap())
+    }
+
+    /// `file` with its version field set to `version` and its checksum made good again.
+    fn as_version(mut file: Vec<u8>, version: u32) -> Vec<u8> {
+        file[8..12].copy_from_slice(&version.to_le_bytes());
+        let body = file.len() - DIGEST_LEN;
+        let digest = Sha256::digest(&file[..body]);
+        file[body..].copy_from_slice(&digest);
+        file
+    }
+
+    #[test]
+    fn int4_item_tables_are_version_2_and_read_with_or_without_their_f32_copy() {
+        let (config, _, weights) = tiny();
+        assert_eq!(version_of(&bytes()), 1, "int8 files stay version 1");
+        let file = bytes_with(Encoding::Int4);
+        assert_eq!(version_of(&file), 2);
+        let full = read(&file).unwrap();
+        assert_eq!(full.version, 2);
+        for t in &full.header.tensors {
+            let want = match (t.name.as_str(), t.shape.len()) {
+                ("item_emb", _) => "i4",
+                (_, 2) => "i8",
+                _ => "f32",
+            };
+            assert_eq!(t.dtype, want, "{}", t.name);
+        }
+        let rows = config.n_items + 1;
+        let int4 = quant::Int4Matrix::quantize(&weights["item_emb"].values, rows, config.d_model);
+        assert_eq!(full.weights["item_emb"].values, int4.dequantize());
+        assert_eq!(full.item_table, Some(Quantized::Int4(int4.clone())));
+        let lean = read_for_inference(&file).unwrap();
+        assert!(!lean.weights.contains_key("item_emb"));
+        assert_eq!(lean.weights.len() + 1, full.weights.len());
+        assert_eq!(lean.item_table, Some(Quantized::Int4(int4)));
+        for (name, w) in &lean.weights {
+            assert_eq!(w, &full.weights[name], "{name}");
+        }
+        lean.model(&crate::cpu_device()).unwrap();
+        full.model(&crate::cpu_device()).unwrap();
+        for cut in [0, 30, file.len() / 2, file.len() - 1] {
+            assert_eq!(read(&file[..cut]).unwrap_err().code(), "MODEL_CORRUPT");
+        }
+    }
+
+    #[test]
+    fn int4_is_refused_in_version_1_files_and_outside_the_item_table() {
+        let err = read(&as_version(bytes_with(Encoding::Int4), 1)).unwrap_err();
+        assert_eq!(err.code(), "MODEL_CORRUPT");
+        assert!(err.to_string().contains("version 1"), "{err}");
+        // A file claiming a linear layer is int4 (same byte count as its int8 would not be,
+        // but the dtype is refused before sizes are compared).
+        let file = bytes();
+        let header_len = u64::from_le_bytes(file[12..20].try_into().unwrap()) as usize;
+        let payload = &file[20 + header_len + 8..file.len() - DIGEST_LEN];
+        let mut header: serde_json::Value =
+            serde_json::from_slice(&file[20..20 + header_len]).unwrap();
+        let wo = header["tensors"]
+            .as_array_mut()
+            .unwrap()
+            .iter_mut()
+            .find(|t| t["name"] == "blocks.0.wo")
+            .unwrap();
+        wo["dtype"] = serde_json::json!("i4");
+        let err = read(&envelope(&serde_json::to_vec(&header).unwrap(), payload)).unwrap_err();
+        assert_eq!(err.code(), "MODEL_CORRUPT");
+        assert!(err.to_string().contains("only the item table"), "{err}");
+        // Int8 files read as version 2 too (a version 2 file may hold no int4 tensor).
+        assert_eq!(read(&as_version(bytes(), 2)).unwrap().version, 2);
     }
 
     #[test]
@@ -510,11 +613,11 @@ mod tests {
     #[test]
     fn rejects_other_versions() {
         let mut b = bytes();
-        b[8..12].copy_from_slice(&2u32.to_le_bytes());
+        b[8..12].copy_from_slice(&3u32.to_le_bytes());
         match read(&b).unwrap_err() {
             Error::ModelVersion {
-                found: 2,
-                expected: 1,
+                found: 3,
+                expected: 2,
             } => {}
             e => panic!("wrong error {e}"),
         }
@@ -532,7 +635,9 @@ mod tests {
             catalog: None,
             weights: &weights,
             provenance: serde_json::Value::Null,
-            quantize: true,
+            storage: Storage::Quantized {
+                item_table: Encoding::Int8,
+            },
         };
         assert!(write(&parts).is_err());
     }

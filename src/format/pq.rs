@@ -205,15 +205,7 @@ impl ItemTable {
     ) -> Result<Vec<f32>> {
         Ok(match self {
             Self::Int8 => super::quant::QuantizedMatrix::quantize(values, rows, cols).dequantize(),
-            Self::Int4 => values
-                .chunks_exact(cols)
-                .flat_map(|row| {
-                    let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-                    let scale = if max > 0.0 { max / 7.0 } else { 1.0 };
-                    row.iter()
-                        .map(move |v| (v / scale).round().clamp(-7.0, 7.0) * scale)
-                })
-                .collect(),
+            Self::Int4 => super::quant::Int4Matrix::quantize(values, rows, cols).dequantize(),
             Self::Pq(m) => ProductQuantized::train(values, rows, cols, m, 1 << 16, seed)?.decode(),
         })
     }

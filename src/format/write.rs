@@ -6,8 +6,8 @@ use crate::catalog::ItemMeta;
 use crate::error::{Error, Result};
 use crate::model::{SeqRecConfig, Weights};
 
-use super::quant::QuantizedMatrix;
-use super::{FORMAT_VERSION, Header, MAGIC, MIN_LEN, TensorEntry, validate_header};
+use super::quant::{Encoding, Quantized};
+use super::{FORMAT_VERSION, Header, INT4_VERSION, MAGIC, MIN_LEN, TensorEntry, validate_header};
 
 /// What goes into a new weights file.
 pub struct ArtefactParts<'a> {
@@ -18,13 +18,22 @@ pub struct ArtefactParts<'a> {
     pub catalog: Option<&'a [ItemMeta]>,
     pub weights: &'a Weights,
     pub provenance: serde_json::Value,
-    /// Store matrices as int8 (shipping) or f32 (training checkpoints).
-    pub quantize: bool,
+    /// Quantised (shipping) or f32 (training checkpoints).
+    pub storage: Storage,
+}
+
+/// How a file stores its matrices.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Storage {
+    /// Every value as f32 (training checkpoints).
+    F32,
+    /// Matrices quantised per row: int8, the item table as given (a shipped model).
+    Quantized { item_table: Encoding },
 }
 
 /// A model file with random weights and `config.n_items` synthetic items (`item-1`, `item-2`, ...,
 /// with a Zipf-like popularity), for timing: benchmarks and load tests. Same seed, same bytes.
-pub fn random_model(config: &SeqRecConfig, seed: u64) -> Result<Vec<u8>> {
+pub fn random_model(config: &SeqRecConfig, seed: u64, item_table: Encoding) -> Result<Vec<u8>> {
     let device = crate::cpu_device();
     device.seed(seed);
     let weights = config.init(&device)?.to_weights()?;
@@ -41,11 +50,11 @@ pub fn random_model(config: &SeqRecConfig, seed: u64) -> Result<Vec<u8>> {
         catalog: None,
         weights: &weights,
         provenance: serde_json::json!({ "random_weights": true, "seed": seed }),
-        quantize: true,
+        storage: Storage::Quantized { item_table },
     })
 }
 
-/// Serialises a model. Matrices are quantised to int8 here. The file is assembled in one buffer
+/// Serialises a model. Matrices are quantised here. The file is assembled in one buffer
 /// of its final size: each tensor's bytes are known before any is written (a quantised matrix is
 /// quantised first; it is a quarter of its f32 size), so the header with every offset comes
 /// first and the tensors are written after it once. (Growing the payload and then framing it
@@ -54,7 +63,7 @@ pub fn random_model(config: &SeqRecConfig, seed: u64) -> Result<Vec<u8>> {
 pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
     /// A tensor's bytes in the payload.
     enum Body<'a> {
-        Int8(QuantizedMatrix),
+        Quantized(Quantized),
         F32(&'a [f32]),
     }
     let mut bodies = Vec::new();
@@ -72,14 +81,24 @@ pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
             )));
         }
         let offset = payload_len;
-        let (body, dtype) = if shape.len() == 2 && parts.quantize {
-            let q = QuantizedMatrix::quantize(&w.values, shape[0], shape[1]);
-            // int8 values, padded to 4 bytes (`int8_scales_at`), then one f32 scale per row.
-            payload_len += q.data.len().next_multiple_of(4) + 4 * q.scales.len();
-            (Body::Int8(q), "i8")
-        } else {
-            payload_len += 4 * w.values.len();
-            (Body::F32(&w.values), "f32")
+        let (body, dtype) = match parts.storage {
+            Storage::Quantized { item_table } if shape.len() == 2 => {
+                let encoding = if name == "item_emb" {
+                    item_table
+                } else {
+                    Encoding::Int8
+                };
+                let q = Quantized::quantize(&w.values, shape[0], shape[1], encoding);
+                // Codes padded to 4 bytes, then one f32 scale per row (`Encoding::scales_at`).
+                payload_len += encoding
+                    .stored_bytes(shape[0], shape[1])
+                    .ok_or_else(|| Error::InvalidArgument(format!("tensor {name} is too large")))?;
+                (Body::Quantized(q), encoding.dtype())
+            }
+            _ => {
+                payload_len += 4 * w.values.len();
+                (Body::F32(&w.values), "f32")
+            }
         };
         bodies.push(body);
         tensors.push(TensorEntry {
@@ -99,37 +118,41 @@ pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
         tensors,
         provenance: parts.provenance.clone(),
     };
-    validate_header(&header, payload_len)?;
+    // The oldest version that holds these tensors, so int8 files load in earlier builds.
+    let version = if header.tensors.iter().any(|t| t.dtype == "i4") {
+        INT4_VERSION
+    } else {
+        super::OLDEST_VERSION
+    };
+    validate_header(&header, payload_len, version)?;
     let header = serde_json::to_vec(&header).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-    Ok(framed(&header, payload_len, |out| {
+    Ok(framed(&header, version, payload_len, |out| {
         for body in &bodies {
             match body {
-                Body::Int8(q) => {
-                    // Every tensor starts 4-aligned in the payload, so padding the values to
-                    // a multiple of 4 aligns the scales (`int8_scales_at`).
-                    out.extend(q.data.iter().map(|&v| v as u8));
-                    let pad = q.data.len().next_multiple_of(4) - q.data.len();
-                    out.extend(std::iter::repeat_n(0u8, pad));
-                    out.extend(q.scales.iter().flat_map(|s| s.to_le_bytes()));
-                }
+                // Every tensor starts 4-aligned in the payload, so padding the codes to a
+                // multiple of 4 aligns the scales.
+                Body::Quantized(q) => q.write_into(out),
                 Body::F32(values) => out.extend(values.iter().flat_map(|v| v.to_le_bytes())),
             }
         }
     }))
 }
 
-/// Frames header JSON and payload as a file of this format version: magic, version, both lengths
-/// and the SHA-256 trailer. No validation: [`write`] checks first (the fuzzer frames raw bytes).
+/// Frames header JSON and payload as a file of the newest format version: magic, version, both
+/// lengths and the SHA-256 trailer. No validation: [`write`] checks first (the fuzzer frames raw
+/// bytes).
 pub fn envelope(header: &[u8], payload: &[u8]) -> Vec<u8> {
-    framed(header, payload.len(), |out| out.extend_from_slice(payload))
+    framed(header, FORMAT_VERSION, payload.len(), |out| {
+        out.extend_from_slice(payload)
+    })
 }
 
 /// [`envelope`] with the payload's `len` bytes appended by `payload` into the file's buffer,
 /// which is allocated once at its final size.
-fn framed(header: &[u8], len: usize, payload: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+fn framed(header: &[u8], version: u32, len: usize, payload: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
     let mut out = Vec::with_capacity(MIN_LEN + header.len() + len);
     out.extend_from_slice(&MAGIC);
-    out.extend_from_slice(&FORMAT_VERSION.to_le_bytes());
+    out.extend_from_slice(&version.to_le_bytes());
     out.extend_from_slice(&(header.len() as u64).to_le_bytes());
     out.extend_from_slice(header);
     out.extend_from_slice(&(len as u64).to_le_bytes());

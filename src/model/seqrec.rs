@@ -53,11 +53,15 @@ impl SeqRecConfig {
         })
     }
 
-    /// A model from named f32 weights, checked against [`Self::params`].
+    /// A model from named f32 weights, checked against [`Self::params`]. Without `item_emb`
+    /// the model holds a one-row placeholder table and encodes only with rows given to it
+    /// ([`SeqRec::encode_newest_with_items`]): the browser keeps the item table quantised on
+    /// the host and gathers a history's rows from it.
     pub fn init_with(&self, device: &Device, weights: &Weights) -> Result<SeqRec> {
         self.validate()?;
         let expected = self.params();
-        if weights.len() != expected.len() {
+        let without_items = !weights.contains_key("item_emb");
+        if weights.len() + usize::from(without_items) != expected.len() {
             let extra: Vec<&String> = weights
                 .keys()
                 .filter(|k| !expected.iter().any(|p| &p.name == *k))
@@ -69,6 +73,9 @@ impl SeqRecConfig {
             )));
         }
         SeqRec::build(self, device, |p| {
+            if p.slot == Slot::ItemEmb && without_items {
+                return Ok(Tensor::zeros([1, self.d_model], device));
+            }
             let w = weights
                 .get(&p.name)
                 .ok_or_else(|| Error::ModelCorrupt(format!("tensor {} is missing", p.name)))?;
@@ -318,6 +325,17 @@ impl SeqRec {
             .reshape([b, l, d])
     }
 
+    /// [`Self::encode_newest`] with each position's item embedding given (`[batch * len, d]`,
+    /// in the batch's order) instead of read from the model's table: the browser's engine
+    /// gathers a history's rows from its quantised table (the same values the table would hold).
+    pub fn encode_newest_with_items(
+        &self,
+        batch: &SeqBatch,
+        items: Tensor<2>,
+    ) -> (Tensor<2>, Tensor<2>) {
+        self.newest(batch, Some(items))
+    }
+
     /// The item table, `[n_items + 1, d]` row-major (blocking readback: native or CPU only).
     #[cfg(feature = "train")]
     pub fn item_table(&self) -> Result<Vec<f32>> {
@@ -432,8 +450,12 @@ impl SeqRec {
     /// row of [`Self::encode_with_attention`] (tests hold them within 1e-5) for a fraction of the
     /// last block's work.
     pub fn encode_newest(&self, batch: &SeqBatch) -> (Tensor<2>, Tensor<2>) {
+        self.newest(batch, None)
+    }
+
+    fn newest(&self, batch: &SeqBatch, items: Option<Tensor<2>>) -> (Tensor<2>, Tensor<2>) {
         let (b, l) = (batch.batch, batch.len);
-        let (out, att) = self.blocks_forward(batch, Rows::Newest, None);
+        let (out, att) = self.blocks_forward(batch, Rows::Newest, items);
         (out, att.mean_dim(1).reshape([b, l]))
     }
 

@@ -1,15 +1,17 @@
 //! The recommender behind the browser API, free of JS types so it tests natively.
 //!
 //! Encode once, score many: the Transformer (burn, on WebGPU or CPU) turns the shopper's history
-//! into one user state; the catalogue is then scored on the host against the int8 item table, and
-//! top-k, filters, diversity, offers and reasons work on plain slices.
+//! into one user state; the catalogue is then scored on the host against the quantised item table
+//! (int8, or int4 for large catalogues), and top-k, filters, diversity, offers and reasons work on
+//! plain slices. The item table exists once, quantised: the model reads a history's rows gathered
+//! from it, and diversity and reasons decode the few rows they compare.
 
 use std::collections::HashMap;
 
 use crate::catalog::{ItemMeta, category_matches};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind};
-use crate::format::quant::QuantizedMatrix;
+use crate::format::quant::Quantized;
 use crate::format::{self, Artefact};
 use crate::model::vocab::Vocab;
 use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step, floats};
@@ -21,9 +23,7 @@ pub struct Engine {
     pub(super) config: SeqRecConfig,
     pub(super) vocab: Vocab,
     model: SeqRec,
-    pub(super) items: QuantizedMatrix,
-    /// Dequantised item rows, normalised, for diversity and reasons.
-    pub(super) unit_items: Vec<f32>,
+    pub(super) items: Quantized,
     pub(super) popularity: Vec<f32>,
     item_attrs: Vec<Vec<u32>>,
     pub(super) catalog: Option<Vec<ItemMeta>>,
@@ -47,21 +47,14 @@ impl Engine {
         device: &burn::prelude::Device,
         catalog: Option<HashMap<String, ItemMeta>>,
     ) -> Result<Self> {
-        let a: Artefact = format::read(bytes)?;
+        let a: Artefact = format::read_for_inference(bytes)?;
         let model = a.model(device)?;
         let config = a.header.config.clone();
         let vocab = Vocab::from_ids(a.header.items.clone())?;
-        let item_table = &a.weights["item_emb"];
-        let (rows, cols) = (item_table.shape[0], item_table.shape[1]);
-        let items = match &a.item_table {
-            Some(stored) => stored.clone(),
-            None => QuantizedMatrix::quantize(&item_table.values, rows, cols),
-        };
-        let mut unit_items = item_table.values.clone();
-        for row in unit_items.chunks_exact_mut(cols) {
-            let norm = row.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
-            row.iter_mut().for_each(|v| *v /= norm);
-        }
+        let items = a
+            .item_table
+            .clone()
+            .ok_or_else(|| Error::ModelCorrupt("the item table is not quantised".into()))?;
         let catalog = match catalog {
             Some(map) => Some(
                 vocab
@@ -79,7 +72,8 @@ impl Engine {
             None => a.header.catalog.clone(),
         };
         let info = ModelInfo {
-            version: format::FORMAT_VERSION,
+            version: a.version,
+            item_table: items.encoding(),
             items: config.n_items,
             d_model: config.d_model,
             layers: config.layers,
@@ -96,7 +90,6 @@ impl Engine {
             vocab,
             model,
             items,
-            unit_items,
             catalog,
             info,
         })
@@ -185,21 +178,51 @@ impl Engine {
     /// The newest position's state `[d]` and its attention over the history `[len]`, still on the
     /// device (None for an empty history). The browser awaits their readback (`web.rs`); native
     /// code reads them with [`Self::state_blocking`].
+    #[allow(clippy::type_complexity)]
     pub fn forward(
         &self,
         encoded: &Encoded,
-    ) -> Option<(burn::prelude::Tensor<1>, burn::prelude::Tensor<1>)> {
+    ) -> Result<Option<(burn::prelude::Tensor<1>, burn::prelude::Tensor<1>)>> {
         if encoded.events.is_empty() {
-            return None;
+            return Ok(None);
         }
-        let (state, attention) = self.model.encode_newest(&encoded.batch);
+        let (state, attention) = self.encode_newest(&encoded.batch)?;
         let ([_, d], [_, l]) = (state.dims(), attention.dims());
-        Some((state.reshape([d]), attention.reshape([l])))
+        Ok(Some((state.reshape([d]), attention.reshape([l]))))
+    }
+
+    /// The newest position's state `[batch, d]` and the last block's attention from it
+    /// `[batch, len]` for a batch of histories, on the device, the history's item rows gathered
+    /// from the quantised table.
+    pub fn encode_newest(
+        &self,
+        batch: &SeqBatch,
+    ) -> Result<(burn::prelude::Tensor<2>, burn::prelude::Tensor<2>)> {
+        let d = self.config.d_model;
+        // Item ids come from this model's vocabulary (`encode`) or are checked by the gather.
+        let rows = self.items.gather(
+            batch
+                .items
+                .iter()
+                .map(|&r| usize::try_from(r).unwrap_or(usize::MAX)),
+        )?;
+        let n = rows.len() / d;
+        let rows = burn::prelude::Tensor::from_data(
+            burn::prelude::TensorData::new(rows, [n, d]),
+            &self.model.device(),
+        );
+        Ok(self.model.encode_newest_with_items(batch, rows))
+    }
+
+    /// [`Self::encode_newest`]'s states with a blocking readback, `[batch * d]` (native and
+    /// CPU only).
+    pub fn states_blocking(&self, batch: &SeqBatch) -> Result<Vec<f32>> {
+        floats(self.encode_newest(batch)?.0)
     }
 
     /// [`Self::forward`] with a blocking readback: native and CPU only.
     pub fn state_blocking(&self, encoded: &Encoded) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
-        let Some((state, attention)) = self.forward(encoded) else {
+        let Some((state, attention)) = self.forward(encoded)? else {
             return Ok(None);
         };
         Ok(Some((floats(state)?, floats(attention)?)))
@@ -220,9 +243,9 @@ impl Engine {
         )
     }
 
-    /// Scores every catalogue row for a user state (int8 table, host side).
+    /// Scores every catalogue row for a user state (quantised table, host side).
     pub fn score(&self, state: &[f32]) -> Vec<f32> {
-        let mut out = Vec::with_capacity(self.items.rows);
+        let mut out = Vec::with_capacity(self.items.rows());
         self.items.matvec(state, &mut out);
         out
     }

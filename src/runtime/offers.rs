@@ -34,13 +34,16 @@ impl Engine {
             self.rank_offers(scores.as_deref(), &bought, &opts.offers, &opts.filter)?;
         ranked.truncate(opts.k);
         let attention = state.map(|(_, a)| a);
+        let rows: Vec<usize> = ranked.iter().map(|r| r.top_row).collect();
+        let reasons = self.reasons(&rows, encoded, attention)?;
         Ok(ranked
             .into_iter()
-            .map(|r| OfferPick {
+            .zip(reasons)
+            .map(|(r, reason)| OfferPick {
                 offer_id: opts.offers[r.offer].id.clone(),
                 score: r.probability * opts.offers[r.offer].discount,
                 probability: r.probability,
-                reason: self.reason(r.top_row, encoded, attention),
+                reason,
             })
             .collect())
     }

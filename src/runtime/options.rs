@@ -121,7 +121,10 @@ pub struct OfferPick {
 #[derive(Debug, Clone, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ModelInfo {
+    /// The file's format version.
     pub version: u32,
+    /// How the file stores its item table: `"int8"` or `"int4"`.
+    pub item_table: crate::format::quant::Encoding,
     pub items: usize,
     pub d_model: usize,
     pub layers: usize,

@@ -99,11 +99,12 @@ impl Engine {
             return Err(e);
         }
         let chosen = if opts.diversity > 0.0 {
+            let units = self.items.unit_rows(candidates.iter().map(|c| c.0))?;
             mmr(
                 &candidates,
                 opts.k,
                 opts.diversity,
-                &self.unit_items,
+                &units,
                 self.config.d_model,
             )
         } else {
@@ -111,16 +112,19 @@ impl Engine {
         };
         let t2 = clock();
         let attention = state.map(|(_, a)| a);
+        let rows: Vec<usize> = chosen.iter().map(|c| c.0).collect();
+        let reasons = self.reasons(&rows, encoded, attention)?;
         let recs = chosen
             .into_iter()
-            .map(|(row, score)| Recommendation {
+            .zip(reasons)
+            .map(|((row, score), reason)| Recommendation {
                 item_id: self
                     .vocab
                     .id(ItemIndex(row as u32))
                     .unwrap_or_default()
                     .to_owned(),
                 score,
-                reason: self.reason(row, encoded, attention),
+                reason,
             })
             .collect();
         let t3 = clock();
@@ -135,13 +139,13 @@ impl Engine {
 
 /// Maximal marginal relevance: picks `k` of `candidates` (row, score), each time the one with
 /// the best `(1 - lambda) * relevance - lambda * (largest cosine similarity to those picked)`,
-/// relevance being the score scaled to [0, 1] over the candidates. `unit_items` holds the
-/// normalised item rows, `d` values each.
+/// relevance being the score scaled to [0, 1] over the candidates. `units` holds each
+/// candidate's normalised item row, `d` values each, in the candidates' order.
 fn mmr(
     candidates: &[(usize, f32)],
     k: usize,
     lambda: f32,
-    unit_items: &[f32],
+    units: &[f32],
     d: usize,
 ) -> Vec<(usize, f32)> {
     let (lo, hi) = candidates
@@ -150,32 +154,34 @@ fn mmr(
             (l.min(c.1), h.max(c.1))
         });
     let norm = |s: f32| if hi > lo { (s - lo) / (hi - lo) } else { 1.0 };
-    let row = |r: usize| &unit_items[r * d..(r + 1) * d];
-    let mut left: Vec<(usize, f32)> = candidates.to_vec();
-    let mut out: Vec<(usize, f32)> = Vec::with_capacity(k);
+    let unit = |i: usize| &units[i * d..(i + 1) * d];
+    // Indices into `candidates`.
+    let mut left: Vec<usize> = (0..candidates.len()).collect();
+    let mut out: Vec<usize> = Vec::with_capacity(k);
     while out.len() < k && !left.is_empty() {
         let mut best = (0, f32::NEG_INFINITY);
-        for (i, &(r, s)) in left.iter().enumerate() {
+        for (at, &i) in left.iter().enumerate() {
             let max_sim = out
                 .iter()
-                .map(|&(o, _)| row(r).iter().zip(row(o)).map(|(a, b)| a * b).sum::<f32>())
+                .map(|&o| unit(i).iter().zip(unit(o)).map(|(a, b)| a * b).sum::<f32>())
                 .fold(0f32, f32::max);
-            let value = (1.0 - lambda) * norm(s) - lambda * max_sim;
+            let value = (1.0 - lambda) * norm(candidates[i].1) - lambda * max_sim;
             if value > best.1 {
-                best = (i, value);
+                best = (at, value);
             }
         }
         out.push(left.remove(best.0));
     }
-    out
+    out.into_iter().map(|i| candidates[i]).collect()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// Rows 1 and 2 point the same way, row 3 elsewhere, row 4 halfway between.
-    const UNIT: [f32; 10] = [0.0, 0.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.6, 0.8];
+    /// The candidates' unit rows, in order: rows 1 and 2 point the same way, row 4 halfway
+    /// between them and row 3, row 3 elsewhere.
+    const UNIT: [f32; 8] = [1.0, 0.0, 1.0, 0.0, 0.6, 0.8, 0.0, 1.0];
 
     #[test]
     fn diversity_trades_relevance_for_variety() {

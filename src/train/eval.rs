@@ -183,7 +183,7 @@ pub fn evaluate_offers(
     for chunk in cases.chunks(256) {
         let histories: Vec<&[Step]> = chunk.iter().map(|c| c.input).collect();
         let batch = SeqBatch::new(config, &histories, item_attrs);
-        let states = floats(engine.model().user_state(&batch))?;
+        let states = engine.states_blocking(&batch)?;
         for (case, state) in chunk.iter().zip(states.chunks_exact(d)) {
             let bought: HashSet<usize> = case
                 .input

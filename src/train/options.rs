@@ -5,6 +5,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::format::quant::Encoding;
 
 /// Optimisation settings (the model's own live in [`SeqRecConfig`]).
 #[derive(Debug, Clone, Serialize)]
@@ -21,6 +22,9 @@ pub struct TrainOptions {
     /// every step, as before lazy Adam; for comparison) instead of lazy Adam on the rows each
     /// step reads ([`super::lazy`]).
     pub dense_item_adam: bool,
+    /// How the shipped file stores the item table; None chooses by the catalogue's size
+    /// ([`Encoding::for_items`]: int4 above 20,000 items).
+    pub item_table: Option<Encoding>,
     /// Adam's L2 weight decay (0 = none).
     pub weight_decay: f64,
     /// Loss weight of the positions right after a purchase (1 = like every other position).
@@ -70,6 +74,7 @@ impl Default for TrainOptions {
             negatives: None,
             negative_sharing: NegativeSharing::Sequence,
             dense_item_adam: false,
+            item_table: None,
             weight_decay: 1e-8,
             purchase_weight: 1.0,
             patience: 20,
@@ -109,6 +114,15 @@ impl TrainOptions {
             } else {
                 256
             })
+    }
+}
+
+impl TrainOptions {
+    /// How the shipped file stores a catalogue of `n_items`: the chosen encoding, else int8 up
+    /// to [`Encoding::INT4_ABOVE`] items and int4 above.
+    pub fn item_table_for(&self, n_items: usize) -> Encoding {
+        self.item_table
+            .unwrap_or_else(|| Encoding::for_items(n_items))
     }
 }
 

@@ -12,7 +12,7 @@ use crate::catalog::Offer;
 use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::format::pq::ItemTable;
-use crate::format::{self, Artefact, ArtefactParts};
+use crate::format::{self, Artefact, ArtefactParts, Storage};
 use crate::model::vocab::Vocab;
 use crate::model::{BlockLayout, Features, SeqRecConfig, Weights};
 use crate::runtime::Engine;
@@ -272,6 +272,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
     let popularity = prepared.popularity[1..].to_vec();
     let attrs_out: Vec<Vec<u32>> = prepared.item_attrs.iter().skip(1).cloned().collect();
     let catalog_out: Option<Vec<_>> = prepared.catalog.as_ref().map(|c| c[1..].to_vec());
+    let shipped_table = opts.item_table_for(config.n_items);
     let parts = |weights: &Weights, provenance: serde_json::Value, quantize: bool| {
         format::write(&ArtefactParts {
             config: &config,
@@ -281,7 +282,13 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
             catalog: catalog_out.as_deref(),
             weights,
             provenance,
-            quantize,
+            storage: if quantize {
+                Storage::Quantized {
+                    item_table: shipped_table,
+                }
+            } else {
+                Storage::F32
+            },
         })
     };
     let trained = train(&config, &prepared, &opts, resume, |c| {
@@ -364,6 +371,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
             "f32": f32_scores,
             "int8": int8_scores,
             "popularity": pop_scores,
+            "item_table": shipped_table,
             "int8_vs_f32_ndcg_relative": (int8_scores.ndcg10 - f32_scores.ndcg10) / f32_scores.ndcg10.max(1e-12),
             "int8_f32_top10_overlap": overlap(&f32_eval.top10, &int8_eval.top10),
         },

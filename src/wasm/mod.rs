@@ -102,7 +102,7 @@ fn retention() -> f64 {
 
 /// Reads the newest position's state and the attention over the history, awaiting the device.
 async fn user_state(engine: &Engine, encoded: &Encoded) -> Result<Option<(Vec<f32>, Vec<f32>)>> {
-    let Some((state, attention)) = engine.forward(encoded) else {
+    let Some((state, attention)) = engine.forward(encoded)? else {
         return Ok(None);
     };
     let read = |e| Error::Compute(format!("reading back from the device failed: {e:?}"));

@@ -8,9 +8,9 @@ use serde_json::json;
 
 pub fn run(file: &Path) -> Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let (header, payload, sha256) = format::read_header(&bytes)?;
+    let (header, payload, sha256, version) = format::read_header(&bytes)?;
     let out = json!({
-        "format_version": format::FORMAT_VERSION,
+        "format_version": version,
         "bytes": bytes.len(),
         "payload_bytes": payload.len(),
         "sha256": sha256,

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use localrec::format;
+use localrec::format::quant::Encoding;
 use localrec::model::SeqRecConfig;
 
 #[derive(Args)]
@@ -25,6 +26,10 @@ pub struct RandomModelArgs {
     query_buckets: usize,
     #[arg(long, default_value_t = 42)]
     seed: u64,
+    /// How the item table is stored: int8 or int4. Default: the trainer's (int4 above 20,000
+    /// items).
+    #[arg(long)]
+    item_table: Option<Encoding>,
     /// The model file to write.
     #[arg(long)]
     out: PathBuf,
@@ -38,13 +43,14 @@ pub fn run(a: RandomModelArgs) -> Result<()> {
         .with_max_len(a.max_len)
         .with_query_buckets(a.query_buckets)
         .with_event_types(true);
-    let bytes = format::random_model(&config, a.seed)?;
+    let encoding = a.item_table.unwrap_or(Encoding::for_items(a.items));
+    let bytes = format::random_model(&config, a.seed, encoding)?;
     if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
     std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
     eprintln!(
-        "wrote {} ({} bytes, {} items, random weights)",
+        "wrote {} ({} bytes, {} items, {encoding} item table, random weights)",
         a.out.display(),
         bytes.len(),
         a.items

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
+use localrec::format::quant::Encoding;
 use localrec::model::BlockLayout;
 use localrec::train::pipeline::{ModelSettings, TrainJob, run_train};
 use localrec::train::{Backend, NegativeSharing, TrainOptions};
@@ -84,6 +85,10 @@ pub struct TrainArgs {
     /// catalogues) instead of only the rows the step reads (lazy Adam, the default).
     #[arg(long)]
     dense_item_adam: bool,
+    /// How the shipped model stores the item table: int8, or int4 (about half the bytes per
+    /// item; on Beauty 0.3% of test NDCG@10). Default: int8 up to 20,000 items, int4 above.
+    #[arg(long)]
+    item_table: Option<Encoding>,
     /// Adam's L2 weight decay.
     #[arg(long, default_value_t = TrainOptions::default().weight_decay)]
     weight_decay: f64,
@@ -197,6 +202,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
                 SharingArg::Position => NegativeSharing::Position,
             },
             dense_item_adam: a.dense_item_adam,
+            item_table: a.item_table,
             weight_decay: a.weight_decay,
             purchase_weight: a.purchase_weight,
             patience: a.patience,
@@ -273,5 +279,8 @@ mod tests {
             "full cross-entropy on a Beauty-sized catalogue"
         );
         assert_eq!(o.negatives_for(100_000), 256);
+        assert_eq!(a.item_table, None);
+        assert_eq!(o.item_table_for(12_101), Encoding::Int8);
+        assert_eq!(o.item_table_for(100_000), Encoding::Int4);
     }
 }
