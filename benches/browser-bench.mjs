@@ -96,7 +96,37 @@ const median = (xs) => {
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : null;
 };
 
-async function inFreshContext(browser, base, fn, arg, requests) {
+/** Chromium's renderer processes now: pid list (DevTools' SystemInfo domain). */
+async function rendererPids(browser) {
+  const cdp = await browser.newBrowserCDPSession();
+  try {
+    const { processInfo } = await cdp.send("SystemInfo.getProcessInfo");
+    return processInfo.filter((p) => p.type === "renderer").map((p) => p.id);
+  } finally {
+    await cdp.detach();
+  }
+}
+
+/** Peak and current resident memory of a process, in bytes (Linux /proc), or null. */
+function processMemory(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, "utf8");
+    const kb = (key) => Number(status.match(new RegExp(`^${key}:\\s+(\\d+) kB`, "m"))?.[1]) * 1024;
+    return { peakRssBytes: kb("VmHWM"), rssBytes: kb("VmRSS") };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Runs `fn` of bench.js in a new browser context (empty cache). With `memory`, also reports the
+ * peak and current resident memory of the page's renderer process (the largest of the renderers
+ * that were not there before the context; Chromium also starts small spare ones): the whole tab's
+ * memory, WebAssembly memories, JS heaps and the browser's own buffers alike, read after `fn`
+ * answered.
+ */
+async function inFreshContext(browser, base, fn, arg, requests, memory = false) {
+  const before = memory ? new Set(await rendererPids(browser)) : null;
   const context = await browser.newContext();
   const errors = [];
   context.on("request", (r) => requests && requests.push(r.url()));
@@ -117,6 +147,16 @@ async function inFreshContext(browser, base, fn, arg, requests) {
       [fn, arg],
     );
     if (errors.length && result && typeof result === "object") result.pageErrors = errors.slice(0, 5);
+    if (memory && result && typeof result === "object") {
+      const fresh = (await rendererPids(browser)).filter((pid) => !before.has(pid));
+      // Chromium starts spare renderers beside the page's; the page's is the largest.
+      const mem = fresh
+        .map(processMemory)
+        .filter(Boolean)
+        .reduce((a, b) => (!a || b.peakRssBytes > a.peakRssBytes ? b : a), null);
+      result.peakRssBytes = mem?.peakRssBytes ?? null;
+      result.rssBytes = mem?.rssBytes ?? null;
+    }
     return result;
   } catch (e) {
     return { error: String(e && e.message ? e.message : e), pageErrors: errors.slice(0, 5) };
@@ -282,25 +322,26 @@ async function main() {
           for (let t = 0; t < opts.cold && !(t >= 3 && Date.now() - coldStart > opts.coldBudgetS * 1000); t++) {
             log(backend, name, "cold start", t + 1, "/", opts.cold);
             trials.localrec.push(await guarded(`${backend} ${name} localrec cold start`, () => inFreshContext(browser, base, "localrecCold",
-              { model: m.lrecUrl, backend: webgpu ? "webgpu" : "cpu", historyIds: histCold.lr, k: opts.k }, reqs)));
+              { model: m.lrecUrl, backend: webgpu ? "webgpu" : "cpu", historyIds: histCold.lr, k: opts.k }, reqs, true)));
             trials.ort.push(await guarded(`${backend} ${name} onnxruntime-web cold start`, () => inFreshContext(browser, base, "ortCold",
-              { onnx: `/bench-models/${m.onnx}`, ep, historyRows: histCold.rows, maxLen: c.max_len, k: opts.k }, reqs)));
+              { onnx: `/bench-models/${m.onnx}`, ep, historyRows: histCold.rows, maxLen: c.max_len, k: opts.k }, reqs, true)));
           }
           const summarise = (list, keys) => {
             const ok = list.filter((x) => x && !x.error);
             const out = { trials: ok.length, errors: list.filter((x) => !x || x.error).map((x) => x?.error ?? "no result") };
-            for (const key of keys) out[`${key}Median`] = median(ok.map((x) => x[key]));
+            for (const key of keys) out[`${key}Median`] = median(ok.map((x) => x[key]).filter((v) => v != null));
             return out;
           };
-          const lc = summarise(trials.localrec, ["loadMs", "trackMs", "firstRecommendMs", "totalMs"]);
-          const oc = summarise(trials.ort, ["loadMs", "firstRecommendMs", "totalMs"]);
+          const lc = summarise(trials.localrec, ["loadMs", "trackMs", "firstRecommendMs", "totalMs", "peakRssBytes", "rssBytes"]);
+          const oc = summarise(trials.ort, ["loadMs", "firstRecommendMs", "totalMs", "peakRssBytes", "rssBytes"]);
           result.cold.push({
             model: name, items: c.n_items, layers: c.layers, backend, label, history: 10,
             localrec: lc, ort: oc,
             ratioTotal: lc.totalMsMedian != null && oc.totalMsMedian != null ? lc.totalMsMedian / oc.totalMsMedian : null,
             raw: trials,
           });
-          log(backend, name, "cold total median: localrec", lc.totalMsMedian?.toFixed(1), "ort", oc.totalMsMedian?.toFixed(1));
+          log(backend, name, "cold total median: localrec", lc.totalMsMedian?.toFixed(1), "ort", oc.totalMsMedian?.toFixed(1),
+            "renderer peak RSS MB: localrec", (lc.peakRssBytesMedian / 1e6).toFixed(1), "ort", (oc.peakRssBytesMedian / 1e6).toFixed(1));
           writeFileSync(opts.out + ".partial", JSON.stringify(result, null, 1));
         }
       } finally {

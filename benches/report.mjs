@@ -97,6 +97,22 @@ if (browser) {
   }
   out.push("");
 
+  // Renderer memory, measured in the same cold-start trials (older result files lack it).
+  const withMemory = browser.cold.filter((c) => c.localrec.peakRssBytesMedian != null && c.ort.peakRssBytesMedian != null);
+  if (withMemory.length) {
+    out.push("### Renderer memory (MB, median of the cold-start trials)", "");
+    out.push("Resident memory of the page's renderer process (Linux `VmHWM` / `VmRSS` from /proc, the largest renderer the fresh context started), read once the first answer is in: WebAssembly memory, JS heaps and the browser's own buffers of the tab alike, so both include an empty tab's base.", "");
+    out.push("| model | backend | localrec peak / now | ORT peak / now | localrec ÷ ORT (peak) |");
+    out.push("|---|---|---:|---:|---|");
+    const mib = (b) => (b / 1e6).toFixed(0);
+    for (const c of withMemory) {
+      const l = c.localrec, o = c.ort;
+      const r = l.peakRssBytesMedian / o.peakRssBytesMedian;
+      out.push(`| ${modelName(c)} | ${backendName(c.backend)} | ${mib(l.peakRssBytesMedian)} / ${mib(l.rssBytesMedian)} | ${mib(o.peakRssBytesMedian)} / ${mib(o.rssBytesMedian)} | ${ratio(r)} of ORT's |`);
+    }
+    out.push("");
+  }
+
   out.push("### Download sizes", "");
   out.push("| file | engine | raw | gzip -9 |", "|---|---|---:|---:|");
   for (const w of browser.sizes.wasm) out.push(`| \`${w.file}\` | ${w.engine}${w.fetched ? " (fetched by the pages)" : ""} | ${mb(w.bytes)} | ${mb(w.gzipBytes)} |`);

@@ -191,10 +191,9 @@ pub struct Int4Matrix {
 }
 
 impl Int4Matrix {
-    /// Quantises a row-major `rows × cols` matrix. Each row's scale is the one of a few clipping
-    /// levels (its largest magnitude mapped to 7, 6.5, ... 5) with the least squared error: with
-    /// 15 levels, clipping the largest values of a row a little buys a finer step for all
-    /// the others.
+    /// Quantises a row-major `rows × cols` matrix. Each row maps its largest magnitude to ±7.
+    /// (Choosing each row's scale among clipping levels 7, 6.5, ... 5 by squared error instead
+    /// tested the same on Beauty: -0.77% vs -0.76% test NDCG@10 against int8.)
     pub fn quantize(values: &[f32], rows: usize, cols: usize) -> Self {
         debug_assert_eq!(values.len(), rows * cols);
         let half = cols.div_ceil(2);
@@ -203,27 +202,7 @@ impl Int4Matrix {
         let mut q = vec![0i8; 2 * half];
         for row in values.chunks_exact(cols.max(1)).take(rows) {
             let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
-            let scale = if max > 0.0 {
-                let error = |scale: f32| -> f32 {
-                    row.iter()
-                        .map(|v| {
-                            let e = v - (v / scale).round().clamp(-7.0, 7.0) * scale;
-                            e * e
-                        })
-                        .sum()
-                };
-                [7.0f32, 6.5, 6.0, 5.5, 5.0]
-                    .iter()
-                    .map(|level| max / level)
-                    .map(|s| (s, error(s)))
-                    .fold(
-                        (max / 7.0, f32::INFINITY),
-                        |b, c| if c.1 < b.1 { c } else { b },
-                    )
-                    .0
-            } else {
-                1.0
-            };
+            let scale = if max > 0.0 { max / 7.0 } else { 1.0 };
             scales.push(scale);
             for (slot, v) in q.iter_mut().zip(row) {
                 *slot = (v / scale).round().clamp(-7.0, 7.0) as i8;
@@ -659,13 +638,13 @@ mod tests {
     }
 
     #[test]
-    fn int4_round_trip_is_within_half_a_step_or_clipped_at_the_largest() {
+    fn int4_round_trip_is_within_half_a_step() {
         for cols in [64, 7, 1, 32] {
             let values = table(40, cols);
             let q = Int4Matrix::quantize(&values, 40, cols);
             assert_eq!(q.data.len(), 40 * cols.div_ceil(2));
             let back = q.dequantize();
-            let mut r8 = vec![0.0; cols];
+            let mut row_back = vec![0.0; cols];
             for (r, (row, back_row)) in values.chunks(cols).zip(back.chunks(cols)).enumerate() {
                 let step = q.scales[r];
                 let max = row.iter().fold(0f32, |m, v| m.max(v.abs()));
@@ -673,28 +652,15 @@ mod tests {
                     assert!(back_row.iter().all(|&v| v == 0.0));
                     continue;
                 }
-                // The chosen clipping level maps the largest magnitude to 5..=7 steps.
-                assert!(
-                    max / step >= 5.0 - 1e-4 && max / step <= 7.0 + 1e-4,
-                    "{max} {step}"
-                );
+                assert!((step * 7.0 - max).abs() < 1e-4);
                 for (a, b) in row.iter().zip(back_row) {
-                    let clipped = a.abs() > 7.0 * step;
                     assert!(
-                        (a - b).abs() <= step * 0.5 + 1e-5 || (clipped && b.abs() == 7.0 * step),
+                        (a - b).abs() <= step * 0.5 + 1e-5,
                         "row {r}: {a} vs {b}, step {step}"
                     );
                 }
-                // Its squared error is no larger than plain max/7 scaling's.
-                let plain = max / 7.0;
-                let err = |s: f32| -> f32 {
-                    row.iter()
-                        .map(|v| (v - (v / s).round().clamp(-7.0, 7.0) * s).powi(2))
-                        .sum()
-                };
-                assert!(err(step) <= err(plain) + 1e-6);
-                Quantized::Int4(q.clone()).row_into(r, &mut r8);
-                assert_eq!(&r8[..], back_row, "row_into = dequantize");
+                Quantized::Int4(q.clone()).row_into(r, &mut row_back);
+                assert_eq!(&row_back[..], back_row, "row_into = dequantize");
             }
         }
     }

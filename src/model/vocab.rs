@@ -1,48 +1,73 @@
 //! The item vocabulary: the shop's own string ids and the dense embedding rows behind them.
 
-use std::collections::HashMap;
-
 use crate::error::{Error, Result};
 
 /// A dense row of the item embedding table. Row 0 is padding; items start at 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct ItemIndex(pub u32);
 
-/// Maps shop item ids to embedding rows and back.
-#[derive(Debug, Clone, Default)]
+/// Maps shop item ids to embedding rows and back. The ids are held once: the hash table holds
+/// only rows (4 bytes a slot) and compares against `ids` (a million-item model held every id
+/// twice, as a `HashMap<String, u32>` key and in `ids`, and spent most of its load hashing them
+/// with SipHash).
+#[derive(Clone, Default)]
 pub struct Vocab {
     ids: Vec<String>,
-    index: HashMap<String, u32>,
+    index: hashbrown::HashTable<u32>,
+}
+
+impl std::fmt::Debug for Vocab {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Vocab").field("len", &self.len()).finish()
+    }
+}
+
+fn id_hash(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
 }
 
 impl Vocab {
     /// Builds a vocabulary from ids in row order (row `i + 1` for `ids[i]`). Duplicates are an error.
     pub fn from_ids(ids: Vec<String>) -> Result<Self> {
-        let mut index = HashMap::with_capacity(ids.len());
-        for (i, id) in ids.iter().enumerate() {
-            if index.insert(id.clone(), i as u32 + 1).is_some() {
+        let mut vocab = Self {
+            index: hashbrown::HashTable::with_capacity(ids.len()),
+            ids,
+        };
+        for i in 0..vocab.ids.len() {
+            let id = &vocab.ids[i];
+            if vocab.get(id).is_some() {
                 return Err(Error::ModelCorrupt(format!(
                     "duplicate item id {id:?} in vocabulary"
                 )));
             }
+            vocab.insert_row(i as u32 + 1);
         }
-        Ok(Self { ids, index })
+        Ok(vocab)
+    }
+
+    /// Indexes row `row` (its id already in `ids`), known to be new.
+    fn insert_row(&mut self, row: u32) {
+        let Self { ids, index } = self;
+        let hash = id_hash(&ids[row as usize - 1]);
+        index.insert_unique(hash, row, |&r| id_hash(&ids[r as usize - 1]));
     }
 
     /// Adds `id` if new and returns its row.
     pub fn intern(&mut self, id: &str) -> ItemIndex {
-        if let Some(&row) = self.index.get(id) {
-            return ItemIndex(row);
+        if let Some(row) = self.get(id) {
+            return row;
         }
         self.ids.push(id.to_owned());
         let row = self.ids.len() as u32;
-        self.index.insert(id.to_owned(), row);
+        self.insert_row(row);
         ItemIndex(row)
     }
 
     /// The row of a known id.
     pub fn get(&self, id: &str) -> Option<ItemIndex> {
-        self.index.get(id).map(|&r| ItemIndex(r))
+        self.index
+            .find(id_hash(id), |&r| self.ids[r as usize - 1] == id)
+            .map(|&r| ItemIndex(r))
     }
 
     /// The row of `id`, or an `UnknownItem` error.

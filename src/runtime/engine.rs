@@ -47,13 +47,17 @@ impl Engine {
         device: &burn::prelude::Device,
         catalog: Option<HashMap<String, ItemMeta>>,
     ) -> Result<Self> {
-        let a: Artefact = format::read_for_inference(bytes)?;
+        let mut a: Artefact = format::read_for_inference(bytes)?;
         let model = a.model(device)?;
+        // The artefact's large parts are moved, not copied: at a million items its ids and item
+        // table are most of the engine's memory.
+        let popularity = a.popularity_rows().iter().map(|&c| c as f32).collect();
+        let item_attrs = a.item_attrs();
+        let vocab = Vocab::from_ids(std::mem::take(&mut a.header.items))?;
         let config = a.header.config.clone();
-        let vocab = Vocab::from_ids(a.header.items.clone())?;
         let items = a
             .item_table
-            .clone()
+            .take()
             .ok_or_else(|| Error::ModelCorrupt("the item table is not quantised".into()))?;
         let catalog = match catalog {
             Some(map) => Some(
@@ -69,7 +73,7 @@ impl Engine {
                     })
                     .collect(),
             ),
-            None => a.header.catalog.clone(),
+            None => a.header.catalog.take(),
         };
         let info = ModelInfo {
             version: a.version,
@@ -79,13 +83,13 @@ impl Engine {
             layers: config.layers,
             heads: config.heads,
             max_len: config.max_len,
-            sha256: a.sha256.clone(),
+            sha256: a.sha256,
             bytes: a.size,
             has_catalog: catalog.is_some(),
         };
         Ok(Self {
-            popularity: a.popularity_rows().iter().map(|&c| c as f32).collect(),
-            item_attrs: a.item_attrs(),
+            popularity,
+            item_attrs,
             config,
             vocab,
             model,
