@@ -416,13 +416,13 @@ def read_lrec(path):
             scales = np.frombuffer(payload, dtype="<f4", count=rows, offset=soff)
             weights[t["name"]] = (q.astype(np.float32) * scales[:, None]).astype(np.float32)
         elif t["dtype"] == "i4":
-            # Two values a byte: byte k of a row holds column k (low nibble) and k + half (high).
+            # Two values a byte: byte k of a row is the signed 16 * q[k + half] + q[k].
             rows, cols = shape
             half = (cols + 1) // 2
-            b = np.frombuffer(payload, dtype=np.uint8, count=rows * half, offset=off).reshape(rows, half)
-            lo = ((b.astype(np.int16) << 12).astype(np.int16) >> 12).astype(np.float32)
-            hi = (b.astype(np.int8) >> 4).astype(np.float32)
-            q = np.concatenate([lo, hi], axis=1)[:, :cols]
+            e = np.frombuffer(payload, dtype=np.int8, count=rows * half, offset=off).reshape(rows, half).astype(np.int16)
+            hi = (e + 8) >> 4
+            lo = e - 16 * hi
+            q = np.concatenate([lo, hi], axis=1)[:, :cols].astype(np.float32)
             soff = off + ((rows * half + 3) // 4) * 4
             scales = np.frombuffer(payload, dtype="<f4", count=rows, offset=soff)
             weights[t["name"]] = (q * scales[:, None]).astype(np.float32)

@@ -54,7 +54,7 @@ impl QuantizedMatrix {
     pub fn matvec(&self, x: &[f32], out: &mut Vec<f32>) {
         #[cfg(target_arch = "wasm32")]
         if self.cols.is_multiple_of(16) {
-            let (xq, sx) = quantize_state(&x[..self.cols], self.cols);
+            let (xq, sx) = quantize_state(&x[..self.cols], int8_state_limit(self.cols));
             out.clear();
             out.resize(self.rows, 0.0);
             // SAFETY: wasm has no run-time feature detection: a module built with SIMD
@@ -71,7 +71,7 @@ impl QuantizedMatrix {
 
     /// [`Self::matvec`] without SIMD (the reference the SIMD path is tested against).
     pub fn matvec_portable(&self, x: &[f32], out: &mut Vec<f32>) {
-        let (xq, sx) = quantize_state(&x[..self.cols], self.cols);
+        let (xq, sx) = quantize_state(&x[..self.cols], int8_state_limit(self.cols));
         out.clear();
         out.extend(
             self.data
@@ -179,9 +179,11 @@ impl std::fmt::Display for Encoding {
 }
 
 /// A row-major matrix stored as int4 with one f32 scale per row: `w[r][c] ≈ q[r][c] * scale[r]`,
-/// `q` in -7..=7. A row takes `half = ceil(cols / 2)` bytes; byte `k` holds column `k` in its low
-/// nibble and column `k + half` in its high one (two's complement), so one 16-byte load gives 16
-/// consecutive columns from each half (the wasm SIMD scoring loop reads them that way).
+/// `q` in -7..=7. A row takes `half = ceil(cols / 2)` bytes; byte `k` is the signed value
+/// `16 * q[k + half] + q[k]` (within -119..=119), so one 16-byte load gives 16 consecutive
+/// columns from each half, and the byte sign-extended to 16 bits is already a weighted sum of
+/// both: the wasm SIMD loop scores it with native 16-bit shifts and multiply-adds only
+/// ([`pack`], [`unpack`]).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Int4Matrix {
     pub rows: usize,
@@ -208,7 +210,7 @@ impl Int4Matrix {
                 *slot = (v / scale).round().clamp(-7.0, 7.0) as i8;
             }
             q[cols..].iter_mut().for_each(|v| *v = 0);
-            data.extend((0..half).map(|k| (q[k] as u8 & 0x0f) | ((q[k + half] as u8) << 4)));
+            data.extend((0..half).map(|k| pack(q[k], q[k + half])));
         }
         Self {
             rows,
@@ -223,9 +225,10 @@ impl Int4Matrix {
         let half = self.cols.div_ceil(2);
         let row = &self.data[r * half..(r + 1) * half];
         for (k, &b) in row.iter().enumerate() {
-            out[k] = nibble_low(b);
+            let (low, high) = unpack(b);
+            out[k] = low;
             if k + half < self.cols {
-                out[k + half] = nibble_high(b);
+                out[k + half] = high;
             }
         }
     }
@@ -254,7 +257,7 @@ impl Int4Matrix {
     pub fn matvec(&self, x: &[f32], out: &mut Vec<f32>) {
         #[cfg(target_arch = "wasm32")]
         if self.cols.is_multiple_of(32) {
-            let (xq, sx) = quantize_state(&x[..self.cols], self.cols);
+            let (xq, sx) = quantize_state(&x[..self.cols], INT4_STATE_LIMIT);
             out.clear();
             out.resize(self.rows, 0.0);
             // SAFETY: as in `QuantizedMatrix::matvec`; lengths are checked inside.
@@ -270,7 +273,7 @@ impl Int4Matrix {
     /// [`Self::matvec`] without SIMD (the reference the SIMD path is tested against).
     pub fn matvec_portable(&self, x: &[f32], out: &mut Vec<f32>) {
         let half = self.cols.div_ceil(2);
-        let (mut xq, sx) = quantize_state(&x[..self.cols], self.cols);
+        let (mut xq, sx) = quantize_state(&x[..self.cols], INT4_STATE_LIMIT);
         // An odd width's last high nibble is zero; a zero state value beside it keeps the loop
         // branch-free.
         xq.resize(2 * half, 0);
@@ -285,7 +288,8 @@ impl Int4Matrix {
                         .iter()
                         .zip(lo.iter().zip(hi))
                         .map(|(&b, (&l, &h))| {
-                            nibble_low(b) as i32 * l as i32 + nibble_high(b) as i32 * h as i32
+                            let (low, high) = unpack(b);
+                            low as i32 * l as i32 + high as i32 * h as i32
                         })
                         .sum();
                     dot as f32 * (scale * sx)
@@ -294,13 +298,23 @@ impl Int4Matrix {
     }
 }
 
-fn nibble_low(b: u8) -> i8 {
-    ((b << 4) as i8) >> 4
+/// One byte of an int4 row: `16 * high + low` as a signed byte (both in -7..=7).
+fn pack(low: i8, high: i8) -> u8 {
+    (16 * high + low) as u8
 }
 
-fn nibble_high(b: u8) -> i8 {
-    (b as i8) >> 4
+/// [`pack`]'s two values: `high = floor((byte + 8) / 16)`, `low = byte - 16 * high`.
+fn unpack(b: u8) -> (i8, i8) {
+    let e = b as i8 as i16;
+    let high = (e + 8) >> 4;
+    ((e - 16 * high) as i8, high as i8)
 }
+
+/// The int4 scoring loops' bound on the quantised state: the SIMD loop multiplies the high
+/// values by `x[k + half] - 16 * x[k]`, which must fit an i16 (17 * 1927 = 32,759). That is 11
+/// bits of the state against 15 for int8; its rounding error (1/3,854 of the largest state value)
+/// is small beside int4's own step (1/14 of a row's largest weight).
+const INT4_STATE_LIMIT: f32 = 1927.0;
 
 /// A quantised matrix in either encoding: what a shipped file's item table is, scored and read
 /// row by row on the host without an f32 copy.
@@ -469,10 +483,16 @@ impl Quantized {
     }
 }
 
-/// Quantises a state vector to i16 with one scale, `x[c] ≈ q[c] * scale`, leaving enough head
-/// room that a row's integer dot product (|weights| ≤ 127) cannot overflow an i32.
-fn quantize_state(x: &[f32], cols: usize) -> (Vec<i16>, f32) {
-    let limit = (i32::MAX as f64 / (127.0 * cols.max(1) as f64)).min(32767.0) as f32;
+/// The int8 scoring loops' bound on the quantised state: a row's integer dot product
+/// (|weights| ≤ 127) cannot overflow an i32.
+fn int8_state_limit(cols: usize) -> f32 {
+    (i32::MAX as f64 / (127.0 * cols.max(1) as f64)).min(32767.0) as f32
+}
+
+/// Quantises a state vector to i16 with one scale, `x[c] ≈ q[c] * scale`, `|q[c]| ≤ limit`.
+/// (The int4 limit also keeps a row's dot product far inside an i32: 119 * 1927 per column
+/// pair.)
+fn quantize_state(x: &[f32], limit: f32) -> (Vec<i16>, f32) {
     let max = x.iter().fold(0f32, |m, v| m.max(v.abs()));
     let scale = if max > 0.0 && max.is_finite() {
         max / limit
@@ -518,8 +538,12 @@ mod simd128 {
         }
     }
 
-    /// Row dot products of int4 weights (`Int4Matrix`'s layout) with an i16 state: each
-    /// 16-byte load holds 16 columns of each half of the row.
+    /// Row dot products of int4 weights (`Int4Matrix`'s layout) with an i16 state, 16 bytes
+    /// (32 weights) per step. A byte sign-extended to 16 bits is `e = 16 * high + low`, so
+    /// `low * x[k] + high * x[k + half] = e * x[k] + high * (x[k + half] - 16 * x[k])`, with
+    /// `high = (e + 8) >> 4`: two multiply-adds, one add and one shift per 8 bytes, all on native
+    /// 16-bit lanes (wasm's 8-bit shifts are emulated on x86). `x` is bounded by
+    /// `INT4_STATE_LIMIT`, so `x[k + half] - 16 * x[k]` fits an i16.
     #[target_feature(enable = "simd128")]
     pub fn scores_int4(
         data: &[u8],
@@ -532,27 +556,36 @@ mod simd128 {
         let half = cols / 2;
         assert!(cols.is_multiple_of(32) && x.len() == cols && data.len() == half * out.len());
         assert!(scales.len() == out.len());
+        assert!(x.iter().all(|v| v.unsigned_abs() <= 1927));
+        let (low_x, high_x) = x.split_at(half);
+        let mixed: Vec<i16> = low_x
+            .iter()
+            .zip(high_x)
+            .map(|(&l, &h)| h - 16 * l)
+            .collect();
+        let eight = i16x8_splat(8);
         for ((row, &scale), o) in data.chunks_exact(half).zip(scales).zip(out.iter_mut()) {
             let mut acc = i32x4_splat(0);
             for c in (0..half).step_by(16) {
-                // SAFETY: `c + 16 <= half` = row.len() and `half + c + 16 <= cols` = x.len()
-                // (asserted above); v128_load has no alignment requirement.
-                let (b, x0, x1, x2, x3) = unsafe {
+                // SAFETY: `c + 16 <= half` = row.len() = low_x.len() = mixed.len() (asserted
+                // above); v128_load has no alignment requirement.
+                let (b, x0, x1, m0, m1) = unsafe {
                     (
                         v128_load(row.as_ptr().add(c) as *const v128),
-                        v128_load(x.as_ptr().add(c) as *const v128),
-                        v128_load(x.as_ptr().add(c + 8) as *const v128),
-                        v128_load(x.as_ptr().add(half + c) as *const v128),
-                        v128_load(x.as_ptr().add(half + c + 8) as *const v128),
+                        v128_load(low_x.as_ptr().add(c) as *const v128),
+                        v128_load(low_x.as_ptr().add(c + 8) as *const v128),
+                        v128_load(mixed.as_ptr().add(c) as *const v128),
+                        v128_load(mixed.as_ptr().add(c + 8) as *const v128),
                     )
                 };
-                // Sign-extended nibbles: the low ones shifted up and back, the high ones down.
-                let lo = i8x16_shr(i8x16_shl(b, 4), 4);
-                let hi = i8x16_shr(b, 4);
-                acc = i32x4_add(acc, i32x4_dot_i16x8(i16x8_extend_low_i8x16(lo), x0));
-                acc = i32x4_add(acc, i32x4_dot_i16x8(i16x8_extend_high_i8x16(lo), x1));
-                acc = i32x4_add(acc, i32x4_dot_i16x8(i16x8_extend_low_i8x16(hi), x2));
-                acc = i32x4_add(acc, i32x4_dot_i16x8(i16x8_extend_high_i8x16(hi), x3));
+                let e0 = i16x8_extend_low_i8x16(b);
+                let e1 = i16x8_extend_high_i8x16(b);
+                let h0 = i16x8_shr(i16x8_add(e0, eight), 4);
+                let h1 = i16x8_shr(i16x8_add(e1, eight), 4);
+                acc = i32x4_add(acc, i32x4_dot_i16x8(e0, x0));
+                acc = i32x4_add(acc, i32x4_dot_i16x8(e1, x1));
+                acc = i32x4_add(acc, i32x4_dot_i16x8(h0, m0));
+                acc = i32x4_add(acc, i32x4_dot_i16x8(h1, m1));
             }
             let dot = i32x4_extract_lane::<0>(acc)
                 .wrapping_add(i32x4_extract_lane::<1>(acc))
@@ -630,11 +663,17 @@ mod tests {
 
     #[test]
     fn int4_packs_two_columns_a_byte_low_half_first() {
-        // Row [1, 2, 3, -7, -1] (scale 1): half = 3; bytes hold (1, -7), (2, -1), (3, 0).
+        // Row [1, 2, 3, -7, -1] (scale 1): half = 3; bytes hold (1, -7), (2, -1), (3, 0) as
+        // 16 * high + low: -111, -14, 3.
         let q = Int4Matrix::quantize(&[1.0, 2.0, 3.0, -7.0, -1.0], 1, 5);
         assert_eq!(q.scales, vec![1.0]);
-        assert_eq!(q.data, vec![0x91, 0xf2, 0x03]);
+        assert_eq!(q.data, vec![-111i8 as u8, -14i8 as u8, 3]);
         assert_eq!(q.dequantize(), vec![1.0, 2.0, 3.0, -7.0, -1.0]);
+        for low in -7..=7 {
+            for high in -7..=7 {
+                assert_eq!(unpack(pack(low, high)), (low, high));
+            }
+        }
     }
 
     #[test]
@@ -677,7 +716,8 @@ mod tests {
             for r in 0..12 {
                 let row = &deq[r * cols..(r + 1) * cols];
                 let expected: f32 = row.iter().zip(&x).map(|(a, b)| a * b).sum();
-                let bound: f32 = row.iter().map(|a| a.abs() * 2.0).sum::<f32>() / 32767.0;
+                // The state is quantised to 1927 steps either side (`INT4_STATE_LIMIT`).
+                let bound: f32 = row.iter().map(|a| a.abs()).sum::<f32>() / 1927.0;
                 assert!((out[r] - expected).abs() <= bound + 1e-6, "{cols} row {r}");
             }
         }
