@@ -473,6 +473,104 @@ fn random_model_for_timing_loads_and_ranks() {
     );
 }
 
+/// `--item-table int4` ships the item table in int4 (format version 2), which `inspect`, `eval`
+/// and `recommend` read; `random-model` picks int4 by itself above 20,000 items.
+#[test]
+fn int4_item_tables_train_evaluate_and_rank() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = dir.path().join("shop");
+    let out = dir.path().join("model");
+    ok(localrec(&[
+        "synth",
+        "--items",
+        "150",
+        "--shoppers",
+        "300",
+        "--seed",
+        "5",
+        "--out",
+        p(&shop),
+    ]));
+    let events = shop.join("events.csv");
+    ok(localrec(&[
+        "train",
+        "--data",
+        p(&events),
+        "--format",
+        "events",
+        "--out",
+        p(&out),
+        "--epochs",
+        "1",
+        "--d-model",
+        "32",
+        "--item-table",
+        "int4",
+        "--quiet",
+    ]));
+    let report = json(&std::fs::read_to_string(out.join("report.json")).unwrap());
+    assert_eq!(report["test"]["item_table"], "int4");
+    let model = out.join("model.lrec");
+    let header = json(&ok(localrec(&["inspect", p(&model)])));
+    assert_eq!(header["format_version"], 2);
+    let dtypes: Vec<(&str, &str)> = header["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| (t["name"].as_str().unwrap(), t["dtype"].as_str().unwrap()))
+        .collect();
+    assert!(dtypes.contains(&("item_emb", "i4")), "{dtypes:?}");
+    assert!(dtypes.contains(&("blocks.0.wo", "i8")), "{dtypes:?}");
+    let eval = json(&ok(localrec(&[
+        "eval",
+        "--model",
+        p(&model),
+        "--data",
+        p(&events),
+        "--format",
+        "events",
+        "--json",
+    ])));
+    // `eval` reads the shipped file as the trainer's own read-back did: the same figures.
+    assert_eq!(eval["ndcg@10"], report["test"]["int8"]["ndcg@10"]);
+    let first = std::fs::read_to_string(&events).unwrap();
+    let item = first
+        .lines()
+        .nth(1)
+        .unwrap()
+        .split(',')
+        .nth(3)
+        .unwrap()
+        .to_owned();
+    let recs = ok(localrec(&[
+        "recommend",
+        "--model",
+        p(&model),
+        "--history",
+        &item,
+    ]));
+    assert_eq!(recs.lines().count(), 10);
+    let large = dir.path().join("large.lrec");
+    ok(localrec(&[
+        "random-model",
+        "--items",
+        "20001",
+        "--d-model",
+        "32",
+        "--layers",
+        "1",
+        "--out",
+        p(&large),
+    ]));
+    let header = json(&ok(localrec(&["inspect", p(&large)])));
+    let table = header["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "item_emb");
+    assert_eq!(table.unwrap()["dtype"], "i4");
+}
+
 /// An interrupted run leaves a checkpoint; `--resume` continues its curve instead of starting over.
 #[test]
 fn interrupted_training_resumes_from_its_checkpoint() {
