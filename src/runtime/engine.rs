@@ -47,7 +47,18 @@ impl Engine {
         device: &burn::prelude::Device,
         catalog: Option<HashMap<String, ItemMeta>>,
     ) -> Result<Self> {
-        let mut a: Artefact = format::read_for_inference(bytes)?;
+        Self::load_with_digests(bytes, None, device, catalog)
+    }
+
+    /// [`Self::load`] with the file's SHA-256 digests computed elsewhere (the browser's native
+    /// `crypto.subtle`; [`format::Digests`]); they are checked as computed ones would be.
+    pub fn load_with_digests(
+        bytes: &[u8],
+        digests: Option<&format::Digests>,
+        device: &burn::prelude::Device,
+        catalog: Option<HashMap<String, ItemMeta>>,
+    ) -> Result<Self> {
+        let mut a: Artefact = format::read_for_inference(bytes, digests)?;
         let model = a.model(device)?;
         // The artefact's large parts are moved, not copied: at a million items its ids and item
         // table are most of the engine's memory.

@@ -14,6 +14,7 @@ use wasm_bindgen::prelude::*;
 use crate::catalog::CatalogEntry;
 use crate::error::{Error, Result};
 use crate::event::Event;
+use crate::format;
 use crate::runtime::{Encoded, Engine, History, HistoryPolicy, OfferOptions, RecommendOptions};
 
 pub mod device;
@@ -26,6 +27,8 @@ use js::{JsResult, from_js, js_message, to_js};
 extern "C" {
     #[wasm_bindgen(js_name = fetchModel, catch)]
     async fn fetch_model(source: JsValue) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = fileDigests)]
+    async fn file_digests(bytes: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = now)]
     fn now_ms() -> f64;
     #[wasm_bindgen(js_name = perfNow)]
@@ -98,6 +101,19 @@ fn max_events() -> u32 {
 }
 fn retention() -> f64 {
     HistoryPolicy::default().retention_days
+}
+
+/// `fileDigests`'s answer (`[body, file]`, 32 bytes each, or null) as [`format::Digests`].
+fn digests_of(value: JsValue) -> Option<format::Digests> {
+    let pair = value.dyn_into::<js_sys::Array>().ok()?;
+    let digest = |i: u32| -> Option<[u8; 32]> {
+        let bytes = pair.get(i).dyn_into::<js_sys::Uint8Array>().ok()?;
+        bytes.to_vec().try_into().ok()
+    };
+    Some(format::Digests {
+        body: digest(0)?,
+        file: digest(1)?,
+    })
 }
 
 /// Reads the newest position's state and the attention over the history, awaiting the device.
@@ -187,6 +203,7 @@ impl Recommender {
         let bytes = fetch_model(model)
             .await
             .map_err(|e| Error::InvalidArgument(js_message(&e)))?;
+        let digests = digests_of(file_digests(&bytes).await);
         let bytes = js_sys::Uint8Array::new(&bytes).to_vec();
         let (device, backend) = select_device(&opts.backend).await?;
         let catalog = opts.catalog.map(|c| {
@@ -194,7 +211,7 @@ impl Recommender {
                 .map(|e| (e.item_id, e.meta))
                 .collect::<HashMap<_, _>>()
         });
-        let engine = Engine::load(&bytes, &device, catalog)?;
+        let engine = Engine::load_with_digests(&bytes, digests.as_ref(), &device, catalog)?;
         let store: Store = open_store(&opts.storage, &opts.namespace)
             .await
             .unchecked_into();
