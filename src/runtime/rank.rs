@@ -33,15 +33,15 @@ pub fn top_k(scores: &[f32], k: usize, mut keep: impl FnMut(usize) -> bool) -> V
         return Vec::new();
     }
     let mut heap: BinaryHeap<std::cmp::Reverse<Entry>> = BinaryHeap::with_capacity(k + 1);
+    // Once k rows are held, the k-th best score as a plain float: rows come in increasing
+    // order, so a later row with an equal score loses the tie. A million-row catalogue mostly
+    // takes this one comparison per row.
+    let mut threshold = None;
     for (row, &score) in scores.iter().enumerate().skip(1) {
-        if score.is_nan() {
-            continue;
-        }
-        if heap.len() == k
-            && let Some(worst) = heap.peek()
-            && (Entry { score, row }) <= worst.0
-        {
-            continue;
+        match threshold {
+            Some(t) if score <= t || score.is_nan() => continue,
+            None if score.is_nan() => continue,
+            _ => {}
         }
         if !keep(row) {
             continue;
@@ -49,6 +49,9 @@ pub fn top_k(scores: &[f32], k: usize, mut keep: impl FnMut(usize) -> bool) -> V
         heap.push(std::cmp::Reverse(Entry { score, row }));
         if heap.len() > k {
             heap.pop();
+        }
+        if heap.len() == k {
+            threshold = heap.peek().map(|worst| worst.0.score);
         }
     }
     let mut out: Vec<(usize, f32)> = heap.into_iter().map(|e| (e.0.row, e.0.score)).collect();
@@ -74,6 +77,18 @@ mod tests {
         assert_eq!(top_k(&scores, 0, |_| true), vec![]);
         let all = top_k(&scores, 10, |_| true);
         assert_eq!(all.len(), 5, "padding row and NaN are never returned");
+    }
+
+    #[test]
+    fn ties_at_the_threshold_and_infinities() {
+        // Equal scores past the k-th: the lower rows win; -inf is returned when too few rows
+        // are left, NaN never.
+        let scores = [0.0, 1.0, 1.0, 1.0, 1.0, f32::NEG_INFINITY, f32::NAN];
+        assert_eq!(top_k(&scores, 2, |_| true), vec![(1, 1.0), (2, 1.0)]);
+        assert_eq!(
+            top_k(&scores, 9, |r| r > 3),
+            vec![(4, 1.0), (5, f32::NEG_INFINITY)]
+        );
     }
 
     #[test]
