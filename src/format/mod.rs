@@ -101,7 +101,8 @@ pub struct Artefact {
     /// Dequantised weights, ready to build the model. [`read_for_inference`] leaves the item
     /// table out (it stays in [`Self::item_table`]).
     pub weights: Weights,
-    /// The item table as stored (int8 or int4), for host-side scoring; None in f32 checkpoints.
+    /// The item table as stored (int8 or int4), for host-side scoring; None in f32 checkpoints
+    /// read with [`read`] ([`read_for_inference`] quantises theirs to int8).
     pub item_table: Option<Quantized>,
     /// The file's format version.
     pub version: u32,
@@ -295,6 +296,17 @@ fn read_with(bytes: &[u8], item_table_f32: bool, digests: Option<&Digests>) -> R
                 "tensor {} holds NaN or infinite values",
                 t.name
             )));
+        }
+        if t.name == "item_emb" && !item_table_f32 {
+            // An f32 file (a training checkpoint) read for inference: its table is quantised to
+            // int8 here, as the trainer would ship it.
+            item_table = Some(Quantized::quantize(
+                &values,
+                t.shape[0],
+                t.shape[1],
+                Encoding::Int8,
+            ));
+            continue;
         }
         weights.insert(
             t.name.clone(),
@@ -513,6 +525,35 @@ mod tests {
         for cut in [0, 30, file.len() / 2, file.len() - 1] {
             assert_eq!(read(&file[..cut]).unwrap_err().code(), "MODEL_CORRUPT");
         }
+    }
+
+    /// A training checkpoint (every tensor f32) still loads for inference: its item table is
+    /// quantised to int8 on the way in, as the shipped file's would be.
+    #[test]
+    fn f32_checkpoints_read_for_inference_get_an_int8_table() {
+        let (config, items, weights) = tiny();
+        let file = write(&ArtefactParts {
+            config: &config,
+            items: &items,
+            popularity: &[1, 1, 1],
+            attributes: &[],
+            catalog: None,
+            weights: &weights,
+            provenance: serde_json::Value::Null,
+            storage: Storage::F32,
+        })
+        .unwrap();
+        assert_eq!(read(&file).unwrap().item_table, None);
+        let lean = read_for_inference(&file, None).unwrap();
+        assert!(!lean.weights.contains_key("item_emb"));
+        let rows = config.n_items + 1;
+        let int8 = Quantized::quantize(
+            &weights["item_emb"].values,
+            rows,
+            config.d_model,
+            Encoding::Int8,
+        );
+        assert_eq!(lean.item_table, Some(int8));
     }
 
     #[test]
