@@ -257,13 +257,11 @@ fn synth_train_eval_inspect_recommend() {
     assert!(String::from_utf8_lossy(&err.stderr).contains("checksum mismatch"));
 }
 
-/// The same shop written as events CSV, as the events columns in Parquet and as GA4's BigQuery
-/// export (JSON lines) trains to the same model: each format reads as the same log.
-#[test]
-fn the_same_shop_trains_alike_from_csv_parquet_ga4_and_prepared_sequences() {
-    let dir = tempfile::tempdir().unwrap();
-    let shop = dir.path().join("shop");
-    ok(localrec(&[
+/// A synthetic shop of 150 items and 300 shoppers (seed 5) in `dir/shop`, `extra` passed to
+/// `localrec synth`.
+fn small_shop(dir: &Path, extra: &[&str]) -> std::path::PathBuf {
+    let shop = dir.join("shop");
+    let mut args = vec![
         "synth",
         "--items",
         "150",
@@ -273,9 +271,18 @@ fn the_same_shop_trains_alike_from_csv_parquet_ga4_and_prepared_sequences() {
         "5",
         "--out",
         p(&shop),
-        "--also",
-        "parquet,ga4",
-    ]));
+    ];
+    args.extend_from_slice(extra);
+    ok(localrec(&args));
+    shop
+}
+
+/// The same shop written as events CSV, as the events columns in Parquet and as GA4's BigQuery
+/// export (JSON lines) trains to the same model: each format reads as the same log.
+#[test]
+fn the_same_shop_trains_alike_from_csv_parquet_ga4_and_prepared_sequences() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = small_shop(dir.path(), &["--also", "parquet,ga4"]);
     // `localrec prepare`: the CSV log as one row per user, read back with --format seq-parquet.
     let prepared = dir.path().join("sequences.parquet");
     let summary = json(&ok(localrec(&[
@@ -478,19 +485,8 @@ fn random_model_for_timing_loads_and_ranks() {
 #[test]
 fn int4_item_tables_train_evaluate_and_rank() {
     let dir = tempfile::tempdir().unwrap();
-    let shop = dir.path().join("shop");
+    let shop = small_shop(dir.path(), &[]);
     let out = dir.path().join("model");
-    ok(localrec(&[
-        "synth",
-        "--items",
-        "150",
-        "--shoppers",
-        "300",
-        "--seed",
-        "5",
-        "--out",
-        p(&shop),
-    ]));
     let events = shop.join("events.csv");
     ok(localrec(&[
         "train",

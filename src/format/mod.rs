@@ -466,6 +466,11 @@ mod tests {
     }
 
     fn bytes_with(item_table: Encoding) -> Vec<u8> {
+        stored(Storage::Quantized { item_table })
+    }
+
+    /// [`tiny`]'s model written with `storage`.
+    fn stored(storage: Storage) -> Vec<u8> {
         let (config, items, weights) = tiny();
         write(&ArtefactParts {
             config: &config,
@@ -475,7 +480,7 @@ mod tests {
             catalog: None,
             weights: &weights,
             provenance: serde_json::json!({"seed": 1}),
-            storage: Storage::Quantized { item_table },
+            storage,
         })
         .unwrap()
     }
@@ -531,18 +536,8 @@ mod tests {
     /// quantised to int8 on the way in, as the shipped file's would be.
     #[test]
     fn f32_checkpoints_read_for_inference_get_an_int8_table() {
-        let (config, items, weights) = tiny();
-        let file = write(&ArtefactParts {
-            config: &config,
-            items: &items,
-            popularity: &[1, 1, 1],
-            attributes: &[],
-            catalog: None,
-            weights: &weights,
-            provenance: serde_json::Value::Null,
-            storage: Storage::F32,
-        })
-        .unwrap();
+        let (config, _, weights) = tiny();
+        let file = stored(Storage::F32);
         assert_eq!(read(&file).unwrap().item_table, None);
         let lean = read_for_inference(&file, None).unwrap();
         assert!(!lean.weights.contains_key("item_emb"));

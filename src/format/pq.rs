@@ -6,6 +6,8 @@
 
 use crate::error::{Error, Result};
 
+use super::quant::{Encoding, Quantized};
+
 /// Centroids per subspace: one byte per code.
 pub const CENTROIDS: usize = 256;
 
@@ -136,10 +138,8 @@ impl ProductQuantized {
 /// How an item table can be stored: what `localrec eval --item-table` compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ItemTable {
-    /// Symmetric int8 per row with an f32 scale (what files hold today).
-    Int8,
-    /// Symmetric int4 per row (-7..=7) with an f32 scale.
-    Int4,
+    /// As a shipped file can hold it: int8 or int4 per row with an f32 scale.
+    Quantized(Encoding),
     /// Product quantisation with this many one-byte subspaces.
     Pq(usize),
 }
@@ -148,28 +148,25 @@ impl std::str::FromStr for ItemTable {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        match s {
-            "int8" => Ok(Self::Int8),
-            "int4" => Ok(Self::Int4),
-            _ => s
-                .strip_prefix("pq")
-                .and_then(|m| m.parse().ok())
-                .filter(|&m| m > 0)
-                .map(Self::Pq)
-                .ok_or_else(|| {
-                    Error::InvalidArgument(format!(
-                        "item table {s:?}: expected int8, int4 or pqM (M subspaces, e.g. pq16)"
-                    ))
-                }),
+        if let Ok(encoding) = s.parse() {
+            return Ok(Self::Quantized(encoding));
         }
+        s.strip_prefix("pq")
+            .and_then(|m| m.parse().ok())
+            .filter(|&m| m > 0)
+            .map(Self::Pq)
+            .ok_or_else(|| {
+                Error::InvalidArgument(format!(
+                    "item table {s:?}: expected int8, int4 or pqM (M subspaces, e.g. pq16)"
+                ))
+            })
     }
 }
 
 impl std::fmt::Display for ItemTable {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Self::Int8 => write!(f, "int8"),
-            Self::Int4 => write!(f, "int4"),
+            Self::Quantized(encoding) => encoding.fmt(f),
             Self::Pq(m) => write!(f, "pq{m}"),
         }
     }
@@ -180,8 +177,7 @@ impl ItemTable {
     /// counted).
     pub fn bytes_per_item(self, cols: usize) -> usize {
         match self {
-            Self::Int8 => cols + 4,
-            Self::Int4 => cols.div_ceil(2) + 4,
+            Self::Quantized(encoding) => encoding.row_bytes(cols),
             Self::Pq(m) => m,
         }
     }
@@ -190,7 +186,7 @@ impl ItemTable {
     pub fn shared_bytes(self, cols: usize) -> usize {
         match self {
             Self::Pq(_) => CENTROIDS * cols * 4,
-            _ => 0,
+            Self::Quantized(_) => 0,
         }
     }
 
@@ -204,8 +200,9 @@ impl ItemTable {
         seed: u64,
     ) -> Result<Vec<f32>> {
         Ok(match self {
-            Self::Int8 => super::quant::QuantizedMatrix::quantize(values, rows, cols).dequantize(),
-            Self::Int4 => super::quant::Int4Matrix::quantize(values, rows, cols).dequantize(),
+            Self::Quantized(encoding) => {
+                Quantized::quantize(values, rows, cols, encoding).dequantize()
+            }
             Self::Pq(m) => ProductQuantized::train(values, rows, cols, m, 1 << 16, seed)?.decode(),
         })
     }

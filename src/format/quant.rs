@@ -104,9 +104,9 @@ pub enum Encoding {
 
 impl Encoding {
     /// The trainer's default item table is int4 above this many items, int8 up to it. Below it
-    /// the whole int8 file is small (1.3 MB, 0.9 MB gzipped at Beauty's 12,101 items) and int8
-    /// keeps the few tenths of a percent of NDCG@10 int4 costs; above it the item table is most
-    /// of the file and int4 nearly halves it (README, "Large catalogues").
+    /// the whole int8 file is small (1.21 MB, 967 kB gzipped at Beauty's 12,101 items) and int8
+    /// keeps the NDCG@10 int4 costs (-0.76% on Beauty); above it the item table is most of the
+    /// file and int4 nearly halves it (README, "Shipped item table").
     pub const INT4_ABOVE: usize = 20_000;
 
     /// The trainer's default for a catalogue of `n_items`.
@@ -140,6 +140,14 @@ impl Encoding {
         match self {
             Self::Int8 => rows.checked_mul(cols),
             Self::Int4 => rows.checked_mul(cols.div_ceil(2)),
+        }
+    }
+
+    /// Bytes one row of width `cols` takes: its codes and its f32 scale.
+    pub fn row_bytes(self, cols: usize) -> usize {
+        4 + match self {
+            Self::Int8 => cols,
+            Self::Int4 => cols.div_ceil(2),
         }
     }
 
@@ -220,26 +228,18 @@ impl Int4Matrix {
         }
     }
 
-    /// Row `r`'s integer values, `cols` of them, into `out`.
-    fn codes_into(&self, r: usize, out: &mut [i8]) {
-        let half = self.cols.div_ceil(2);
-        let row = &self.data[r * half..(r + 1) * half];
-        for (k, &b) in row.iter().enumerate() {
-            let (low, high) = unpack(b);
-            out[k] = low;
-            if k + half < self.cols {
-                out[k + half] = high;
-            }
-        }
-    }
-
     /// Row `r` back to f32 into `out` (`cols` values).
     pub fn row_into(&self, r: usize, out: &mut [f32]) {
-        let mut codes = vec![0i8; self.cols];
-        self.codes_into(r, &mut codes);
+        let half = self.cols.div_ceil(2);
         let scale = self.scales[r];
-        for (o, &q) in out.iter_mut().zip(&codes) {
-            *o = q as f32 * scale;
+        let (low, high) = out[..self.cols].split_at_mut(half);
+        for (k, &b) in self.data[r * half..(r + 1) * half].iter().enumerate() {
+            let (l, h) = unpack(b);
+            low[k] = l as f32 * scale;
+            // An odd width's last byte has no high value.
+            if let Some(o) = high.get_mut(k) {
+                *o = h as f32 * scale;
+            }
         }
     }
 
@@ -341,12 +341,19 @@ impl Quantized {
         cols: usize,
         bytes: &[u8],
     ) -> Result<Self> {
-        let bad = || Error::ModelCorrupt(format!("a {rows} x {cols} {encoding} matrix is damaged"));
-        let (codes, scales_at) = encoding
-            .code_bytes(rows, cols)
-            .zip(encoding.scales_at(rows, cols))
-            .filter(|_| encoding.stored_bytes(rows, cols) == Some(bytes.len()))
-            .ok_or_else(bad)?;
+        let (Some(codes), Some(scales_at)) = (
+            encoding.code_bytes(rows, cols),
+            encoding.scales_at(rows, cols),
+        ) else {
+            return Err(Error::ModelCorrupt(format!(
+                "a {rows} x {cols} matrix is too large"
+            )));
+        };
+        if encoding.stored_bytes(rows, cols) != Some(bytes.len()) {
+            return Err(Error::ModelCorrupt(format!(
+                "a {rows} x {cols} {encoding} matrix is damaged"
+            )));
+        }
         let scales: Vec<f32> = bytes[scales_at..]
             .chunks_exact(4)
             .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
@@ -411,14 +418,6 @@ impl Quantized {
         match self {
             Self::Int8(q) => q.cols,
             Self::Int4(q) => q.cols,
-        }
-    }
-
-    /// Bytes of codes and scales held.
-    pub fn heap_bytes(&self) -> usize {
-        match self {
-            Self::Int8(q) => q.data.len() + 4 * q.scales.len(),
-            Self::Int4(q) => q.data.len() + 4 * q.scales.len(),
         }
     }
 

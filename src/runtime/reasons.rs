@@ -32,14 +32,11 @@ impl Engine {
             })
             .collect();
         let history_units = self.items.unit_rows(history.iter().flatten().copied())?;
-        let mut unit_of = Vec::with_capacity(history.len());
-        let mut next = 0;
-        for row in &history {
-            unit_of.push(row.map(|_| {
-                next += 1;
-                &history_units[(next - 1) * d..next * d]
-            }));
-        }
+        let mut units = history_units.chunks_exact(d.max(1));
+        let unit_of: Vec<Option<&[f32]>> = history
+            .iter()
+            .map(|row| row.and_then(|_| units.next()))
+            .collect();
         let candidates = self.items.unit_rows(rows.iter().copied())?;
         Ok(candidates
             .chunks_exact(d.max(1))
