@@ -26,7 +26,7 @@ test-wasm:
 	@scripts/test-wasm.sh
 
 test-browser:
-	node --test tests/browser/
+	LOCALREC_BIN=$(CACHE)/target/release/localrec node --test tests/browser/
 
 serve:
 	PORT=$(PORT) node scripts/serve.mjs

@@ -211,6 +211,60 @@ function log(...a) {
   console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
 }
 
+/**
+ * The same random models split into a core and category shards (benches/make-models.sh): what a
+ * shopper downloads before the first answer (the core), the cold start to that answer, and what
+ * opening one category page then costs (its shards' bytes, fetch, verification, the next answer).
+ */
+async function benchSharded(browser, base, result, opts) {
+  result.sharded = result.sharded || [];
+  for (const name of opts.models.filter((n) => n === "100k" || n === "1m")) {
+    const dir = join(benches, `models/random-${name}-sharded`);
+    if (!existsSync(join(dir, "model.lrec"))) {
+      log(`${dir} is missing (benches/make-models.sh): sharded row of ${name} not measured`);
+      continue;
+    }
+    const header = lrecHeader(join(dir, "model.lrec"));
+    const shards = header.shards.shards;
+    // One category page: the first by name (the 500 categories are filled evenly by a hash).
+    const byCategory = new Map();
+    for (const sh of shards) byCategory.set(sh.category, [...(byCategory.get(sh.category) || []), sh]);
+    const category = [...byCategory.keys()].sort()[0];
+    const gz = (f) => gzipSync(readFileSync(f), { level: 9 }).length;
+    const shardGz = shards.map((sh) => gz(join(dir, "shards", `${sh.sha256}.lrec`)));
+    const categoryShards = byCategory.get(category);
+    const ids = header.items.slice(0, 10);
+    const trials = [];
+    for (let t = 0; t < opts.cold; t++) {
+      log("cpu", `${name}-sharded`, "cold start", t + 1, "/", opts.cold);
+      trials.push(await guarded(`cpu ${name}-sharded localrec cold start`, () => inFreshContext(browser, base, "localrecCold",
+        { model: `/bench-models/random-${name}-sharded/model.lrec`, backend: "cpu", historyIds: ids, k: opts.k, category }, null, true)));
+    }
+    const ok = trials.filter((x) => x && !x.error);
+    const med = (key) => median(ok.map((x) => x[key]).filter((v) => v != null));
+    const full = result.cold.find((c) => c.model === name && c.backend === "cpu");
+    const row = {
+      model: name, items: header.shards.total_items, coreItems: header.items.length, shards: shards.length,
+      categories: byCategory.size, core: fileSize(join(dir, "model.lrec")),
+      shardsBytes: shards.reduce((n, sh) => n + sh.bytes, 0), shardsGzipBytes: shardGz.reduce((a, b) => a + b, 0),
+      category: { name: category, shards: categoryShards.length, items: categoryShards.reduce((n, sh) => n + sh.items, 0),
+        gzipBytes: categoryShards.reduce((n, sh) => n + shardGz[shards.indexOf(sh)], 0) },
+      cold: {
+        trials: ok.length, errors: trials.filter((x) => !x || x.error).map((x) => x?.error ?? "no result"),
+        loadMsMedian: med("loadMs"), firstRecommendMsMedian: med("firstRecommendMs"), totalMsMedian: med("totalMs"),
+        categoryMsMedian: med("categoryMs"), peakRssBytesMedian: med("peakRssBytes"),
+      },
+      // The whole model's cold start in this run, localrec and onnxruntime-web (null if not run).
+      fullLocalrecTotalMsMedian: full?.localrec.totalMsMedian ?? null,
+      fullOrtTotalMsMedian: full?.ort.totalMsMedian ?? null,
+      raw: trials,
+    };
+    result.sharded = [...result.sharded.filter((r) => r.model !== name), row];
+    log("cpu", `${name}-sharded`, "core gzip MB", (row.core.gzipBytes / 1e6).toFixed(2), "cold total", row.cold.totalMsMedian?.toFixed(1),
+      "ms; category", category, (row.category.gzipBytes / 1e6).toFixed(2), "MB gzip,", row.cold.categoryMsMedian?.toFixed(1), "ms");
+  }
+}
+
 async function main() {
   for (const name of opts.models) {
     const m = MODELS[name];
@@ -344,6 +398,7 @@ async function main() {
             "renderer peak RSS MB: localrec", (lc.peakRssBytesMedian / 1e6).toFixed(1), "ort", (oc.peakRssBytesMedian / 1e6).toFixed(1));
           writeFileSync(opts.out + ".partial", JSON.stringify(result, null, 1));
         }
+        if (!webgpu) await benchSharded(browser, base, result, opts);
       } finally {
         await browser.close();
       }
@@ -383,6 +438,8 @@ async function main() {
     result.cold = [...prev.cold.filter(other), ...result.cold];
     result.adapters = { ...(prev.adapters || {}), ...result.adapters };
     result.models = { ...prev.models, ...result.models };
+    const measuredSharded = new Set((result.sharded || []).map((r) => r.model));
+    result.sharded = [...(prev.sharded || []).filter((r) => !measuredSharded.has(r.model)), ...(result.sharded || [])];
     result.measured = [...(prev.measured || []), ...result.measured];
     for (const key of ["wasm", "js", "models"]) {
       const seen = new Set(result.sizes[key].map((x) => x.file));

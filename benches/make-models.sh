@@ -5,6 +5,10 @@
 #                                      matrices, the item table int4 as the trainer's default
 #                                      above 20,000 items)
 #   random-100k-int8.lrec, ...-1m-int8 the same with an int8 item table (sizes only)
+#   random-100k-sharded/, ...-1m-sharded/  the same split by `localrec shard` (defaults: the 20,000
+#                                      most popular items in the core, at most 20,000 a shard)
+#                                      over 500 categories (random-*-catalog.json: item i in
+#                                      category cat-(i * 2654435761 mod 2^32 mod 500))
 #   beauty.onnx, random-*.onnx         the same models exported to ONNX by torch_sasrec.py from the
 #                                      .lrec files (dequantised int8 weights), for onnxruntime-web
 # Needs the release binary (`make bench` builds it) and benches/setup.sh's venv. Existing files
@@ -24,6 +28,17 @@ for spec in 100k:100000 1m:1000000; do
   int8="models/random-$name-int8.lrec"
   if [ ! -s "$int8" ] || [ "$LOCALREC" -nt "$int8" ]; then
     "$LOCALREC" random-model --items "$items" --d-model 64 --layers 2 --heads 1 --max-len 50 --seed 42 --item-table int8 --out "$int8"
+  fi
+  catalog="models/random-$name-catalog.json"
+  if [ ! -s "$catalog" ]; then
+    node -e 'const n = +process.argv[1]; const out = [];
+      for (let i = 1; i <= n; i++) out.push({ item_id: `item-${i}`, category: `cat-${(Math.imul(i, 2654435761) >>> 0) % 500}` });
+      require("fs").writeFileSync(process.argv[2], JSON.stringify(out));' "$items" "$catalog"
+  fi
+  sharded="models/random-$name-sharded"
+  if [ ! -s "$sharded/model.lrec" ] || [ "$out" -nt "$sharded/model.lrec" ]; then
+    rm -rf "$sharded"
+    "$LOCALREC" shard --model "$out" --catalog "$catalog" --out "$sharded"
   fi
 done
 

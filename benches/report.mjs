@@ -113,6 +113,18 @@ if (browser) {
     out.push("");
   }
 
+  if (browser.sharded?.length) {
+    out.push("### Large catalogues: a core and category shards (CPU)", "");
+    out.push("The random models above split by `localrec shard` (the 20,000 most popular items in the core, the rest in shards of at most 20,000 items over 500 categories). " +
+      "Cold start: a fresh context from `Recommender.load()` of the core through 10 views to the first answer; then the shopper opens one category page: `loadCategory()` (its shards fetched, checked against the core's manifest, added) and the next answer.", "");
+    out.push("| model | core (gzip) | first answer | whole model's first answer: localrec / ORT | one category: shards (gzip), ms | all shards (gzip) | renderer peak |");
+    out.push("|---|---:|---:|---:|---:|---:|---:|");
+    for (const r of browser.sharded) {
+      out.push(`| ${r.model} (${num(r.items)} items; ${num(r.coreItems)} in the core, ${r.shards} shards) | ${mb(r.core.gzipBytes)} | ${ms(r.cold.totalMsMedian)} ms | ${ms(r.fullLocalrecTotalMsMedian)} / ${ms(r.fullOrtTotalMsMedian)} ms | ${r.category.shards} (${num(r.category.items)} items): ${mb(r.category.gzipBytes)}, ${ms(r.cold.categoryMsMedian)} ms | ${mb(r.shardsGzipBytes)} | ${r.cold.peakRssBytesMedian ? (r.cold.peakRssBytesMedian / 1e6).toFixed(0) + " MB" : "–"} |`);
+    }
+    out.push("");
+  }
+
   out.push("### Download sizes", "");
   out.push("| file | engine | raw | gzip -9 |", "|---|---|---:|---:|");
   for (const w of browser.sizes.wasm) out.push(`| \`${w.file}\` | ${w.engine}${w.fetched ? " (fetched by the pages)" : ""} | ${mb(w.bytes)} | ${mb(w.gzipBytes)} |`);

@@ -19,6 +19,41 @@ export async function fetchModel(source) {
   return new Uint8Array(await response.arrayBuffer());
 }
 
+/** The absolute URL a `model` source names, if it names one: where a core's shards/ folder is. */
+export function modelUrl(source) {
+  try {
+    if (typeof source === "string") return new URL(source, globalThis.location.href).href;
+    if (source instanceof URL) return source.href;
+    if (source instanceof Response && source.url) return source.url;
+  } catch {
+    // not a URL: no base
+  }
+  return undefined;
+}
+
+// Shard downloads in flight, by URL: overlapping loadCategory() calls share one request.
+const shardFetches = new Map();
+
+/**
+ * Downloads one catalogue shard, `path` (`shards/<sha256>.lrec`) resolved against `base` (the
+ * core's URL or `shardsBase`). The request carries nothing but that file name: no query string,
+ * no body, cookies only as any same-origin asset would. The core then checks the file's SHA-256
+ * against its manifest.
+ */
+export function fetchShard(base, path) {
+  const url = new URL(path, new URL(base, globalThis.location.href)).href;
+  if (!shardFetches.has(url)) {
+    const pending = (async () => {
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(`cannot fetch shard ${url}: HTTP ${response.status}`);
+      return new Uint8Array(await response.arrayBuffer());
+    })();
+    shardFetches.set(url, pending);
+    pending.finally(() => shardFetches.delete(url)).catch(() => {});
+  }
+  return shardFetches.get(url);
+}
+
 /**
  * SHA-256 of a weights file's body (every byte but the 32-byte trailer) and of the whole file, by
  * the browser's native implementation, or null where `crypto.subtle` is missing (pages not served

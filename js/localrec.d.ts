@@ -29,6 +29,12 @@ export interface LoadOptions {
   /** Events older than this are dropped (default 90 days; 0 keeps all). */
   retentionDays?: number;
   catalog?: CatalogEntry[];
+  /** A core split by `localrec shard`: "category" (default) fetches a category's shards when
+   * `loadCategory()` is called; "all" fetches every shard before `load()` resolves. */
+  shards?: "category" | "all";
+  /** The URL a core's `shards/` folder is resolved against (default: the model's URL; needed
+   * when `model` is given as bytes). */
+  shardsBase?: string | URL;
   /** Where the wasm files are served from, when not next to the package's JS (e.g. a CDN:
    * "https://cdn.example/localrec/"). The worker script itself must stay same-origin. */
   assetsBase?: string | URL;
@@ -99,11 +105,17 @@ export interface StoredEvent {
 }
 
 export interface ModelInfo {
-  /** The weights file's format version (1, or 2 for an int4 item table). */
+  /** The weights file's format version (1; 2 for an int4 item table; 3 for a core with shards). */
   version: number;
   /** How the file stores its item table: int8, or int4 for large catalogues. */
   itemTable: "int8" | "int4";
+  /** Items ranked now: the whole catalogue, or a core's and its loaded shards'. */
   items: number;
+  /** Items of the whole catalogue (more than `items` while shards are still to load). */
+  catalogItems: number;
+  /** Shards the core lists (0: the file is the whole catalogue), and how many are loaded. */
+  shards: number;
+  shardsLoaded: number;
   dModel: number;
   layers: number;
   heads: number;
@@ -136,6 +148,7 @@ export type ErrorCode =
   | "UNKNOWN_ITEM"
   | "INVALID_ARGUMENT"
   | "BACKEND_UNAVAILABLE"
+  | "FETCH"
   | "STORAGE"
   | "COMPUTE";
 
@@ -148,6 +161,10 @@ export class Recommender {
   readonly model: ModelInfo;
   readonly lastTimings: Timings;
   track(event: TrackEvent): Promise<void>;
+  /** Fetches the shards of a category (or prefix) the shopper opened; resolves to the items added. */
+  loadCategory(category: string): Promise<number>;
+  /** Fetches every shard not loaded yet; resolves to the items added. */
+  loadCatalog(): Promise<number>;
   recommend(options?: { k?: number; excludeSeen?: boolean; diversity?: number; filter?: Filter }): Promise<Recommendation[]>;
   pickOffers(options: { offers: Offer[]; k?: number; filter?: Filter }): Promise<OfferPick[]>;
   history(): Promise<StoredEvent[]>;

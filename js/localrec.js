@@ -172,6 +172,7 @@ export class Recommender {
     if (options && typeof options === "object") {
       assets = assetOptions(options);
       const { assetsBase: _a, wasmUrl: _w, ...rest } = options;
+      if (rest.shardsBase instanceof URL) rest.shardsBase = rest.shardsBase.href;
       options = rest;
     }
     const backend = options && typeof options === "object" && options.backend !== undefined ? options.backend : "auto";
@@ -199,6 +200,10 @@ export class Recommender {
   get lastTimings() { return this.#inner.lastTimings; }
 
   track(event) { return this.#inner.track(event); }
+  /** A core's shards of `category` (the page the shopper opened): fetched, verified, added. */
+  loadCategory(category) { return this.#inner.loadCategory(category); }
+  /** Every shard of a core not loaded yet: the whole catalogue. */
+  loadCatalog() { return this.#inner.loadCatalog(); }
   recommend(options) { return this.#inner.recommend(options); }
   pickOffers(options) { return this.#inner.pickOffers(options); }
   history() { return this.#inner.history(); }

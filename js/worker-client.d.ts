@@ -22,6 +22,8 @@ export class Recommender {
   readonly bundle: "webgpu" | "cpu";
   readonly lastTimings: Timings;
   track(event: TrackEvent): Promise<void>;
+  loadCategory(category: string): Promise<number>;
+  loadCatalog(): Promise<number>;
   recommend(options?: { k?: number; excludeSeen?: boolean; diversity?: number; filter?: Filter }): Promise<Recommendation[]>;
   pickOffers(options: { offers: Offer[]; k?: number; filter?: Filter }): Promise<OfferPick[]>;
   history(): Promise<StoredEvent[]>;

@@ -6,12 +6,14 @@ export class Recommender {
   #worker;
   #next = 0;
   #pending = new Map();
+  #model = null;
   #lastTimings = { forwardMs: 0, rankMs: 0, scoringMs: 0, topKMs: 0, reasonsMs: 0, totalMs: 0, events: 0 };
 
   constructor(worker) {
     this.#worker = worker;
-    worker.onmessage = ({ data: { id, result, error, lastTimings } }) => {
+    worker.onmessage = ({ data: { id, result, error, lastTimings, model } }) => {
       if (lastTimings) this.#lastTimings = lastTimings;
+      if (model) this.#model = model;
       const p = this.#pending.get(id);
       if (!p) return;
       this.#pending.delete(id);
@@ -52,6 +54,9 @@ export class Recommender {
     const abs = (u) => (typeof u === "string" || u instanceof URL ? new URL(u, location.href).href : u);
     const model = options.model instanceof Response ? new Uint8Array(await options.model.arrayBuffer()) : abs(options.model);
     const sent = { ...options, model };
+    // A core's shards are found beside its URL, which a Response turned into bytes no longer has.
+    const shardsBase = options.shardsBase ?? (options.model instanceof Response && options.model.url ? options.model.url : undefined);
+    if (shardsBase !== undefined) sent.shardsBase = abs(shardsBase);
     if (options.assetsBase !== undefined) sent.assetsBase = abs(options.assetsBase);
     if (options.wasmUrl && typeof options.wasmUrl === "object") {
       sent.wasmUrl = Object.fromEntries(Object.entries(options.wasmUrl).map(([k, v]) => [k, abs(v)]));
@@ -70,13 +75,18 @@ export class Recommender {
       const info = await rec.#call("load", sent);
       rec.backend = info.backend;
       rec.storage = info.storage;
-      rec.model = info.model;
+      rec.#model = info.model;
       rec.bundle = info.bundle;
       return rec;
     } catch (e) {
       worker.terminate();
       throw e;
     }
+  }
+
+  /** Facts about the loaded model (its item count grows as shards load). */
+  get model() {
+    return this.#model;
   }
 
   /** Where the last recommend() spent its time, in milliseconds (as on the main thread). */
@@ -86,6 +96,12 @@ export class Recommender {
 
   track(event) {
     return this.#call("track", event);
+  }
+  loadCategory(category) {
+    return this.#call("loadCategory", category);
+  }
+  loadCatalog() {
+    return this.#call("loadCatalog");
   }
   recommend(options) {
     return this.#call("recommend", options);

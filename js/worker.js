@@ -17,7 +17,7 @@ async function handle(method, args) {
     rec = null;
     return undefined;
   }
-  if (!["track", "recommend", "pickOffers", "history", "forget"].includes(method)) {
+  if (!["track", "recommend", "pickOffers", "history", "forget", "loadCategory", "loadCatalog"].includes(method)) {
     throw Object.assign(new Error(`unknown method ${method}`), { code: "INVALID_ARGUMENT" });
   }
   return rec[method](...args);
@@ -27,8 +27,9 @@ self.onmessage = async ({ data: { id, method, args } }) => {
   try {
     const result = await handle(method, args);
     // Every answer carries the timings of the last recommend(), so `lastTimings` reads the same
-    // on both entries.
-    self.postMessage({ id, result, lastTimings: rec ? rec.lastTimings : undefined });
+    // on both entries,
+    // and `model` its item count as shards load.
+    self.postMessage({ id, result, lastTimings: rec ? rec.lastTimings : undefined, model: rec ? rec.model : undefined });
   } catch (e) {
     self.postMessage({ id, error: { message: String(e && e.message ? e.message : e), code: (e && e.code) || "COMPUTE" } });
   }

@@ -29,6 +29,9 @@ export const CSP =
   "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; " +
   "connect-src 'self'; img-src 'self' data:; style-src 'self'; object-src 'none'; base-uri 'none'";
 
+/** A content-addressed catalogue shard (`localrec shard`): `shards/<sha256>.lrec`. */
+const SHARD_FILE = /\/shards\/[0-9a-f]{64}\.lrec$/;
+
 /** The file a path names: the first mount whose prefix matches and that holds the file. */
 async function find(path, table) {
   for (const [prefix, dir] of table) {
@@ -60,7 +63,9 @@ export function startServer(port = 0, host = "127.0.0.1", { mounts: table = moun
       res.writeHead(200, {
         "content-type": MIME_TYPES[extname(file)] || "application/octet-stream",
         ...(csp ? { "content-security-policy": CSP } : {}),
-        "cache-control": "no-cache",
+        // A catalogue shard is named by its SHA-256: its bytes never change, so it is cached for
+        // good and a model update downloads only the shards that changed.
+        "cache-control": SHARD_FILE.test(path) ? "public, max-age=31536000, immutable" : "no-cache",
         "x-content-type-options": "nosniff",
       });
       res.end(req.method === "HEAD" ? undefined : body);

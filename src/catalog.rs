@@ -7,13 +7,14 @@ use serde::{Deserialize, Serialize};
 /// An item's metadata, used by filters, offers and the storefront.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ItemMeta {
-    #[serde(default)]
+    // Empty fields are left out when written: a model's header holds one of these per item.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub title: String,
     #[serde(default)]
     pub category: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub brand: String,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub price: Option<f32>,
     #[serde(default = "yes")]
     pub in_stock: bool,

@@ -28,6 +28,9 @@ pub enum Error {
     /// The requested compute backend is not available (e.g. WebGPU without an adapter).
     #[error("backend unavailable: {0}")]
     BackendUnavailable(String),
+    /// A download the page asked for (a model's shard) failed: network or HTTP status.
+    #[error("fetch failed: {0}")]
+    Fetch(String),
     /// Persistent storage failed.
     #[error("storage error: {0}")]
     Storage(String),
@@ -59,6 +62,7 @@ impl Error {
             Error::UnknownItem(_) => "UNKNOWN_ITEM",
             Error::InvalidArgument(_) => "INVALID_ARGUMENT",
             Error::BackendUnavailable(_) => "BACKEND_UNAVAILABLE",
+            Error::Fetch(_) => "FETCH",
             Error::Storage(_) => "STORAGE",
             Error::Compute(_) => "COMPUTE",
             Error::Input { .. } => "BAD_INPUT",

@@ -88,7 +88,7 @@ export async function localrecLatency({ model, backend, historyIds, lengths, war
 }
 
 /** From Recommender.load() (package import included) to the first answer after `historyIds`. */
-export async function localrecCold({ model, backend, historyIds, k }) {
+export async function localrecCold({ model, backend, historyIds, k, category }) {
   const t0 = performance.now();
   const rec = await loadLocalrec(model, backend);
   const t1 = performance.now();
@@ -99,8 +99,17 @@ export async function localrecCold({ model, backend, historyIds, k }) {
   const out = {
     backend: rec.backend, bundle: rec.bundle, top,
     loadMs: t1 - t0, trackMs: t2 - t1, firstRecommendMs: t3 - t2, totalMs: t3 - t0,
-    firstTimings: rec.lastTimings,
+    firstTimings: rec.lastTimings, items: rec.model.items,
   };
+  if (category !== undefined) {
+    // A core with shards: the shopper then opens a category page; its shards are fetched and
+    // the next answer ranks them too.
+    await rec.track({ type: "category", category });
+    await rec.loadCategory(category);
+    await rec.recommend({ k, filter: { categories: [category] } });
+    out.categoryMs = performance.now() - t3;
+    out.itemsAfterCategory = rec.model.items;
+  }
   rec.free();
   return out;
 }

@@ -15,7 +15,9 @@
 //! Matrices (embedding tables and linear weights) are stored as per-row symmetric int8 with f32
 //! scales; vectors (biases, LayerNorm) as f32. Version 2 adds int4 (dtype `i4`, two values per
 //! byte, [`quant::Int4Matrix`]) for the item table only; a file is written as the oldest version
-//! that can hold it, so int8 files stay version 1 and load in every earlier build.
+//! that can hold it, so int8 files stay version 1 and load in every earlier build. Version 3 adds
+//! cores and catalogue shards ([`shard`]): a core's header lists the shards holding the items it
+//! leaves out.
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -28,6 +30,7 @@ use quant::{Encoding, Quantized};
 #[cfg(feature = "train")]
 pub mod pq;
 pub mod quant;
+pub mod shard;
 #[cfg(feature = "train")]
 mod write;
 #[cfg(feature = "train")]
@@ -36,7 +39,7 @@ pub use write::{ArtefactParts, Storage, envelope, random_model, write};
 /// First bytes of every weights file.
 pub const MAGIC: [u8; 8] = *b"\x89LREC\r\n\x1a";
 /// The newest format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest format version this build reads.
 pub const OLDEST_VERSION: u32 = 1;
 /// The version that introduced int4 item tables.
@@ -78,6 +81,9 @@ pub struct Header {
     /// Free-form provenance: trainer version, data, seed, metrics.
     #[serde(default)]
     pub provenance: serde_json::Value,
+    /// In a core (version 3): the shards holding the catalogue's other items.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub shards: Option<shard::ShardIndex>,
 }
 
 /// The config of a header, filling in the fields added since format version 1 began with the
@@ -150,6 +156,31 @@ pub fn read_header_with<'a>(
     bytes: &'a [u8],
     digests: Option<&Digests>,
 ) -> Result<(Header, &'a [u8], String, u32)> {
+    let frame = unframe(bytes, digests)?;
+    let header: Header = serde_json::from_slice(frame.header).map_err(|e| {
+        let shard = serde_json::from_slice::<shard::ShardHeader>(frame.header).is_ok();
+        corrupt(if shard {
+            "this is a catalogue shard, not a model: load the core file that lists it".into()
+        } else {
+            format!("header is not valid JSON for this version: {e}")
+        })
+    })?;
+    validate_header(&header, frame.payload.len(), frame.version)?;
+    Ok((header, frame.payload, frame.sha256, frame.version))
+}
+
+/// A file's framing, checked: magic, version, lengths and the SHA-256 trailer.
+pub(crate) struct Frame<'a> {
+    /// The header's JSON bytes, not parsed yet.
+    pub header: &'a [u8],
+    pub payload: &'a [u8],
+    /// Hex SHA-256 of the whole file.
+    pub sha256: String,
+    pub version: u32,
+}
+
+/// Checks magic, version, lengths and checksum of a weights or shard file.
+pub(crate) fn unframe<'a>(bytes: &'a [u8], digests: Option<&Digests>) -> Result<Frame<'a>> {
     if bytes.len() < 12 || bytes[..8] != MAGIC {
         if bytes.len() >= 8 && bytes[..8] != MAGIC {
             return Err(corrupt("not a localrec model file (bad magic bytes)"));
@@ -218,12 +249,12 @@ pub fn read_header_with<'a>(
             "SHA-256 checksum mismatch: the file was modified or damaged",
         ));
     }
-    let file_digest = hex(&digests.file);
-    let header: Header = serde_json::from_slice(&bytes[20..header_end])
-        .map_err(|e| corrupt(format!("header is not valid JSON for this version: {e}")))?;
-    let payload = &bytes[payload_start..payload_start + payload_len];
-    validate_header(&header, payload.len(), version)?;
-    Ok((header, payload, file_digest, version))
+    Ok(Frame {
+        header: &bytes[20..header_end],
+        payload: &bytes[payload_start..payload_start + payload_len],
+        sha256: hex(&digests.file),
+        version,
+    })
 }
 
 impl Artefact {
@@ -344,7 +375,7 @@ fn f32s(bytes: &[u8]) -> Vec<f32> {
         .collect()
 }
 
-fn hex(bytes: &[u8]) -> String {
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
@@ -354,6 +385,25 @@ fn validate_header(h: &Header, payload_len: usize, version: u32) -> Result<()> {
     let c = &h.config;
     c.validate()
         .map_err(|e| corrupt(format!("bad config: {e}")))?;
+    if let Some(index) = &h.shards {
+        if version < shard::SHARDS_VERSION {
+            return Err(corrupt(format!(
+                "a core with shards is format version {} or newer, this file is version {version}",
+                shard::SHARDS_VERSION
+            )));
+        }
+        index.validate(c.n_items)?;
+        if index.total_items > crate::model::config::MAX_ITEMS {
+            return Err(corrupt(format!(
+                "the catalogue has {} items, more than this build reads ({})",
+                index.total_items,
+                crate::model::config::MAX_ITEMS
+            )));
+        }
+        if h.catalog.is_none() {
+            return Err(corrupt("a core with shards needs its catalogue metadata"));
+        }
+    }
     if h.items.len() != c.n_items {
         return Err(corrupt(format!(
             "config says {} items, vocabulary has {}",
@@ -700,11 +750,11 @@ mod tests {
     #[test]
     fn rejects_other_versions() {
         let mut b = bytes();
-        b[8..12].copy_from_slice(&3u32.to_le_bytes());
+        b[8..12].copy_from_slice(&4u32.to_le_bytes());
         match read(&b).unwrap_err() {
             Error::ModelVersion {
-                found: 3,
-                expected: 2,
+                found: 4,
+                expected: 3,
             } => {}
             e => panic!("wrong error {e}"),
         }

@@ -443,6 +443,67 @@ impl Quantized {
         }
     }
 
+    /// Rows `rows` (each below [`Self::rows`]) as a new matrix, codes and scales copied as they
+    /// are.
+    pub fn select(&self, rows: impl IntoIterator<Item = usize>) -> Self {
+        fn pick<T: Copy>(
+            data: &[T],
+            scales: &[f32],
+            width: usize,
+            rows: impl IntoIterator<Item = usize>,
+        ) -> (Vec<T>, Vec<f32>, usize) {
+            let (mut d, mut s, mut n) = (Vec::new(), Vec::new(), 0);
+            for r in rows {
+                d.extend_from_slice(&data[r * width..(r + 1) * width]);
+                s.push(scales[r]);
+                n += 1;
+            }
+            (d, s, n)
+        }
+        match self {
+            Self::Int8(q) => {
+                let (data, scales, rows) = pick(&q.data, &q.scales, q.cols, rows);
+                Self::Int8(QuantizedMatrix {
+                    rows,
+                    cols: q.cols,
+                    data,
+                    scales,
+                })
+            }
+            Self::Int4(q) => {
+                let (data, scales, rows) = pick(&q.data, &q.scales, q.cols.div_ceil(2), rows);
+                Self::Int4(Int4Matrix {
+                    rows,
+                    cols: q.cols,
+                    data,
+                    scales,
+                })
+            }
+        }
+    }
+
+    /// Appends `other`'s rows (same encoding and width, else an error and no change).
+    pub fn append(&mut self, other: Quantized) -> Result<()> {
+        match (self, other) {
+            (Self::Int8(a), Self::Int8(b)) if a.cols == b.cols => {
+                a.data.extend_from_slice(&b.data);
+                a.scales.extend_from_slice(&b.scales);
+                a.rows += b.rows;
+            }
+            (Self::Int4(a), Self::Int4(b)) if a.cols == b.cols => {
+                a.data.extend_from_slice(&b.data);
+                a.scales.extend_from_slice(&b.scales);
+                a.rows += b.rows;
+            }
+            _ => {
+                return Err(Error::ModelCorrupt(
+                    "rows of another encoding or width cannot join this table".into(),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Back to f32, row-major.
     pub fn dequantize(&self) -> Vec<f32> {
         match self {

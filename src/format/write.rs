@@ -117,6 +117,7 @@ pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
         catalog: parts.catalog.map(<[ItemMeta]>::to_vec),
         tensors,
         provenance: parts.provenance.clone(),
+        shards: None,
     };
     // The oldest version that holds these tensors, so int8 files load in earlier builds.
     let version = if header.tensors.iter().any(|t| t.dtype == "i4") {
@@ -149,7 +150,12 @@ pub fn envelope(header: &[u8], payload: &[u8]) -> Vec<u8> {
 
 /// [`envelope`] with the payload's `len` bytes appended by `payload` into the file's buffer,
 /// which is allocated once at its final size.
-fn framed(header: &[u8], version: u32, len: usize, payload: impl FnOnce(&mut Vec<u8>)) -> Vec<u8> {
+pub(super) fn framed(
+    header: &[u8],
+    version: u32,
+    len: usize,
+    payload: impl FnOnce(&mut Vec<u8>),
+) -> Vec<u8> {
     let mut out = Vec::with_capacity(MIN_LEN + header.len() + len);
     out.extend_from_slice(&MAGIC);
     out.extend_from_slice(&version.to_le_bytes());

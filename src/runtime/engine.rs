@@ -12,6 +12,7 @@ use crate::catalog::{ItemMeta, category_matches};
 use crate::error::{Error, Result};
 use crate::event::{Event, EventKind};
 use crate::format::quant::Quantized;
+use crate::format::shard::{self as shards, Shard, ShardEntry, ShardIndex};
 use crate::format::{self, Artefact};
 use crate::model::vocab::Vocab;
 use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step, floats};
@@ -27,7 +28,17 @@ pub struct Engine {
     pub(super) popularity: Vec<f32>,
     item_attrs: Vec<Vec<u32>>,
     pub(super) catalog: Option<Vec<ItemMeta>>,
+    /// The catalogue passed to `load()`, kept for the items of shards loaded later.
+    catalog_override: Option<HashMap<String, ItemMeta>>,
+    /// A core's manifest and which of its shards are in.
+    shards: Option<Shards>,
     info: ModelInfo,
+}
+
+/// The shards of a core: the manifest and, per shard, whether its items are in the engine.
+struct Shards {
+    index: ShardIndex,
+    loaded: Vec<bool>,
 }
 
 /// A history ready for the model: the batch plus what each position was.
@@ -58,6 +69,8 @@ impl Engine {
         device: &burn::prelude::Device,
         catalog: Option<HashMap<String, ItemMeta>>,
     ) -> Result<Self> {
+        let catalog_arg = catalog;
+        let catalog = &catalog_arg;
         let mut a: Artefact = format::read_for_inference(bytes, digests)?;
         let model = a.model(device)?;
         // The artefact's large parts are moved, not copied: at a million items its ids and item
@@ -71,25 +84,22 @@ impl Engine {
             .take()
             .ok_or_else(|| Error::ModelCorrupt("the item table is not quantised".into()))?;
         let catalog = match catalog {
-            Some(map) => Some(
-                vocab
-                    .ids()
-                    .iter()
-                    // An item missing from the catalogue passed at load: no category, not in stock.
-                    .map(|id| {
-                        map.get(id).cloned().unwrap_or(ItemMeta {
-                            in_stock: false,
-                            ..ItemMeta::default()
-                        })
-                    })
-                    .collect(),
-            ),
+            Some(map) => Some(vocab.ids().iter().map(|id| meta_in(map, id)).collect()),
             None => a.header.catalog.take(),
         };
+        let shards = a.header.shards.take().map(|index| Shards {
+            loaded: vec![false; index.shards.len()],
+            index,
+        });
         let info = ModelInfo {
             version: a.version,
             item_table: items.encoding(),
             items: config.n_items,
+            catalog_items: shards
+                .as_ref()
+                .map_or(config.n_items, |s| s.index.total_items),
+            shards: shards.as_ref().map_or(0, |s| s.index.shards.len()),
+            shards_loaded: 0,
             d_model: config.d_model,
             layers: config.layers,
             heads: config.heads,
@@ -106,8 +116,103 @@ impl Engine {
             model,
             items,
             catalog,
+            // Kept only where shards may add items later.
+            catalog_override: catalog_arg.filter(|_| shards.is_some()),
+            shards,
             info,
         })
+    }
+
+    /// The manifest entries of the shards not loaded yet whose category is `category` or under
+    /// it (`top` covers `top/sub`); every one not loaded for None. Empty for a model without
+    /// shards.
+    pub fn shards_to_load(&self, category: Option<&str>) -> Vec<ShardEntry> {
+        let Some(s) = &self.shards else {
+            return Vec::new();
+        };
+        s.index
+            .shards
+            .iter()
+            .zip(&s.loaded)
+            .filter(|(e, loaded)| {
+                !**loaded && category.is_none_or(|c| category_matches(&e.category, c))
+            })
+            .map(|(e, _)| e.clone())
+            .collect()
+    }
+
+    /// Whether some of the catalogue is in shards not loaded yet.
+    pub fn has_unloaded_shards(&self) -> bool {
+        self.shards
+            .as_ref()
+            .is_some_and(|s| s.loaded.iter().any(|l| !l))
+    }
+
+    /// Verifies a shard file against this core ([`shards::read_shard`]); None when that shard
+    /// is already in. A model without shards refuses every file.
+    pub fn read_shard(
+        &self,
+        bytes: &[u8],
+        digests: Option<&format::Digests>,
+    ) -> Result<Option<Shard>> {
+        let s = self.shards.as_ref().ok_or_else(|| {
+            Error::InvalidArgument("this model has no shards: it holds the whole catalogue".into())
+        })?;
+        let shard = shards::read_shard(
+            bytes,
+            digests,
+            &shards::Core {
+                index: &s.index,
+                config: &self.config,
+                encoding: self.items.encoding(),
+                has_catalog: self.catalog.is_some() && self.catalog_override.is_none(),
+            },
+        )?;
+        Ok((!s.loaded[shard.index]).then_some(shard))
+    }
+
+    /// Adds a verified shard's items to the catalogue (nothing changes if it was already in, or
+    /// on an error). The core with every shard ranks as the model it was split from.
+    pub fn add_shard(&mut self, shard: Shard) -> Result<()> {
+        let Some(s) = self.shards.as_mut() else {
+            return Err(Error::InvalidArgument("this model has no shards".into()));
+        };
+        let Some(loaded) = s.loaded.get_mut(shard.index) else {
+            return Err(Error::InvalidArgument("no such shard".into()));
+        };
+        if *loaded {
+            return Ok(());
+        }
+        let mut seen = std::collections::HashSet::with_capacity(shard.items.len());
+        if let Some(id) = shard
+            .items
+            .iter()
+            .find(|id| self.vocab.get(id).is_some() || !seen.insert(id.as_str()))
+        {
+            return Err(Error::ModelCorrupt(format!(
+                "item {id:?} of a shard is already in the catalogue"
+            )));
+        }
+        self.items.append(shard.table)?;
+        *loaded = true;
+        for id in &shard.items {
+            self.vocab.intern(id);
+        }
+        self.popularity
+            .extend(shard.popularity.iter().map(|&c| c as f32));
+        if !self.item_attrs.is_empty() {
+            self.item_attrs.extend(shard.attributes);
+        }
+        if let Some(catalog) = &mut self.catalog {
+            match (&self.catalog_override, shard.catalog) {
+                (Some(map), _) => catalog.extend(shard.items.iter().map(|id| meta_in(map, id))),
+                (None, Some(metas)) => catalog.extend(metas),
+                (None, None) => {}
+            }
+        }
+        self.info.items = self.vocab.len();
+        self.info.shards_loaded = s.loaded.iter().filter(|&&l| l).count();
+        Ok(())
     }
 
     /// Facts about the model.
@@ -133,12 +238,19 @@ impl Engine {
                 event.query = Some(required_text(event.query.as_deref(), "search", "query")?);
                 event.category = None;
                 if let Some(id) = &event.item_id {
-                    self.vocab.require(id)?;
+                    self.require_item(id)?;
                 }
             }
             EventKind::Category => {
                 let c = required_text(event.category.as_deref(), "category", "category")?;
+                let in_shard = self.shards.as_ref().is_some_and(|s| {
+                    s.index
+                        .shards
+                        .iter()
+                        .any(|e| category_matches(&e.category, &c))
+                });
                 if let Some(catalog) = &self.catalog
+                    && !in_shard
                     && !catalog.iter().any(|m| category_matches(&m.category, &c))
                 {
                     return Err(Error::BadEvent(format!(
@@ -153,7 +265,7 @@ impl Engine {
                 let id = event.item_id.as_deref().ok_or_else(|| {
                     Error::BadEvent(format!("a {} event needs an `itemId`", kind.as_str()))
                 })?;
-                self.vocab.require(id)?;
+                self.require_item(id)?;
                 event.query = None;
                 event.category = None;
             }
@@ -164,6 +276,15 @@ impl Engine {
             ));
         }
         Ok(event)
+    }
+
+    /// An item id must be in the catalogue, or possibly in a shard not loaded yet (then the
+    /// model reads it once its shard is in).
+    fn require_item(&self, id: &str) -> Result<()> {
+        if self.vocab.get(id).is_none() && !self.has_unloaded_shards() {
+            return Err(Error::UnknownItem(id.to_owned()));
+        }
+        Ok(())
     }
 
     /// Turns stored events into model input with the model's [`crate::model::Features`], the
@@ -264,6 +385,15 @@ impl Engine {
         self.items.matvec(state, &mut out);
         out
     }
+}
+
+/// An item's metadata in a catalogue passed at load: missing items have no category and are not
+/// in stock.
+fn meta_in(map: &HashMap<String, ItemMeta>, id: &str) -> ItemMeta {
+    map.get(id).cloned().unwrap_or(ItemMeta {
+        in_stock: false,
+        ..ItemMeta::default()
+    })
 }
 
 /// The trimmed, non-empty text a `kind` event needs in `field` (at most 200 characters).

@@ -125,7 +125,13 @@ pub struct ModelInfo {
     pub version: u32,
     /// How the file stores its item table: `"int8"` or `"int4"`.
     pub item_table: crate::format::quant::Encoding,
+    /// Items the engine ranks now: the whole catalogue, or a core's and its loaded shards'.
     pub items: usize,
+    /// Items of the whole catalogue (more than `items` while shards are still to load).
+    pub catalog_items: usize,
+    /// Shards the core lists (0: the file holds the whole catalogue) and how many are in.
+    pub shards: usize,
+    pub shards_loaded: usize,
     pub d_model: usize,
     pub layers: usize,
     pub heads: usize,

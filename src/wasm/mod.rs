@@ -4,7 +4,7 @@
 //! - [`js`]: errors as JS `Error`s with a `code`; options and events converted once by serde.
 //! - [`device`]: WebGPU or CPU.
 
-use std::cell::RefCell;
+use std::cell::{Ref, RefCell};
 use std::collections::HashMap;
 
 use burn::prelude::*;
@@ -15,6 +15,7 @@ use crate::catalog::CatalogEntry;
 use crate::error::{Error, Result};
 use crate::event::Event;
 use crate::format;
+use crate::format::shard::Shard;
 use crate::runtime::{Encoded, Engine, History, HistoryPolicy, OfferOptions, RecommendOptions};
 
 pub mod device;
@@ -29,6 +30,10 @@ extern "C" {
     async fn fetch_model(source: JsValue) -> std::result::Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = fileDigests)]
     async fn file_digests(bytes: &JsValue) -> JsValue;
+    #[wasm_bindgen(js_name = modelUrl)]
+    fn model_url(source: &JsValue) -> Option<String>;
+    #[wasm_bindgen(js_name = fetchShard, catch)]
+    async fn fetch_shard(base: &str, path: &str) -> std::result::Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = now)]
     fn now_ms() -> f64;
     #[wasm_bindgen(js_name = perfNow)]
@@ -85,6 +90,16 @@ struct LoadOptions {
     retention_days: f64,
     #[serde(default)]
     catalog: Option<Vec<CatalogEntry>>,
+    /// A core's shards: `"category"` (fetched by `loadCategory()`) or `"all"` (by `load()`).
+    #[serde(default = "by_category")]
+    shards: String,
+    /// Where a core's `shards/` folder is (default: beside the model's URL).
+    #[serde(default)]
+    shards_base: Option<String>,
+}
+
+fn by_category() -> String {
+    "category".into()
 }
 
 fn auto() -> String {
@@ -135,7 +150,12 @@ async fn user_state(engine: &Engine, encoded: &Encoded) -> Result<Option<(Vec<f3
 /// overlap freely from JS.
 #[wasm_bindgen]
 pub struct Recommender {
-    engine: Engine,
+    engine: RefCell<Engine>,
+    /// Verified shards waiting for the engine to be free (a `recommend()` awaiting the device
+    /// holds it); added at the start of the next call.
+    pending: RefCell<Vec<Shard>>,
+    /// The URL shard paths are resolved against (a core's URL or `shardsBase`).
+    shards_base: Option<String>,
     store: Store,
     history: RefCell<History>,
     backend: &'static str,
@@ -200,6 +220,14 @@ impl Recommender {
             )
             .into());
         }
+        if opts.shards != "category" && opts.shards != "all" {
+            return Err(Error::InvalidArgument(format!(
+                "shards must be \"category\" or \"all\", got {:?}",
+                opts.shards
+            ))
+            .into());
+        }
+        let shards_base = opts.shards_base.clone().or_else(|| model_url(&model));
         let bytes = fetch_model(model)
             .await
             .map_err(|e| Error::InvalidArgument(js_message(&e)))?;
@@ -235,7 +263,9 @@ impl Recommender {
         };
         let (history, dropped) = History::new(events, policy, now_ms());
         let rec = Recommender {
-            engine,
+            engine: RefCell::new(engine),
+            pending: RefCell::new(Vec::new()),
+            shards_base,
             store,
             history: RefCell::new(history),
             backend,
@@ -245,7 +275,29 @@ impl Recommender {
             rec.persist(JsValue::NULL, unreadable).await?;
         }
         rec.persist(JsValue::NULL, positions(dropped)).await?;
+        if opts.shards == "all" {
+            rec.fetch_shards(None).await?;
+        }
         Ok(rec)
+    }
+
+    /// Fetches the shards of `category` (a category page the shopper opened, or a prefix such
+    /// as `"hiking"`) that are not loaded yet, verifies each against the core's manifest and adds
+    /// its items; resolves to the number of items added (0 for a model without shards, or when
+    /// they are already in). The requests name only shard files: `shards/<sha256>.lrec`.
+    #[wasm_bindgen(js_name = loadCategory)]
+    pub async fn load_category(&self, category: JsValue) -> JsResult<u32> {
+        let category = category
+            .as_string()
+            .ok_or_else(|| Error::InvalidArgument("loadCategory() needs a category name".into()))?;
+        Ok(self.fetch_shards(Some(category.trim())).await?)
+    }
+
+    /// Fetches every shard not loaded yet (the whole catalogue); resolves to the number of items
+    /// added.
+    #[wasm_bindgen(js_name = loadCatalog)]
+    pub async fn load_catalog(&self) -> JsResult<u32> {
+        Ok(self.fetch_shards(None).await?)
     }
 
     /// `"webgpu"` or `"cpu"`: what actually runs.
@@ -281,7 +333,7 @@ impl Recommender {
     /// Facts about the loaded model.
     #[wasm_bindgen(getter)]
     pub fn model(&self) -> JsResult<JsValue> {
-        to_js(self.engine.info())
+        to_js(self.engine().info())
     }
 
     /// Records an event on this device: `{type: "view"|"cart"|"purchase", itemId}`,
@@ -301,7 +353,7 @@ impl Recommender {
         if parsed.ts == 0.0 {
             parsed.ts = now;
         }
-        let event = self.engine.validate(parsed)?;
+        let event = self.engine().validate(parsed)?;
         let js_event = to_js(&event)?;
         // The history changes and the store is told in the same turn, so overlapping calls
         // reach the store in the order they changed the history.
@@ -315,9 +367,10 @@ impl Recommender {
         let opts: RecommendOptions = from_js(&options, "recommend options")?;
         let t0 = perf_now();
         let encoded = self.current().await?;
-        let state = user_state(&self.engine, &encoded).await?;
+        let engine = self.engine();
+        let state = user_state(&engine, &encoded).await?;
         let t1 = perf_now();
-        let (recs, rank) = self.engine.recommend_timed(
+        let (recs, rank) = engine.recommend_timed(
             &encoded,
             state.as_ref().map(|(s, a)| (s.as_slice(), a.as_slice())),
             &opts,
@@ -344,8 +397,9 @@ impl Recommender {
         }
         let opts: OfferOptions = from_js(&options, "pickOffers options")?;
         let encoded = self.current().await?;
-        let state = user_state(&self.engine, &encoded).await?;
-        let picks = self.engine.pick_offers(
+        let engine = self.engine();
+        let state = user_state(&engine, &encoded).await?;
+        let picks = engine.pick_offers(
             &encoded,
             state.as_ref().map(|(s, a)| (s.as_slice(), a.as_slice())),
             &opts,
@@ -393,7 +447,59 @@ impl Recommender {
     /// The history as the model reads it now, expired events dropped first.
     async fn current(&self) -> Result<Encoded> {
         self.expire().await?;
-        Ok(self.engine.encode(self.history.borrow().events()))
+        Ok(self.engine().encode(self.history.borrow().events()))
+    }
+
+    /// The engine, with the shards that arrived since the last call added first when nothing
+    /// else holds it (an overlapping `recommend()` awaiting its readback keeps them waiting).
+    fn engine(&self) -> Ref<'_, Engine> {
+        if !self.pending.borrow().is_empty()
+            && let Ok(mut engine) = self.engine.try_borrow_mut()
+        {
+            for shard in self.pending.borrow_mut().drain(..) {
+                // Verified against this core when read; a failure here leaves the engine as it
+                // was and the shard out.
+                if let Err(e) = engine.add_shard(shard) {
+                    web_sys::console::warn_1(
+                        &format!("localrec: a shard was not added: {e}").into(),
+                    );
+                }
+            }
+        }
+        self.engine.borrow()
+    }
+
+    /// Fetches, verifies and queues the shards of `category` (None: all) not loaded yet, then
+    /// adds them; the number of items they hold.
+    async fn fetch_shards(&self, category: Option<&str>) -> Result<u32> {
+        let wanted = self.engine().shards_to_load(category);
+        if wanted.is_empty() {
+            return Ok(0);
+        }
+        let base = self.shards_base.as_deref().ok_or_else(|| {
+            Error::InvalidArgument(
+                "this model was given as bytes: pass load({ shardsBase }), the URL its shards/ folder is under".into(),
+            )
+        })?;
+        let mut added = 0u32;
+        // One request at a time per call keeps memory flat; the browser overlaps calls.
+        for entry in wanted {
+            let bytes = fetch_shard(base, &entry.path())
+                .await
+                .map_err(|e| Error::Fetch(js_message(&e)))?;
+            let digests = digests_of(file_digests(&bytes).await);
+            let bytes = js_sys::Uint8Array::new(&bytes).to_vec();
+            let shard = self.engine().read_shard(&bytes, digests.as_ref())?;
+            if let Some(shard) = shard
+                && !self.pending.borrow().iter().any(|p| p.index == shard.index)
+            {
+                added += shard.items.len() as u32;
+                self.pending.borrow_mut().push(shard);
+            }
+        }
+        // Adds the queued shards now if the engine is free.
+        drop(self.engine());
+        Ok(added)
     }
 }
 

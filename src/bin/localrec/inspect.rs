@@ -20,6 +20,11 @@ pub fn run(file: &Path) -> Result<()> {
         "has_catalog": header.catalog.is_some(),
         "has_attributes": !header.attributes.is_empty(),
         "tensors": header.tensors,
+        "shards": header.shards.as_ref().map(|s| json!({
+            "catalog_items": s.total_items,
+            "shards": s.shards.len(),
+            "shard_bytes": s.shards.iter().map(|e| e.bytes).sum::<usize>(),
+        })),
         "provenance": header.provenance,
     });
     println!("{}", serde_json::to_string_pretty(&out)?);

@@ -12,6 +12,7 @@ mod inspect;
 mod prepare;
 mod random_model;
 mod recommend;
+mod shard;
 mod synth;
 mod train;
 
@@ -53,6 +54,9 @@ enum Command {
     /// Write a model with random weights and a synthetic catalogue of N items, for timing
     /// (benchmarks, load tests); its recommendations mean nothing.
     RandomModel(random_model::RandomModelArgs),
+    /// Split a model into a core (the most popular items) and per-category shards the browser
+    /// fetches when the shopper opens a category.
+    Shard(shard::ShardArgs),
     /// Recommend from the shell for a comma-separated history of item ids.
     Recommend {
         #[arg(long)]
@@ -85,5 +89,6 @@ fn main() -> Result<()> {
         Command::Recommend { model, history, k } => recommend::run(&model, &history, k),
         Command::Golden { model, histories } => recommend::golden(&model, &histories),
         Command::RandomModel(a) => random_model::run(a),
+        Command::Shard(a) => shard::run(a),
     }
 }

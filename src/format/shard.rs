@@ -1,0 +1,425 @@
+//! A large catalogue in pieces: a core file that answers at once and per-category shards fetched
+//! when the shopper opens that category.
+//!
+//! The core is an ordinary weights file (format version 3) whose vocabulary and item table hold
+//! only the most popular items; its header's [`ShardIndex`] lists the rest as shards, each with
+//! its category, item count, size and SHA-256. A shard is a file with the same framing (magic,
+//! version, JSON header, payload, SHA-256 trailer) holding one category's items: ids, popularity,
+//! attributes, catalogue metadata and their rows of the item table, stored exactly as the full
+//! model stored them, so the core with every shard ranks as the full model does. Shards are
+//! content-addressed: one is served as `shards/<sha256>.lrec` beside the core and is accepted
+//! only if its digest is in the core's manifest.
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::ItemMeta;
+use crate::error::Result;
+use crate::model::SeqRecConfig;
+
+use super::quant::{Encoding, Quantized};
+use super::{Digests, TensorEntry, corrupt, unframe};
+
+/// The format version that introduced cores and shards.
+pub const SHARDS_VERSION: u32 = 3;
+/// The longest category name a manifest may hold (the runtime's limit for a category event).
+const MAX_CATEGORY_CHARS: usize = 200;
+
+/// The core's manifest of the catalogue's other items.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardIndex {
+    /// Items of the whole catalogue: the core's and every shard's.
+    pub total_items: usize,
+    pub shards: Vec<ShardEntry>,
+}
+
+/// One shard as the core lists it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ShardEntry {
+    /// The category every item of the shard is in (`""`: items without one). A large category
+    /// is split over several shards.
+    pub category: String,
+    /// Hex SHA-256 of the shard file (what `sha256sum` prints): its name and its check.
+    pub sha256: String,
+    /// Items it holds.
+    pub items: usize,
+    /// File size in bytes.
+    pub bytes: usize,
+}
+
+impl ShardEntry {
+    /// Where the shard is served, relative to the core's URL.
+    pub fn path(&self) -> String {
+        format!("shards/{}.lrec", self.sha256)
+    }
+}
+
+impl ShardIndex {
+    /// Checks the manifest against the core it is in (`core_items` items): counts add up,
+    /// digests are 64 lowercase hex digits and distinct, categories are bounded.
+    pub(super) fn validate(&self, core_items: usize) -> Result<()> {
+        let mut total = core_items;
+        let mut seen = std::collections::HashSet::new();
+        for s in &self.shards {
+            if s.sha256.len() != 64
+                || !s
+                    .sha256
+                    .bytes()
+                    .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+            {
+                return Err(corrupt(format!(
+                    "shard digest {:?} is not 64 lowercase hex digits",
+                    s.sha256
+                )));
+            }
+            if !seen.insert(s.sha256.as_str()) {
+                return Err(corrupt(format!("shard {} is listed twice", s.sha256)));
+            }
+            if s.category.chars().count() > MAX_CATEGORY_CHARS {
+                return Err(corrupt("a shard's category is longer than 200 characters"));
+            }
+            if s.items == 0 {
+                return Err(corrupt(format!("shard {} holds no items", s.sha256)));
+            }
+            total = total
+                .checked_add(s.items)
+                .ok_or_else(|| corrupt("shard item counts overflow"))?;
+        }
+        if total != self.total_items {
+            return Err(corrupt(format!(
+                "the core and its shards hold {total} items, the manifest says {}",
+                self.total_items
+            )));
+        }
+        Ok(())
+    }
+
+    /// The manifest entry of the shard whose file has digest `sha256` (hex).
+    pub fn position(&self, sha256: &str) -> Option<usize> {
+        self.shards.iter().position(|s| s.sha256 == sha256)
+    }
+}
+
+/// A shard file's JSON header.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ShardHeader {
+    pub category: String,
+    pub items: Vec<String>,
+    pub popularity: Vec<u32>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attributes: Vec<Vec<u32>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<Vec<ItemMeta>>,
+    /// The shard's rows of the item table (`item_emb`), at the start of the payload.
+    pub table: TensorEntry,
+}
+
+/// A verified shard, ready to append to the engine's catalogue.
+#[derive(Debug, Clone)]
+pub struct Shard {
+    /// Its position in the core's manifest.
+    pub index: usize,
+    pub items: Vec<String>,
+    pub popularity: Vec<u32>,
+    pub attributes: Vec<Vec<u32>>,
+    pub catalog: Option<Vec<ItemMeta>>,
+    pub table: Quantized,
+}
+
+/// What a shard must agree with: the core's manifest and model.
+pub struct Core<'a> {
+    pub index: &'a ShardIndex,
+    pub config: &'a SeqRecConfig,
+    pub encoding: Encoding,
+    pub has_catalog: bool,
+}
+
+/// Reads a shard file: framing and checksum, then its digest must be one the core lists, and its
+/// items, table width and encoding, attributes and metadata must fit the core.
+pub fn read_shard(bytes: &[u8], digests: Option<&Digests>, core: &Core<'_>) -> Result<Shard> {
+    let frame = unframe(bytes, digests)?;
+    let index = core.index.position(&frame.sha256).ok_or_else(|| {
+        corrupt(format!(
+            "shard {} is not in this model's manifest (a shard of another model, or damaged)",
+            frame.sha256
+        ))
+    })?;
+    if frame.version < SHARDS_VERSION {
+        return Err(corrupt(format!(
+            "a shard file must be format version {SHARDS_VERSION} or newer, this is {}",
+            frame.version
+        )));
+    }
+    let h: ShardHeader = serde_json::from_slice(frame.header).map_err(|e| {
+        corrupt(format!(
+            "shard header is not valid JSON for this version: {e}"
+        ))
+    })?;
+    let entry = &core.index.shards[index];
+    let n = h.items.len();
+    if n != entry.items || h.popularity.len() != n || h.category != entry.category {
+        return Err(corrupt(format!(
+            "shard {} does not hold what the manifest says ({} items of {:?})",
+            entry.sha256, entry.items, entry.category
+        )));
+    }
+    let c = core.config;
+    let attributes_ok = if c.n_attributes > 0 {
+        h.attributes.len() == n
+            && h.attributes
+                .iter()
+                .flatten()
+                .all(|&a| a != 0 && a as usize <= c.n_attributes)
+    } else {
+        h.attributes.is_empty()
+    };
+    if !attributes_ok {
+        return Err(corrupt("a shard's item attributes do not fit the model"));
+    }
+    if h.catalog.as_ref().map(Vec::len) != core.has_catalog.then_some(n) {
+        return Err(corrupt(
+            "a shard's catalogue metadata does not match the core's",
+        ));
+    }
+    let t = &h.table;
+    let need = core.encoding.stored_bytes(n, c.d_model);
+    if t.name != "item_emb"
+        || t.shape != [n, c.d_model]
+        || Encoding::of_dtype(&t.dtype) != Some(core.encoding)
+        || t.offset != 0
+        || Some(t.bytes) != need
+        || t.bytes != frame.payload.len()
+    {
+        return Err(corrupt(format!(
+            "shard table {} {:?} ({}) does not fit a {} x {} {} table",
+            t.name, t.shape, t.dtype, n, c.d_model, core.encoding
+        )));
+    }
+    let table = Quantized::from_stored(core.encoding, n, c.d_model, frame.payload)?;
+    Ok(Shard {
+        index,
+        items: h.items,
+        popularity: h.popularity,
+        attributes: h.attributes,
+        catalog: h.catalog,
+        table,
+    })
+}
+
+#[cfg(feature = "train")]
+pub use split::{Split, split};
+
+#[cfg(feature = "train")]
+mod split {
+    use std::collections::{BTreeMap, HashMap};
+
+    use super::*;
+    use crate::error::Error;
+    use crate::format::write::framed;
+    use crate::format::{Header, read_header, validate_header};
+
+    /// A model split into a core and shards ([`split`]).
+    pub struct Split {
+        /// The core file (served where the model was).
+        pub core: Vec<u8>,
+        /// Each shard's manifest entry and file (served at [`ShardEntry::path`]).
+        pub shards: Vec<(ShardEntry, Vec<u8>)>,
+    }
+
+    /// Splits a shipped weights file: the `core_items` most popular items stay in the core, the
+    /// others go to shards by category, at most `shard_items` items each. Categories come from
+    /// `catalog` (item id -> metadata, which then also becomes the files' catalogue; an item it
+    /// lacks has no category and is out of stock, as in `load({catalog})`) or else from the
+    /// model's own catalogue. Item rows are copied as stored: nothing is quantised again.
+    pub fn split(
+        model: &[u8],
+        catalog: Option<&HashMap<String, ItemMeta>>,
+        core_items: usize,
+        shard_items: usize,
+    ) -> Result<Split> {
+        if shard_items == 0 {
+            return Err(Error::InvalidArgument(
+                "a shard must hold at least one item".into(),
+            ));
+        }
+        let (header, payload, sha256, _) = read_header(model)?;
+        if header.shards.is_some() {
+            return Err(Error::InvalidArgument(
+                "this file is already a core with shards".into(),
+            ));
+        }
+        let d = header.config.d_model;
+        let n = header.items.len();
+        let entry = header
+            .tensors
+            .iter()
+            .find(|t| t.name == "item_emb")
+            .ok_or_else(|| corrupt("no item table"))?;
+        let encoding = Encoding::of_dtype(&entry.dtype).ok_or_else(|| {
+            Error::InvalidArgument(
+                "the item table is f32 (a training checkpoint): split the shipped model.lrec"
+                    .into(),
+            )
+        })?;
+        let table = Quantized::from_stored(
+            encoding,
+            n + 1,
+            d,
+            &payload[entry.offset..entry.offset + entry.bytes],
+        )?;
+        let metas: Vec<ItemMeta> = match (catalog, &header.catalog) {
+            (Some(map), _) => header
+                .items
+                .iter()
+                .map(|id| {
+                    map.get(id).cloned().unwrap_or(ItemMeta {
+                        in_stock: false,
+                        ..ItemMeta::default()
+                    })
+                })
+                .collect(),
+            (None, Some(own)) => own.clone(),
+            (None, None) => {
+                return Err(Error::InvalidArgument(
+                    "shards are per category and this model has no catalogue: pass one \
+                     (catalog.json, as for `localrec train --catalog`)"
+                        .into(),
+                ));
+            }
+        };
+        // The core: the most popular items (ties: the earlier row), in their original order.
+        let mut by_popularity: Vec<usize> = (0..n).collect();
+        by_popularity.sort_by_key(|&i| (std::cmp::Reverse(header.popularity[i]), i));
+        let mut core: Vec<usize> = by_popularity[..core_items.min(n)].to_vec();
+        core.sort_unstable();
+        let mut in_core = vec![false; n];
+        core.iter().for_each(|&i| in_core[i] = true);
+        let mut groups: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        for i in (0..n).filter(|&i| !in_core[i]) {
+            groups
+                .entry(metas[i].category.as_str())
+                .or_default()
+                .push(i);
+        }
+        let pick = |rows: &[usize]| Part {
+            items: rows.iter().map(|&i| header.items[i].clone()).collect(),
+            popularity: rows.iter().map(|&i| header.popularity[i]).collect(),
+            attributes: if header.attributes.is_empty() {
+                Vec::new()
+            } else {
+                rows.iter().map(|&i| header.attributes[i].clone()).collect()
+            },
+            catalog: rows.iter().map(|&i| metas[i].clone()).collect(),
+        };
+        let mut shards = Vec::new();
+        for (category, rows) in &groups {
+            for chunk in rows.chunks(shard_items) {
+                let part = pick(chunk);
+                let rows = table.select(chunk.iter().map(|&i| i + 1));
+                let table_entry = TensorEntry {
+                    name: "item_emb".into(),
+                    shape: vec![chunk.len(), d],
+                    dtype: encoding.dtype().into(),
+                    offset: 0,
+                    bytes: encoding
+                        .stored_bytes(chunk.len(), d)
+                        .ok_or_else(|| corrupt("shard too large"))?,
+                };
+                let shard_header = ShardHeader {
+                    category: category.to_string(),
+                    items: part.items,
+                    popularity: part.popularity,
+                    attributes: part.attributes,
+                    catalog: Some(part.catalog),
+                    table: table_entry,
+                };
+                let json = serde_json::to_vec(&shard_header)
+                    .map_err(|e| Error::InvalidArgument(e.to_string()))?;
+                let file = framed(&json, SHARDS_VERSION, shard_header.table.bytes, |out| {
+                    rows.write_into(out)
+                });
+                let entry = ShardEntry {
+                    category: category.to_string(),
+                    sha256: super::super::hex(&sha2::Sha256::digest(&file)),
+                    items: chunk.len(),
+                    bytes: file.len(),
+                };
+                shards.push((entry, file));
+            }
+        }
+        // The core's header: its items, the item table cut to them (padding row 0 first), every
+        // other tensor's bytes as they were.
+        let part = pick(&core);
+        let core_table = table.select(std::iter::once(0).chain(core.iter().map(|&i| i + 1)));
+        let mut config = header.config.clone();
+        config.n_items = core.len();
+        let mut tensors = Vec::new();
+        let mut bodies: Vec<Body<'_>> = Vec::new();
+        let mut at = 0usize;
+        for t in &header.tensors {
+            let (shape, bytes, body) = if t.name == "item_emb" {
+                let bytes = encoding
+                    .stored_bytes(core.len() + 1, d)
+                    .ok_or_else(|| corrupt("core too large"))?;
+                (vec![core.len() + 1, d], bytes, Body::Table)
+            } else {
+                let raw = &payload[t.offset..t.offset + t.bytes];
+                (t.shape.clone(), t.bytes, Body::Raw(raw))
+            };
+            tensors.push(TensorEntry {
+                name: t.name.clone(),
+                shape,
+                dtype: t.dtype.clone(),
+                offset: at,
+                bytes,
+            });
+            bodies.push(body);
+            at += bytes;
+        }
+        let mut provenance = header.provenance.clone();
+        if let Some(fields) = provenance.as_object_mut() {
+            fields.insert("split_from".into(), serde_json::json!(sha256));
+        }
+        let core_header = Header {
+            config,
+            items: part.items,
+            popularity: part.popularity,
+            attributes: part.attributes,
+            catalog: Some(part.catalog),
+            tensors,
+            provenance,
+            shards: Some(ShardIndex {
+                total_items: n,
+                shards: shards.iter().map(|(e, _)| e.clone()).collect(),
+            }),
+        };
+        validate_header(&core_header, at, SHARDS_VERSION)?;
+        let json =
+            serde_json::to_vec(&core_header).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+        let core = framed(&json, SHARDS_VERSION, at, |out| {
+            for body in &bodies {
+                match body {
+                    Body::Table => core_table.write_into(out),
+                    Body::Raw(raw) => out.extend_from_slice(raw),
+                }
+            }
+        });
+        Ok(Split { core, shards })
+    }
+
+    /// Per-item fields of a set of rows.
+    struct Part {
+        items: Vec<String>,
+        popularity: Vec<u32>,
+        attributes: Vec<Vec<u32>>,
+        catalog: Vec<ItemMeta>,
+    }
+
+    /// A core tensor's bytes: the cut item table, or another tensor as stored.
+    enum Body<'a> {
+        Table,
+        Raw(&'a [u8]),
+    }
+
+    use sha2::Digest;
+}

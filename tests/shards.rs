@@ -1,0 +1,299 @@
+//! A model split into a core and category shards (`format::shard`, `localrec shard`): the core
+//! answers alone, shards are checked against its manifest, and the core with every shard ranks
+//! exactly as the full model.
+
+#![cfg(feature = "train")]
+
+use std::collections::HashMap;
+
+use localrec::catalog::ItemMeta;
+use localrec::event::{Event, EventKind};
+use localrec::format::quant::Encoding;
+use localrec::format::shard::{Split, split};
+use localrec::format::{self, random_model};
+use localrec::model::SeqRecConfig;
+use localrec::runtime::{Engine, RecommendOptions};
+
+const ITEMS: usize = 400;
+
+/// Item `i`'s category: `c{i % 3}/s{i % 5}`; every seventh item has none (not in the catalogue).
+fn catalog() -> HashMap<String, ItemMeta> {
+    (1..=ITEMS)
+        .filter(|i| i % 7 != 0)
+        .map(|i| {
+            let meta = ItemMeta {
+                category: format!("c{}/s{}", i % 3, i % 5),
+                ..ItemMeta::default()
+            };
+            (format!("item-{i}"), meta)
+        })
+        .collect()
+}
+
+fn full_model(encoding: Encoding) -> Vec<u8> {
+    let config = SeqRecConfig::new(ITEMS)
+        .with_d_model(16)
+        .with_layers(1)
+        .with_max_len(8)
+        .with_query_buckets(32)
+        .with_event_types(true);
+    random_model(&config, 9, encoding).unwrap()
+}
+
+fn split_model(encoding: Encoding, core: usize) -> (Vec<u8>, Split) {
+    let full = full_model(encoding);
+    let parts = split(&full, Some(&catalog()), core, 9).unwrap();
+    (full, parts)
+}
+
+fn device() -> burn::prelude::Device {
+    localrec::cpu_device()
+}
+
+fn view(i: usize) -> Event {
+    Event::item(EventKind::View, format!("item-{i}"), i as f64)
+}
+
+/// Loads every shard the engine lists for `category` from `parts`.
+fn load(engine: &mut Engine, parts: &Split, category: Option<&str>) -> usize {
+    let wanted = engine.shards_to_load(category);
+    for entry in &wanted {
+        let (_, file) = parts
+            .shards
+            .iter()
+            .find(|(e, _)| e.sha256 == entry.sha256)
+            .unwrap();
+        let shard = engine.read_shard(file, None).unwrap().unwrap();
+        engine.add_shard(shard).unwrap();
+    }
+    wanted.len()
+}
+
+#[test]
+fn the_core_with_every_shard_ranks_as_the_full_model() {
+    for encoding in [Encoding::Int8, Encoding::Int4] {
+        let (full, parts) = split_model(encoding, 40);
+        let reference = Engine::load(&full, &device(), Some(catalog())).unwrap();
+        let mut engine = Engine::load(&parts.core, &device(), None).unwrap();
+        assert_eq!(engine.info().items, 40);
+        assert_eq!(engine.info().catalog_items, ITEMS);
+        // 360 items over 3 x 5 categories plus the uncategorised, at most 9 a shard.
+        assert!(parts.shards.len() >= 16, "{}", parts.shards.len());
+        let n = load(&mut engine, &parts, None);
+        assert_eq!(n, parts.shards.len());
+        assert_eq!(engine.info().items, ITEMS);
+        assert_eq!(engine.info().shards_loaded, n);
+        assert!(!engine.has_unloaded_shards());
+        let history = vec![
+            view(3),
+            view(200),
+            Event::search("boots", 5.0),
+            view(77),
+            view(391),
+        ];
+        for opts in [
+            RecommendOptions {
+                k: 30,
+                ..RecommendOptions::default()
+            },
+            // Filters read the shards' catalogue metadata.
+            serde_json::from_str(r#"{"k": 20, "filter": {"categories": ["c1"]}}"#).unwrap(),
+        ] {
+            let want = reference.recommend_blocking(&history, &opts).unwrap();
+            let got = engine.recommend_blocking(&history, &opts).unwrap();
+            assert_eq!(want.len(), got.len());
+            for (w, g) in want.iter().zip(&got) {
+                assert_eq!(w.item_id, g.item_id, "{encoding}");
+                assert!(
+                    (w.score - g.score).abs() <= 1e-5,
+                    "{} vs {}",
+                    w.score,
+                    g.score
+                );
+                assert_eq!(w.reason, g.reason);
+            }
+        }
+        // No history: popularity, the same items.
+        let want = reference
+            .recommend_blocking(&[], &RecommendOptions::default())
+            .unwrap();
+        let got = engine
+            .recommend_blocking(&[], &RecommendOptions::default())
+            .unwrap();
+        let ids = |r: &[localrec::runtime::Recommendation]| {
+            r.iter().map(|r| r.item_id.clone()).collect::<Vec<_>>()
+        };
+        assert_eq!(ids(&want), ids(&got));
+    }
+}
+
+#[test]
+fn the_core_answers_alone_and_a_category_brings_only_its_shards() {
+    let (_, parts) = split_model(Encoding::Int4, 40);
+    let mut engine = Engine::load(&parts.core, &device(), None).unwrap();
+    // The core holds the 40 most popular items (random_model's popularity falls with the row).
+    let recs = engine
+        .recommend_blocking(
+            &[view(1)],
+            &RecommendOptions {
+                k: 50,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+    assert_eq!(recs.len(), 39);
+    for r in &recs {
+        let i: usize = r.item_id["item-".len()..].parse().unwrap();
+        assert!(i <= 40, "{}", r.item_id);
+    }
+    // An item of a shard not loaded yet is accepted (stored, skipped by the model until its
+    // shard is in); a category only a shard holds is known from the manifest.
+    assert!(engine.validate(view(201)).is_ok());
+    let browse = Event {
+        kind: EventKind::Category,
+        item_id: None,
+        query: None,
+        category: Some("c2/s1".into()),
+        ts: 1.0,
+    };
+    assert!(engine.validate(browse).is_ok());
+    assert_eq!(engine.encode(&[view(201)]).events.len(), 0);
+    // Category c2/s1 holds items i with i % 3 == 2 and i % 5 == 1: 41, 56, ..., 386.
+    let n = load(&mut engine, &parts, Some("c2/s1"));
+    let expected = (41..=ITEMS)
+        .filter(|i| i % 3 == 2 && i % 5 == 1 && i % 7 != 0)
+        .count();
+    assert_eq!(n, expected.div_ceil(9));
+    assert_eq!(engine.info().items, 40 + expected);
+    assert_eq!(engine.encode(&[view(386)]).events.len(), 1);
+    assert_eq!(
+        engine.encode(&[view(201)]).events.len(),
+        0,
+        "c0/s1: not loaded"
+    );
+    assert!(engine.shards_to_load(Some("c2/s1")).is_empty());
+    // A prefix covers its subcategories: c2 is c2/s0 ... c2/s4, one of which is in.
+    let rest: Vec<_> = engine.shards_to_load(Some("c2"));
+    assert!(
+        rest.iter()
+            .all(|e| e.category.starts_with("c2/") && e.category != "c2/s1")
+    );
+    assert!(!rest.is_empty());
+    // Loading a shard twice changes nothing.
+    let (_, file) = &parts.shards[0];
+    let first = engine.read_shard(file, None).unwrap();
+    if let Some(shard) = first {
+        engine.add_shard(shard.clone()).unwrap();
+        let items = engine.info().items;
+        engine.add_shard(shard).unwrap();
+        assert_eq!(engine.info().items, items);
+    }
+    assert!(engine.read_shard(file, None).unwrap().is_none());
+    // Once every shard is in, unknown items are errors again.
+    load(&mut engine, &parts, None);
+    assert_eq!(
+        engine.validate(view(ITEMS + 1)).unwrap_err().code(),
+        "UNKNOWN_ITEM"
+    );
+}
+
+#[test]
+fn shards_are_checked_against_the_core() {
+    let (full, parts) = split_model(Encoding::Int8, 40);
+    let engine = Engine::load(&parts.core, &device(), None).unwrap();
+    let (entry, file) = &parts.shards[3];
+    assert_eq!(file.len(), entry.bytes);
+    // Damaged: the checksum.
+    let mut bad = file.clone();
+    let at = bad.len() / 2;
+    bad[at] ^= 1;
+    assert_eq!(
+        engine.read_shard(&bad, None).unwrap_err().code(),
+        "MODEL_CORRUPT"
+    );
+    // Intact but another model's: a split with a different core.
+    let other = split(&full, Some(&catalog()), 60, 9).unwrap();
+    let foreign = other
+        .shards
+        .iter()
+        .find(|(e, _)| !parts.shards.iter().any(|(p, _)| p.sha256 == e.sha256))
+        .unwrap();
+    let err = engine.read_shard(&foreign.1, None).unwrap_err();
+    assert!(err.to_string().contains("manifest"), "{err}");
+    // Truncations never panic.
+    for cut in [0, 10, 40, file.len() - 1] {
+        assert_eq!(
+            engine.read_shard(&file[..cut], None).unwrap_err().code(),
+            "MODEL_CORRUPT"
+        );
+    }
+    // A shard is not a model, and a whole model takes no shards.
+    let err = Engine::load(file, &device(), None).err().unwrap();
+    assert!(err.to_string().contains("shard"), "{err}");
+    let whole = Engine::load(&full, &device(), None).unwrap();
+    assert_eq!(
+        whole.read_shard(file, None).unwrap_err().code(),
+        "INVALID_ARGUMENT"
+    );
+    assert!(whole.shards_to_load(None).is_empty());
+    // The core is version 3: an older version field is refused, by name.
+    let core = format::read(&parts.core).unwrap();
+    assert_eq!(core.version, 3);
+    let mut old = parts.core.clone();
+    old[8..12].copy_from_slice(&2u32.to_le_bytes());
+    let body = old.len() - 32;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(&old[..body]);
+    old[body..].copy_from_slice(&digest);
+    let err = format::read(&old).unwrap_err();
+    assert!(err.to_string().contains("version 3"), "{err}");
+    // Content addressing: each shard's name is its digest.
+    for (e, f) in &parts.shards {
+        let sha = format::read_header(&parts.core).unwrap().0.shards.unwrap();
+        assert!(sha.shards.contains(e));
+        assert_eq!(e.path(), format!("shards/{}.lrec", e.sha256));
+        assert_eq!(f.len(), e.bytes);
+    }
+}
+
+#[test]
+fn splitting_is_deterministic_and_shards_of_unchanged_categories_keep_their_names() {
+    // (One model for every split: tests running in parallel share the device's random state.)
+    let full = full_model(Encoding::Int4);
+    let a = split(&full, Some(&catalog()), 40, 9).unwrap();
+    let b = split(&full, Some(&catalog()), 40, 9).unwrap();
+    assert!(a.core == b.core);
+    let names = |s: &Split| {
+        s.shards
+            .iter()
+            .map(|(e, _)| e.sha256.clone())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(names(&a), names(&b));
+    // A catalogue update moving one item between categories changes only the shards of those
+    // two categories (and the core's manifest).
+    let mut moved = catalog();
+    moved.get_mut("item-200").unwrap().category = "c1/s1".into(); // was c2/s0
+    let c = split(&full, Some(&moved), 40, 9).unwrap();
+    let changed: Vec<_> = c
+        .shards
+        .iter()
+        .filter(|(e, _)| !a.shards.iter().any(|(p, _)| p.sha256 == e.sha256))
+        .map(|(e, _)| e.category.clone())
+        .collect();
+    assert!(!changed.is_empty());
+    assert!(
+        changed.iter().all(|c| c == "c1/s1" || c == "c2/s0"),
+        "{changed:?}"
+    );
+}
+
+#[test]
+fn splitting_needs_categories_and_a_shipped_model() {
+    let full = full_model(Encoding::Int8);
+    let err = split(&full, None, 10, 10).err().unwrap();
+    assert!(err.to_string().contains("catalogue"), "{err}");
+    let (_, parts) = split_model(Encoding::Int8, 40);
+    let err = split(&parts.core, Some(&catalog()), 10, 10).err().unwrap();
+    assert!(err.to_string().contains("already"), "{err}");
+    assert!(split(&full, Some(&catalog()), 10, 0).is_err());
+}
