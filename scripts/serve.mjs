@@ -7,7 +7,7 @@ import { extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
-const mounts = [
+export const DEMO_MOUNTS = [
   ["/pkg/", join(root, "pkg")],
   ["/models/", join(root, "models")],
   ["/tests/", join(root, "tests", "browser", "pages")],
@@ -51,7 +51,7 @@ async function find(path, table) {
  * Serves `table` ([[url prefix, folder]], first match holding the file wins; default: the demo's
  * mounts above) with the strict CSP unless `csp: false`.
  */
-export function startServer(port = 0, host = "127.0.0.1", { mounts: table = mounts, csp = true } = {}) {
+export function startServer(port = 0, host = "127.0.0.1", { mounts: table = DEMO_MOUNTS, csp = true } = {}) {
   table = table.map(([p, d]) => [p, resolve(d)]);
   const server = createServer(async (req, res) => {
     try {

@@ -113,6 +113,15 @@ fn the_core_with_every_shard_ranks_as_the_full_model() {
                 assert_eq!(w.reason, g.reason);
             }
         }
+        // A catalogue passed at load covers the shards' items too.
+        let mut with_catalog = Engine::load(&parts.core, &device(), Some(catalog())).unwrap();
+        load(&mut with_catalog, &parts, None);
+        let opts: RecommendOptions =
+            serde_json::from_str(r#"{"k": 20, "filter": {"categories": ["c2/s3"]}}"#).unwrap();
+        let want = reference.recommend_blocking(&history, &opts).unwrap();
+        let got = with_catalog.recommend_blocking(&history, &opts).unwrap();
+        assert_eq!(want.len(), 20);
+        assert!(want.iter().zip(&got).all(|(w, g)| w.item_id == g.item_id));
         // No history: popularity, the same items.
         let want = reference
             .recommend_blocking(&[], &RecommendOptions::default())

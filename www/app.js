@@ -15,10 +15,12 @@ import { $, h, label, when } from "./shop/dom.js";
 import { categoryHref, categoryName, explain, grid, productCard, productHref, brandHref } from "./shop/ui.js";
 import * as pages from "./shop/pages.js";
 
-const MODEL = "/models/demo/model.lrec";
+const params = new URLSearchParams(location.search);
+// `?model=<same-origin URL>` runs the shop on another model of the same catalogue, e.g. the demo
+// model split into a core and category shards by `localrec shard`.
+const MODEL = params.get("model") || "/models/demo/model.lrec";
 const RECS = 8;
 const OFFERS = 2;
-const params = new URLSearchParams(location.search);
 
 let rec = null;
 let tracking = null; // the GA4 adapter's connection
@@ -217,6 +219,8 @@ const context = {
   /** Rank of every item within `filter`, for "Recommended for you" sorting. */
   async personalRank(filter) {
     await ready;
+    // A category listing ranks all of its items: with a sharded model, its shards first.
+    for (const category of filter?.categories || []) await rec.loadCategory(category);
     const ranked = await rec.recommend({ k: 1000, excludeSeen: false, ...(filter ? { filter } : {}) });
     return new Map(ranked.map((r, i) => [r.itemId, i]));
   },
@@ -275,6 +279,13 @@ function render(force = false) {
   if (current.category && !revisit && current.category !== lastCategory) {
     lastCategory = current.category;
     track({ event: "view_item_list", ecommerce: { item_list_id: current.category, items: [] } });
+    // A model split into a core and category shards ranks this category's items once its shards
+    // are in: the one request names a shard file, nothing about the shopper. A whole model
+    // answers 0 at once, without a request.
+    const category = current.category;
+    enqueue(async () => {
+      if (await rec.loadCategory(category)) await refresh();
+    });
   }
   if (current.view && !revisit) {
     const id = current.view;

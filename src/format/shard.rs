@@ -122,7 +122,8 @@ pub struct Shard {
     pub items: Vec<String>,
     pub popularity: Vec<u32>,
     pub attributes: Vec<Vec<u32>>,
-    pub catalog: Option<Vec<ItemMeta>>,
+    /// Each item's metadata (a core always has a catalogue).
+    pub catalog: Vec<ItemMeta>,
     pub table: Quantized,
 }
 
@@ -131,7 +132,6 @@ pub struct Core<'a> {
     pub index: &'a ShardIndex,
     pub config: &'a SeqRecConfig,
     pub encoding: Encoding,
-    pub has_catalog: bool,
 }
 
 /// Reads a shard file: framing and checksum, then its digest must be one the core lists, and its
@@ -176,11 +176,18 @@ pub fn read_shard(bytes: &[u8], digests: Option<&Digests>, core: &Core<'_>) -> R
     if !attributes_ok {
         return Err(corrupt("a shard's item attributes do not fit the model"));
     }
-    if h.catalog.as_ref().map(Vec::len) != core.has_catalog.then_some(n) {
-        return Err(corrupt(
-            "a shard's catalogue metadata does not match the core's",
-        ));
-    }
+    // Left out when it says nothing but the shard's category (`split`).
+    let catalog = match h.catalog {
+        Some(metas) if metas.len() == n => metas,
+        Some(_) => return Err(corrupt("a shard's catalogue does not cover its items")),
+        None => vec![
+            ItemMeta {
+                category: h.category.clone(),
+                ..ItemMeta::default()
+            };
+            n
+        ],
+    };
     let t = &h.table;
     let need = core.encoding.stored_bytes(n, c.d_model);
     if t.name != "item_emb"
@@ -201,7 +208,7 @@ pub fn read_shard(bytes: &[u8], digests: Option<&Digests>, core: &Core<'_>) -> R
         items: h.items,
         popularity: h.popularity,
         attributes: h.attributes,
-        catalog: h.catalog,
+        catalog,
         table,
     })
 }
@@ -325,12 +332,19 @@ mod split {
                         .stored_bytes(chunk.len(), d)
                         .ok_or_else(|| corrupt("shard too large"))?,
                 };
+                // Metadata that says nothing but the category is left out (the reader fills it
+                // in): at a million items it was most of the shards' bytes.
+                let bare = ItemMeta {
+                    category: category.to_string(),
+                    ..ItemMeta::default()
+                };
+                let catalog = (!part.catalog.iter().all(|m| *m == bare)).then_some(part.catalog);
                 let shard_header = ShardHeader {
                     category: category.to_string(),
                     items: part.items,
                     popularity: part.popularity,
                     attributes: part.attributes,
-                    catalog: Some(part.catalog),
+                    catalog,
                     table: table_entry,
                 };
                 let json = serde_json::to_vec(&shard_header)

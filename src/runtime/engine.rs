@@ -165,7 +165,6 @@ impl Engine {
                 index: &s.index,
                 config: &self.config,
                 encoding: self.items.encoding(),
-                has_catalog: self.catalog.is_some() && self.catalog_override.is_none(),
             },
         )?;
         Ok((!s.loaded[shard.index]).then_some(shard))
@@ -204,10 +203,9 @@ impl Engine {
             self.item_attrs.extend(shard.attributes);
         }
         if let Some(catalog) = &mut self.catalog {
-            match (&self.catalog_override, shard.catalog) {
-                (Some(map), _) => catalog.extend(shard.items.iter().map(|id| meta_in(map, id))),
-                (None, Some(metas)) => catalog.extend(metas),
-                (None, None) => {}
+            match &self.catalog_override {
+                Some(map) => catalog.extend(shard.items.iter().map(|id| meta_in(map, id))),
+                None => catalog.extend(shard.catalog),
             }
         }
         self.info.items = self.vocab.len();

@@ -2,10 +2,31 @@
 // (by the browser context, which also sees the Web Worker's fetches, by the page, and by the
 // server itself); after the initial load, browsing, searching, buying, sorting and forgetting
 // make no request at all, and no request ever carries a viewed item id or a search term.
-import { test } from "node:test";
+import { after, test } from "node:test";
 import assert from "node:assert/strict";
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { homedir, tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { DEMO_MOUNTS } from "../../scripts/serve.mjs";
 import { open, ready } from "./helpers.mjs";
 import { Shopper, topOf } from "./shop.mjs";
+
+// The third session runs the shop on the demo model split into a core (300 items) and category
+// shards (`localrec shard`): after load, the only requests allowed are shard files of the
+// categories the shopper opened.
+const BIN = process.env.LOCALREC_BIN ?? join(homedir(), ".cache/localrec/target/release/localrec");
+const root = fileURLToPath(new URL("../..", import.meta.url));
+let shardDir = null;
+let manifest = null;
+after(() => shardDir && rm(shardDir, { recursive: true, force: true }));
+async function splitDemo() {
+  shardDir = await mkdtemp(join(tmpdir(), "localrec-privacy-shards-"));
+  execFileSync(BIN, ["shard", "--model", join(root, "models/demo/model.lrec"), "--core-items", "300", "--shard-items", "40", "--out", shardDir], { stdio: "pipe" });
+  const core = await readFile(join(shardDir, "model.lrec"));
+  manifest = JSON.parse(core.subarray(20, 20 + Number(core.readBigUInt64LE(12))).toString("utf8")).shards.shards;
+}
 
 const QUERIES = ["trail running shoes", "merino hiking socks"];
 // Distinctive words of the queries ("shoes" and "socks" as well: no request has any reason to
@@ -27,17 +48,20 @@ const STARTUP = [
   "/pkg/package.json",
 ];
 
-for (const webgpu of [false, true]) {
+for (const [webgpu, sharded] of [[false, false], [true, false], [false, true]]) {
   const backend = webgpu ? "webgpu" : "cpu";
-  test(`storefront privacy on ${backend}: nothing after load, no behaviour in any request`, { timeout: 600_000 }, async () => {
-    const b = await open({ webgpu });
+  const what = sharded ? "only the opened categories' shards after load" : "nothing after load";
+  test(`storefront privacy on ${backend}${sharded ? " with a sharded model" : ""}: ${what}, no behaviour in any request`, { timeout: 600_000 }, async () => {
+    if (sharded) await splitDemo();
+    const b = await open({ webgpu, serve: sharded ? { mounts: [["/sharded/", shardDir], ...DEMO_MOUNTS] } : {} });
     const pageRequests = [];
     b.page.on("request", (r) => pageRequests.push(r.url()));
     const workerRequests = [];
     b.page.on("worker", (w) => workerRequests.push(w.url()));
     try {
       b.page.setDefaultTimeout(60_000);
-      await b.page.goto(`${b.base}/${webgpu ? "?backend=webgpu" : ""}`); // auto never picks SwiftShader
+      const query = [webgpu && "backend=webgpu", sharded && "model=/sharded/model.lrec"].filter(Boolean).join("&");
+      await b.page.goto(`${b.base}/${query ? `?${query}` : ""}`); // auto never picks SwiftShader
       await ready(b.page);
       const shop = new Shopper(b.page);
       await shop.settled(0);
@@ -46,7 +70,8 @@ for (const webgpu of [false, true]) {
       // The initial load: exactly the static files, all GET, same origin, no cookies, and the
       // worker's own fetches (wasm, model) are visible to the recorder.
       const paths = b.requests.map((r) => new URL(r.url).pathname);
-      for (const path of STARTUP) assert.ok(paths.includes(path), `${path} not requested (or not seen): ${paths}`);
+      const startup = STARTUP.map((p) => (sharded && p === "/models/demo/model.lrec" ? "/sharded/model.lrec" : p));
+      for (const path of startup) assert.ok(paths.includes(path), `${path} not requested (or not seen): ${paths}`);
       assert.ok(paths.some((p) => /^\/pkg\/[\w.-]+\.wasm$/.test(p)), `no wasm bundle requested (or not seen): ${paths}`);
       assert.ok(workerRequests.some((u) => u.endsWith("/pkg/worker.js")), "the model runs in a Web Worker");
       for (const r of b.requests) {
@@ -86,6 +111,8 @@ for (const webgpu of [false, true]) {
       await b.page.waitForSelector('#view[data-page="category"], #view[data-page="brand"]', { state: "attached" });
       // An offer for a category leads to its page, which counts as a visit (a brand's does not).
       const offerCategory = (await b.page.getAttribute("#view", "data-page")) === "category";
+      const opened = ["hiking/socks", "hiking"];
+      if (offerCategory) opened.push(decodeURIComponent((await b.page.evaluate(() => location.hash)).replace(/^#\/c\//, "")));
       if (offerCategory) await shop.settled(before + 1);
       await b.page.click("#cart-link");
       await shop.onPage("cart");
@@ -96,10 +123,27 @@ for (const webgpu of [false, true]) {
       await b.page.click("#forget");
       await shop.settled(0);
 
-      // Not one request after the initial load, as seen by the browser, the page and the server.
-      assert.deepEqual(b.requests.slice(loaded.requests).map((r) => r.url), [], "browsing made requests");
-      assert.deepEqual(pageRequests.slice(loaded.page), [], "browsing made page requests");
-      assert.deepEqual(b.served.slice(loaded.served).map((r) => r.url), [], "the server was contacted while browsing");
+      // Not one request after the initial load, as seen by the browser, the page and the server;
+      // with a sharded model, only GETs of shard files of the categories the shopper opened.
+      const isOpenedShard = (url) => {
+        const m = new URL(url, b.base).pathname.match(/^\/sharded\/shards\/([0-9a-f]{64})\.lrec$/);
+        const shard = m && manifest.find((s) => s.sha256 === m[1]);
+        return Boolean(shard) && opened.some((c) => shard.category === c || shard.category.startsWith(`${c}/`));
+      };
+      const extra = (list) => list.filter((u) => !(sharded && isOpenedShard(u)));
+      assert.deepEqual(extra(b.requests.slice(loaded.requests).map((r) => r.url)), [], "browsing made requests");
+      assert.deepEqual(extra(pageRequests.slice(loaded.page)), [], "browsing made page requests");
+      assert.deepEqual(extra(b.served.slice(loaded.served).map((r) => r.url)), [], "the server was contacted while browsing");
+      if (sharded) {
+        const fetched = new Set(b.served.slice(loaded.served).map((r) => r.url));
+        const wanted = manifest.filter((s) => opened.some((c) => s.category === c || s.category.startsWith(`${c}/`)));
+        assert.equal(fetched.size, wanted.length, "each shard of the opened categories, once");
+        for (const r of b.requests.slice(loaded.requests)) {
+          assert.equal(r.method, "GET", r.url);
+          assert.equal(r.body, null, r.url);
+          assert.ok(!("cookie" in r.headers), `cookie sent with ${r.url}`);
+        }
+      }
 
       // And nothing of the shopper's behaviour in any request of the whole session.
       const recorded = [
