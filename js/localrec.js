@@ -96,6 +96,16 @@ function hasWasmSimd() {
   }
 }
 
+/** A model given as a URL, requested now (same credentials as the wasm side's fetch), or null. */
+function prefetch(model) {
+  if (typeof model !== "string" && !(model instanceof URL)) return null;
+  try {
+    return fetch(new URL(model, globalThis.location?.href), { credentials: "same-origin" }).catch(() => null);
+  } catch {
+    return null; // not a URL: the wasm side says so
+  }
+}
+
 async function loadBundle(name, assets) {
   if (!hasWasmSimd()) {
     throw codedError(
@@ -183,8 +193,16 @@ export class Recommender {
         'backend "webgpu" was asked for, but this browser exposes no WebGPU adapter (navigator.gpu.requestAdapter() gave none); use backend "auto" to fall back to the CPU',
       );
     }
+    // The weights download overlaps the bundle's download and compilation (the wasm side takes
+    // the Response as it would the URL; if this request fails, it fetches the URL itself and
+    // reports the error as usual).
+    const early = hasWasmSimd() ? prefetch(options?.model) : null;
     const mod = await loadBundle(name, assets);
     current = mod;
+    if (early) {
+      const response = await early;
+      if (response) options = { ...options, model: response };
+    }
     return new Recommender(await mod.Recommender.load(options), name);
   }
 
