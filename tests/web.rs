@@ -174,3 +174,33 @@ fn simd_scoring_matches_the_portable_loop() {
         );
     }
 }
+
+#[wasm_bindgen_test]
+fn simd_top_k_skipping_matches_the_portable_scan() {
+    use localrec::runtime::rank::{leading_at_most, leading_at_most_portable, top_k};
+    let scores: Vec<f32> = (0..10_007)
+        .map(|i| match i % 331 {
+            0 => f32::NAN,
+            _ => ((i * 7919) % 5_003) as f32 / 3.0,
+        })
+        .collect();
+    for t in [-1.0, 0.0, 100.0, 1000.0, 1667.0, 2000.0] {
+        for start in [0, 1, 5, 16, 333] {
+            let s = &scores[start..];
+            let (fast, portable) = (leading_at_most(s, t), leading_at_most_portable(s, t));
+            // The SIMD scan stops at the block holding the first score above t.
+            assert!(
+                fast <= portable && portable - fast < 16,
+                "t {t} start {start}"
+            );
+            assert!(s[fast..portable].iter().all(|&v| !(v > t)));
+        }
+    }
+    let mut rows: Vec<usize> = (1..scores.len()).filter(|&r| !scores[r].is_nan()).collect();
+    rows.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+    let got: Vec<usize> = top_k(&scores, 50, |_| true)
+        .into_iter()
+        .map(|e| e.0)
+        .collect();
+    assert_eq!(got, rows[..50]);
+}

@@ -37,7 +37,18 @@ pub fn top_k(scores: &[f32], k: usize, mut keep: impl FnMut(usize) -> bool) -> V
     // order, so a later row with an equal score loses the tie. A million-row catalogue mostly
     // takes this one comparison per row.
     let mut threshold = None;
-    for (row, &score) in scores.iter().enumerate().skip(1) {
+    let mut row = 0;
+    while row + 1 < scores.len() {
+        row += 1;
+        if let Some(t) = threshold {
+            // Skip the run of rows that cannot enter: blocks of 16 in one SIMD compare each in
+            // the browser (most of a million-row catalogue).
+            row += leading_at_most(&scores[row..], t);
+            if row >= scores.len() {
+                break;
+            }
+        }
+        let score = scores[row];
         match threshold {
             Some(t) if score <= t || score.is_nan() => continue,
             None if score.is_nan() => continue,
@@ -57,6 +68,59 @@ pub fn top_k(scores: &[f32], k: usize, mut keep: impl FnMut(usize) -> bool) -> V
     let mut out: Vec<(usize, f32)> = heap.into_iter().map(|e| (e.0.row, e.0.score)).collect();
     out.sort_by(|a, b| b.1.total_cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     out
+}
+
+/// How many leading `scores` are certainly not above `t` (at most `t`, or NaN); the row after
+/// them may be. In wasm with SIMD it is a multiple of 16 (or all of them), which is enough.
+#[inline]
+pub fn leading_at_most(scores: &[f32], t: f32) -> usize {
+    #[cfg(target_arch = "wasm32")]
+    {
+        simd128::leading_at_most(scores, t)
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        leading_at_most_portable(scores, t)
+    }
+}
+
+/// [`leading_at_most`] one row at a time (every platform; the wasm tests compare the two).
+pub fn leading_at_most_portable(scores: &[f32], t: f32) -> usize {
+    scores.iter().position(|&s| s > t).unwrap_or(scores.len())
+}
+
+#[cfg(target_arch = "wasm32")]
+mod simd128 {
+    use core::arch::wasm32::*;
+
+    /// Whole blocks of 16 scores none of which is above `t` (`f32x4.gt` is false for NaN), then
+    /// the scalar rest.
+    #[target_feature(enable = "simd128")]
+    pub fn leading_at_most(scores: &[f32], t: f32) -> usize {
+        let tv = f32x4_splat(t);
+        let mut skipped = 0;
+        for block in scores.chunks_exact(16) {
+            // SAFETY: `block` holds 16 f32s; v128_load has no alignment requirement.
+            let above = unsafe {
+                let p = block.as_ptr() as *const v128;
+                v128_or(
+                    v128_or(
+                        f32x4_gt(v128_load(p), tv),
+                        f32x4_gt(v128_load(p.add(1)), tv),
+                    ),
+                    v128_or(
+                        f32x4_gt(v128_load(p.add(2)), tv),
+                        f32x4_gt(v128_load(p.add(3)), tv),
+                    ),
+                )
+            };
+            if v128_any_true(above) {
+                return skipped;
+            }
+            skipped += 16;
+        }
+        skipped + super::leading_at_most_portable(&scores[skipped..], t)
+    }
 }
 
 #[cfg(test)]
@@ -89,6 +153,28 @@ mod tests {
             top_k(&scores, 9, |r| r > 3),
             vec![(4, 1.0), (5, f32::NEG_INFINITY)]
         );
+    }
+
+    #[test]
+    fn a_long_scan_matches_full_sort_with_nans_and_ties() {
+        // Long enough that most rows are skipped in blocks once k rows are held.
+        let scores: Vec<f32> = (0..100_003)
+            .map(|i| match i % 997 {
+                0 => f32::NAN,
+                _ => ((i * 7919) % 50_021) as f32 / 7.0,
+            })
+            .collect();
+        let mut rows: Vec<usize> = (1..scores.len())
+            .filter(|&r| !scores[r].is_nan() && r % 5 != 0)
+            .collect();
+        rows.sort_by(|&a, &b| scores[b].total_cmp(&scores[a]).then(a.cmp(&b)));
+        for k in [1, 10, 300] {
+            let got: Vec<usize> = top_k(&scores, k, |r| r % 5 != 0)
+                .into_iter()
+                .map(|e| e.0)
+                .collect();
+            assert_eq!(got, rows[..k], "k = {k}");
+        }
     }
 
     #[test]
