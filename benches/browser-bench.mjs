@@ -319,6 +319,14 @@ async function main() {
           result.notes.push("No WebGPU adapter with --enable-unsafe-webgpu: WebGPU rows not measured.");
           continue;
         }
+        if (!webgpu) {
+          // The same page with neither engine loaded: the part of both engines' renderer memory
+          // that any tab takes.
+          const empty = [];
+          for (let t = 0; t < 3; t++) empty.push(await inFreshContext(browser, base, "emptyPage", null, null, true));
+          result.emptyPagePeakRssBytes = median(empty.map((x) => x?.peakRssBytes).filter((v) => v != null));
+          log("cpu empty page renderer peak RSS MB", (result.emptyPagePeakRssBytes / 1e6).toFixed(1));
+        }
         const label = webgpu ? "WebGPU (SwiftShader, software rendering — not GPU figures)" : "CPU";
         const ep = webgpu ? "webgpu" : "wasm";
         for (const name of opts.models) {
@@ -438,6 +446,7 @@ async function main() {
     result.cold = [...prev.cold.filter(other), ...result.cold];
     result.adapters = { ...(prev.adapters || {}), ...result.adapters };
     result.models = { ...prev.models, ...result.models };
+    result.emptyPagePeakRssBytes ??= prev.emptyPagePeakRssBytes;
     const measuredSharded = new Set((result.sharded || []).map((r) => r.model));
     result.sharded = [...(prev.sharded || []).filter((r) => !measuredSharded.has(r.model)), ...(result.sharded || [])];
     result.measured = [...(prev.measured || []), ...result.measured];

@@ -102,13 +102,16 @@ if (browser) {
   if (withMemory.length) {
     out.push("### Renderer memory (MB, median of the cold-start trials)", "");
     out.push("Resident memory of the page's renderer process (Linux `VmHWM` / `VmRSS` from /proc, the largest renderer the fresh context started), read once the first answer is in: WebAssembly memory, JS heaps and the browser's own buffers of the tab alike, so both include an empty tab's base.", "");
-    out.push("| model | backend | localrec peak / now | ORT peak / now | localrec ÷ ORT (peak) |");
-    out.push("|---|---|---:|---:|---|");
+    const base = browser.emptyPagePeakRssBytes;
+    if (base) out.push(`The same page in a fresh context with neither engine loaded peaks at ${(base / 1e6).toFixed(0)} MB (median of 3): the last column is each engine's peak above that.`, "");
+    out.push("| model | backend | localrec peak / now | ORT peak / now | localrec ÷ ORT (peak) | above the empty page: localrec / ORT |");
+    out.push("|---|---|---:|---:|---|---:|");
     const mib = (b) => (b / 1e6).toFixed(0);
     for (const c of withMemory) {
       const l = c.localrec, o = c.ort;
       const r = l.peakRssBytesMedian / o.peakRssBytesMedian;
-      out.push(`| ${modelName(c)} | ${backendName(c.backend)} | ${mib(l.peakRssBytesMedian)} / ${mib(l.rssBytesMedian)} | ${mib(o.peakRssBytesMedian)} / ${mib(o.rssBytesMedian)} | ${ratio(r)} of ORT's |`);
+      const above = base ? `${mib(l.peakRssBytesMedian - base)} / ${mib(o.peakRssBytesMedian - base)} (${ratio((l.peakRssBytesMedian - base) / (o.peakRssBytesMedian - base))})` : "–";
+      out.push(`| ${modelName(c)} | ${backendName(c.backend)} | ${mib(l.peakRssBytesMedian)} / ${mib(l.rssBytesMedian)} | ${mib(o.peakRssBytesMedian)} / ${mib(o.rssBytesMedian)} | ${ratio(r)} of ORT's | ${above} |`);
     }
     out.push("");
   }

@@ -305,4 +305,5 @@ fn splitting_needs_categories_and_a_shipped_model() {
     let err = split(&parts.core, Some(&catalog()), 10, 10).err().unwrap();
     assert!(err.to_string().contains("already"), "{err}");
     assert!(split(&full, Some(&catalog()), 10, 0).is_err());
+    assert!(split(&full, Some(&catalog()), 0, 10).is_err());
 }

@@ -12,6 +12,11 @@ export function summary(xs) {
 }
 
 /** WebGPU adapter facts (null without one): proves which device the "WebGPU" rows ran on. */
+/** Nothing: the benchmark page alone, for the renderer memory of a tab without either engine. */
+export async function emptyPage() {
+  return {};
+}
+
 export async function adapterInfo() {
   if (!navigator.gpu) return null;
   const adapter = await navigator.gpu.requestAdapter();

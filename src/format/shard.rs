@@ -244,9 +244,9 @@ mod split {
         core_items: usize,
         shard_items: usize,
     ) -> Result<Split> {
-        if shard_items == 0 {
+        if shard_items == 0 || core_items == 0 {
             return Err(Error::InvalidArgument(
-                "a shard must hold at least one item".into(),
+                "the core and each shard hold at least one item".into(),
             ));
         }
         let (header, payload, sha256, _) = read_header(model)?;

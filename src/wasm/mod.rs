@@ -289,7 +289,12 @@ impl Recommender {
     pub async fn load_category(&self, category: JsValue) -> JsResult<u32> {
         let category = category
             .as_string()
-            .ok_or_else(|| Error::InvalidArgument("loadCategory() needs a category name".into()))?;
+            .filter(|c| !c.trim().is_empty())
+            .ok_or_else(|| {
+                Error::InvalidArgument(
+                    "loadCategory() needs a category name (loadCatalog() loads every shard)".into(),
+                )
+            })?;
         Ok(self.fetch_shards(Some(category.trim())).await?)
     }
 

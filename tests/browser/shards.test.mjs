@@ -172,7 +172,7 @@ test('shards: "all" fetches the whole catalogue at load; the worker entry loads 
       const before = worker.model.items;
       const added = await worker.loadCategory("kitchen");
       const after = worker.model.items;
-      const bad = await all.loadCategory(42).then(() => null, (e) => e.code);
+      const bad = [await all.loadCategory(42).then(() => null, (e) => e.code), await all.loadCategory(" ").then(() => null, (e) => e.code)];
       return { all: all.model, before, added, after, bad };
     });
     assert.equal(out.all.items, 3000);
@@ -180,7 +180,7 @@ test('shards: "all" fetches the whole catalogue at load; the worker entry loads 
     assert.equal(out.before, CORE_ITEMS);
     assert.ok(out.added > 0);
     assert.equal(out.after, CORE_ITEMS + out.added);
-    assert.equal(out.bad, "INVALID_ARGUMENT");
+    assert.deepEqual(out.bad, ["INVALID_ARGUMENT", "INVALID_ARGUMENT"]);
   } finally {
     await b.close();
   }
