@@ -37,6 +37,24 @@ fn only_the_newest_max_len_events_matter() {
     block_on(checks::only_the_newest_max_len_events_matter(&cpu()));
 }
 
+/// What makes keys and values cacheable between calls: counted from the oldest event, a history's
+/// outputs are the first rows of the outputs after one more event (within `max_len`); counted
+/// from the newest (the default), every earlier position moves and no output survives.
+#[test]
+fn counted_from_the_oldest_event_earlier_outputs_survive_an_append() {
+    let (short, long) = (checks::views(&[3, 4, 5]), checks::views(&[3, 4, 5, 6]));
+    for (positions, survive) in [
+        (localrec::model::Positions::FromOldest, true),
+        (localrec::model::Positions::FromNewest, false),
+    ] {
+        let c = config().with_positions(positions);
+        let a = block_on(checks::encode(&cpu(), &c, std::slice::from_ref(&short)));
+        let b = block_on(checks::encode(&cpu(), &c, std::slice::from_ref(&long)));
+        let diff = common::max_diff(&a, &b[..a.len()]);
+        assert_eq!(diff < 1e-5, survive, "{positions:?}: {diff}");
+    }
+}
+
 #[test]
 fn weights_round_trip_through_plain_f32() {
     let c = config().with_query_buckets(8);

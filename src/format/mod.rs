@@ -87,7 +87,8 @@ pub struct Header {
 }
 
 /// The config of a header, filling in the fields added since format version 1 began with the
-/// value every earlier file implies: `layout` (before it, every block was pre-norm).
+/// value every earlier file implies: `layout` (before it, every block was pre-norm) and
+/// `positions` (counted from the newest event).
 fn config_of_any_version<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<SeqRecConfig, D::Error> {
@@ -96,6 +97,9 @@ fn config_of_any_version<'de, D: serde::Deserializer<'de>>(
         fields
             .entry("layout")
             .or_insert_with(|| serde_json::json!("pre_norm"));
+        fields
+            .entry("positions")
+            .or_insert_with(|| serde_json::json!("from_newest"));
     }
     serde_json::from_value(value).map_err(serde::de::Error::custom)
 }
@@ -385,6 +389,13 @@ fn validate_header(h: &Header, payload_len: usize, version: u32) -> Result<()> {
     let c = &h.config;
     c.validate()
         .map_err(|e| corrupt(format!("bad config: {e}")))?;
+    if c.positions != crate::model::Positions::FromNewest && version < shard::SHARDS_VERSION {
+        return Err(corrupt(format!(
+            "positions counted from the oldest event need format version {} (this file is \
+             version {version})",
+            shard::SHARDS_VERSION
+        )));
+    }
     if let Some(index) = &h.shards {
         if version < shard::SHARDS_VERSION {
             return Err(corrupt(format!(

@@ -120,7 +120,9 @@ pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
         shards: None,
     };
     // The oldest version that holds these tensors, so int8 files load in earlier builds.
-    let version = if header.tensors.iter().any(|t| t.dtype == "i4") {
+    let version = if header.config.positions != crate::model::Positions::FromNewest {
+        super::shard::SHARDS_VERSION
+    } else if header.tensors.iter().any(|t| t.dtype == "i4") {
         INT4_VERSION
     } else {
         super::OLDEST_VERSION

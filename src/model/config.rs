@@ -83,6 +83,23 @@ pub struct SeqRecConfig {
     /// are `pre_norm`.
     #[config(default = "BlockLayout::Sasrec")]
     pub layout: BlockLayout,
+    /// Which row of the position table an event reads: counted back from the newest event (the
+    /// default, and every file written before this field existed) or forward from the oldest
+    /// one in the window. Counted from the oldest, appending an event changes no earlier
+    /// position's input, so (with causal attention, while the history fits `max_len`) earlier
+    /// keys and values could be cached between calls; files using it are format version 3.
+    #[config(default = "Positions::FromNewest")]
+    pub positions: Positions,
+}
+
+/// How events are numbered for the position table ([`SeqRecConfig::positions`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Positions {
+    /// The newest event reads the last row, the one before it the row before, and so on.
+    FromNewest,
+    /// The oldest event in the window reads row 0, the next row 1, and so on.
+    FromOldest,
 }
 
 /// The arrangement of a Transformer block. Both have the same parameters (the weights file does

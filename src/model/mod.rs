@@ -19,7 +19,7 @@ pub mod vocab;
 pub mod weights;
 
 pub use batch::{SeqBatch, Step};
-pub use config::{BlockLayout, ParamSpec, SeqRecConfig};
+pub use config::{BlockLayout, ParamSpec, Positions, SeqRecConfig};
 pub use features::Features;
 pub use seqrec::{Block, SeqRec};
 pub use weights::{WeightTensor, Weights, floats, floats_shared};

@@ -10,7 +10,7 @@ use burn::tensor::activation::{gelu, relu, softmax};
 use crate::error::{Error, Result};
 
 use super::batch::SeqBatch;
-use super::config::{BlockLayout, BlockParam, ParamSpec, SeqRecConfig, Slot};
+use super::config::{BlockLayout, BlockParam, ParamSpec, Positions, SeqRecConfig, Slot};
 use super::weights::Weights;
 
 impl SeqRecConfig {
@@ -176,6 +176,8 @@ pub struct SeqRec {
     heads: usize,
     #[module(skip)]
     layout: BlockLayout,
+    #[module(skip)]
+    positions: Positions,
 }
 
 impl SeqRec {
@@ -227,6 +229,7 @@ impl SeqRec {
             d_model: d,
             heads: config.heads,
             layout: config.layout,
+            positions: config.positions,
         })
     }
 
@@ -275,6 +278,7 @@ impl SeqRec {
             .with_query_buckets(self.query_emb.as_ref().map_or(0, |p| rows(p) - 1))
             .with_n_attributes(self.attr_emb.as_ref().map_or(0, |p| rows(p) - 1))
             .with_layout(self.layout)
+            .with_positions(self.positions)
     }
 
     /// All weights as plain f32, by name (blocking readback: native or CPU only).
@@ -381,11 +385,35 @@ impl SeqRec {
             None => self.item_emb.val().select(0, ints(&batch.items, b * l)),
         };
         let mut x = items.reshape([b, l, d]).mul_scalar((d as f64).sqrt());
-        let pos = self
-            .pos_emb
-            .val()
-            .narrow(0, self.pos_emb.val().dims()[0] - l, l);
-        x = x + pos.unsqueeze_dim::<3>(0);
+        x = match self.positions {
+            Positions::FromNewest => {
+                let pos = self
+                    .pos_emb
+                    .val()
+                    .narrow(0, self.pos_emb.val().dims()[0] - l, l);
+                x + pos.unsqueeze_dim::<3>(0)
+            }
+            Positions::FromOldest => {
+                // Histories are left-padded: each one's oldest event is its first valid row.
+                let mut rows = Vec::with_capacity(b * l);
+                for valid in batch.valid.chunks(l) {
+                    let mut next = 0;
+                    rows.extend(valid.iter().map(|&v| {
+                        if v > 0.0 {
+                            next += 1;
+                            next - 1
+                        } else {
+                            0
+                        }
+                    }));
+                }
+                x + self
+                    .pos_emb
+                    .val()
+                    .select(0, ints(&rows, b * l))
+                    .reshape([b, l, d])
+            }
+        };
         if let Some(emb) = &self.event_emb {
             x = x + emb
                 .val()

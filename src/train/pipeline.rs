@@ -14,7 +14,7 @@ use crate::event::EventKind;
 use crate::format::pq::ItemTable;
 use crate::format::{self, Artefact, ArtefactParts, Storage};
 use crate::model::vocab::Vocab;
-use crate::model::{BlockLayout, Features, SeqRecConfig, Weights};
+use crate::model::{BlockLayout, Features, Positions, SeqRecConfig, Weights};
 use crate::runtime::Engine;
 
 use super::data::{self, Dataset, Format};
@@ -60,6 +60,7 @@ pub struct ModelSettings {
     pub max_len: usize,
     pub dropout: f64,
     pub layout: BlockLayout,
+    pub positions: Positions,
     /// Hash buckets for search-query tokens.
     pub query_buckets: usize,
     /// Item-only ablation: ignore search events and event types.
@@ -76,6 +77,7 @@ impl Default for ModelSettings {
             max_len: c.max_len,
             dropout: c.dropout,
             layout: c.layout,
+            positions: c.positions,
             query_buckets: DEFAULT_QUERY_BUCKETS,
             no_search: false,
         }
@@ -239,6 +241,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
         .with_max_len(m.max_len)
         .with_dropout(m.dropout)
         .with_layout(m.layout)
+        .with_positions(m.positions)
         .with_query_buckets(features.query_buckets)
         .with_max_query_tokens(features.max_query_tokens)
         .with_n_attributes(prepared.n_attributes)

@@ -4,7 +4,7 @@
 
 use burn::prelude::*;
 use localrec::event::EventKind;
-use localrec::model::{BlockLayout, SeqBatch, SeqRecConfig, Step};
+use localrec::model::{BlockLayout, Positions, SeqBatch, SeqRecConfig, Step};
 
 use super::{max_diff, weights};
 
@@ -19,11 +19,14 @@ pub fn config() -> SeqRecConfig {
         .with_dropout(0.0)
 }
 
-/// [`config`] in each block layout: the properties below hold for both.
-fn configs() -> [SeqRecConfig; 2] {
+/// [`config`] in each block layout and position numbering: the properties below hold for all.
+fn configs() -> [SeqRecConfig; 3] {
     [
         config().with_layout(BlockLayout::PreNorm),
         config().with_layout(BlockLayout::Sasrec),
+        config()
+            .with_layout(BlockLayout::Sasrec)
+            .with_positions(Positions::FromOldest),
     ]
 }
 

@@ -6,7 +6,7 @@ use std::time::Duration;
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
 use localrec::format::quant::Encoding;
-use localrec::model::BlockLayout;
+use localrec::model::{BlockLayout, Positions};
 use localrec::train::pipeline::{ModelSettings, TrainJob, run_train};
 use localrec::train::{Backend, NegativeSharing, TrainOptions};
 
@@ -44,6 +44,22 @@ impl From<LayoutArg> for BlockLayout {
     }
 }
 
+/// `--positions`: how events are numbered for the position table.
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+pub enum PositionsArg {
+    FromNewest,
+    FromOldest,
+}
+
+impl From<PositionsArg> for Positions {
+    fn from(a: PositionsArg) -> Self {
+        match a {
+            PositionsArg::FromNewest => Positions::FromNewest,
+            PositionsArg::FromOldest => Positions::FromOldest,
+        }
+    }
+}
+
 #[derive(Args)]
 pub struct TrainArgs {
     #[command(flatten)]
@@ -74,6 +90,11 @@ pub struct TrainArgs {
     /// Block arrangement: sasrec (the original SASRec code's) or pre-norm (GPT-2 style).
     #[arg(long, value_enum, default_value_t = LayoutArg::from(ModelSettings::default().layout))]
     layout: LayoutArg,
+    /// Position numbering: from-newest (the newest event reads the table's last row; default)
+    /// or from-oldest (the window's oldest event reads row 0: earlier positions never change
+    /// when an event is appended). Study option: from-oldest files are format version 3.
+    #[arg(long, value_enum, default_value_t = PositionsArg::FromNewest)]
+    positions: PositionsArg,
     /// Sampled-softmax negatives; 0 trains with full cross-entropy. Default: full cross-entropy
     /// for catalogues up to 20,000 items (better on Beauty), 256 sampled negatives above.
     #[arg(long)]
@@ -188,6 +209,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             max_len: a.max_len,
             dropout: a.dropout,
             layout: a.layout.into(),
+            positions: a.positions.into(),
             query_buckets: a.query_buckets,
             no_search: a.no_search,
         },
