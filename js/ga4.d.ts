@@ -3,6 +3,8 @@ import type { TrackEvent } from "./localrec.js";
 /** Anything with `track()`: the main-thread or the worker Recommender. */
 export interface Trackable {
   track(event: TrackEvent): Promise<void>;
+  /** When present (a Recommender), category visits also load that category's shards. */
+  loadCategory?(category: string): Promise<number>;
 }
 
 /** Counts of an adapter: events recorded, inputs that were no e-commerce event, events refused. */
@@ -22,6 +24,9 @@ export interface Disconnect {
 export interface AdapterOptions {
   /** Called after each event is recorded (`error` null) or refused by the recommender. */
   onTrack?: (event: TrackEvent, error: unknown) => void;
+  /** Default true: a category visit also calls `rec.loadCategory()` (a model split into a core
+   * and category shards fetches that category's items; a whole model makes no request). */
+  loadShards?: boolean;
 }
 
 /** The localrec events one dataLayer entry stands for (GA4, gtag arguments or Universal Analytics). */

@@ -84,7 +84,9 @@ export function eventsFromDataLayer(entry) {
  * - `disconnect.counts`: `{ tracked, ignored, rejected }` — entries that were not e-commerce
  *   events are `ignored`; events the recommender refused (unknown item, category) `rejected`;
  * - `disconnect.settled()`: a promise for the moment every event seen so far is recorded.
- * Options: `onTrack(event, error)` is called after each event is recorded (error null) or refused.
+ * Options: `onTrack(event, error)` is called after each event is recorded (error null) or refused;
+ * `loadShards` (default true): a category visit also calls `rec.loadCategory()` (for a model split
+ * into a core and category shards; nothing happens with a whole model).
  */
 export function connectDataLayer(rec, dataLayer = (globalThis.dataLayer ??= []), options = {}) {
   if (!Array.isArray(dataLayer)) throw new TypeError("connectDataLayer needs the dataLayer array");

@@ -3,11 +3,16 @@
 
 /**
  * A feed into `rec.track()`. `feed(events)` records a list of localrec events (an empty list
- * counts as one ignored input); `disconnect` stops recording and carries `counts` and `settled()`.
+ * counts as one ignored input); `disconnect` stops recording and carries `counts` and `settled()`
+ * (which also waits for the shards a category visit fetches).
  */
 export function tracker(rec, options, stop = () => {}) {
   if (!rec || typeof rec.track !== "function") throw new TypeError("a localrec Recommender is needed");
   const onTrack = typeof options?.onTrack === "function" ? options.onTrack : null;
+  // A category visit also fetches that category's shards when the model is a core with shards
+  // (`localrec shard`; a whole model answers at once, without a request). `loadShards: false`
+  // leaves that to the page.
+  const loadShards = options?.loadShards !== false && typeof rec.loadCategory === "function";
   const counts = { tracked: 0, ignored: 0, rejected: 0 };
   let connected = true;
   let pending = Promise.resolve();
@@ -28,8 +33,12 @@ export function tracker(rec, options, stop = () => {}) {
       const done = Promise.resolve()
         .then(() => rec.track(event))
         .then(
-          () => {
+          async () => {
             counts.tracked += 1;
+            if (loadShards && event.type === "category") {
+              // A shard that fails to download is retried at the next visit; the event stays.
+              await rec.loadCategory(event.category).catch(() => {});
+            }
             onTrack?.(event, null);
           },
           (error) => {

@@ -278,14 +278,10 @@ function render(force = false) {
   // recorded once per category in a row (coming back to it from a product page adds nothing).
   if (current.category && !revisit && current.category !== lastCategory) {
     lastCategory = current.category;
+    // With a model split into a core and category shards, the GA4 adapter also fetches this
+    // category's shards (one request naming a shard file, nothing about the shopper) before the
+    // panels refresh; a whole model makes no request.
     track({ event: "view_item_list", ecommerce: { item_list_id: current.category, items: [] } });
-    // A model split into a core and category shards ranks this category's items once its shards
-    // are in: the one request names a shard file, nothing about the shopper. A whole model
-    // answers 0 at once, without a request.
-    const category = current.category;
-    enqueue(async () => {
-      if (await rec.loadCategory(category)) await refresh();
-    });
   }
   if (current.view && !revisit) {
     const id = current.view;

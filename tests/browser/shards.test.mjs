@@ -160,6 +160,38 @@ test("a damaged or missing shard is refused with its code; the history and catal
   }
 });
 
+test("the GA4 adapter loads a category's shards on view_item_list, unless told not to", { timeout: 180_000 }, async () => {
+  const b = await open({ serve: serve() });
+  try {
+    await b.page.goto(`${b.base}/tests/blank.html`);
+    const out = await b.page.evaluate(async () => {
+      const { Recommender } = await import("/pkg/localrec.js");
+      const { connectDataLayer } = await import("/pkg/ga4.js");
+      const run = async (options) => {
+        const rec = await Recommender.load({ model: "/sharded/model.lrec", backend: "cpu", storage: "memory" });
+        const dataLayer = [];
+        const disconnect = connectDataLayer(rec, dataLayer, options);
+        dataLayer.push({ event: "view_item_list", ecommerce: { item_list_id: "kitchen/knives", items: [] } });
+        await disconnect.settled();
+        const out = { items: rec.model.items, counts: { ...disconnect.counts }, history: (await rec.history()).length };
+        disconnect();
+        rec.free();
+        return out;
+      };
+      return { auto: await run(), off: await run({ loadShards: false }) };
+    });
+    const knives = manifest.shards.filter((s) => s.category === "kitchen/knives").reduce((n, s) => n + s.items, 0);
+    assert.ok(knives > 0);
+    assert.equal(out.auto.items, CORE_ITEMS + knives);
+    assert.deepEqual(out.auto.counts, { tracked: 1, ignored: 0, rejected: 0 });
+    assert.equal(out.auto.history, 1);
+    assert.equal(out.off.items, CORE_ITEMS);
+    assert.equal(out.off.history, 1);
+  } finally {
+    await b.close();
+  }
+});
+
 test('shards: "all" fetches the whole catalogue at load; the worker entry loads categories too', { timeout: 180_000 }, async () => {
   const b = await open({ serve: serve() });
   try {
