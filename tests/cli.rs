@@ -567,6 +567,88 @@ fn int4_item_tables_train_evaluate_and_rank() {
     assert_eq!(table.unwrap()["dtype"], "i4");
 }
 
+/// `localrec shard` on a trained model with a catalogue: a version-3 core that `inspect` and
+/// `recommend` read, shards named by their SHA-256, and `eval` refusing the core (it would rank
+/// only the popular items).
+#[test]
+fn a_trained_model_splits_into_a_core_and_category_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = small_shop(dir.path(), &[]);
+    let out = dir.path().join("model");
+    let events = shop.join("events.csv");
+    ok(localrec(&[
+        "train",
+        "--data",
+        p(&events),
+        "--format",
+        "events",
+        "--catalog",
+        p(&shop.join("catalog.json")),
+        "--out",
+        p(&out),
+        "--epochs",
+        "1",
+        "--d-model",
+        "16",
+        "--quiet",
+    ]));
+    let site = dir.path().join("site");
+    let model = out.join("model.lrec");
+    let run = localrec(&[
+        "shard",
+        "--model",
+        p(&model),
+        "--out",
+        p(&site),
+        "--core-items",
+        "40",
+        "--shard-items",
+        "10",
+    ]);
+    let stderr = String::from_utf8_lossy(&run.stderr).into_owned();
+    assert!(run.status.success(), "{stderr}");
+    let core = site.join("model.lrec");
+    let header = json(&ok(localrec(&["inspect", p(&core)])));
+    assert_eq!(header["format_version"], 3);
+    assert_eq!(header["items"], 40);
+    let whole = json(&ok(localrec(&["inspect", p(&model)])));
+    assert_eq!(header["shards"]["catalog_items"], whole["items"]);
+    let shards = header["shards"]["shards"].as_u64().unwrap() as usize;
+    let files: Vec<_> = std::fs::read_dir(site.join("shards"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert_eq!(files.len(), shards);
+    for name in &files {
+        let bytes = std::fs::read(site.join("shards").join(name)).unwrap();
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(&bytes);
+        let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(name, &format!("{hex}.lrec"));
+    }
+    assert!(stderr.contains(&format!("{shards} shards")), "{stderr}");
+    let first = header["first_items"][0].as_str().unwrap();
+    let recs = ok(localrec(&[
+        "recommend",
+        "--model",
+        p(&core),
+        "--history",
+        first,
+    ]));
+    assert_eq!(recs.lines().count(), 10);
+    let refused = localrec(&[
+        "eval",
+        "--model",
+        p(&core),
+        "--data",
+        p(&events),
+        "--format",
+        "events",
+    ]);
+    assert!(!refused.status.success());
+    let why = String::from_utf8_lossy(&refused.stderr);
+    assert!(why.contains("localrec shard"), "{why}");
+}
+
 /// An interrupted run leaves a checkpoint; `--resume` continues its curve instead of starting over.
 #[test]
 fn interrupted_training_resumes_from_its_checkpoint() {

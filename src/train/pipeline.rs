@@ -539,6 +539,14 @@ pub fn run_eval(
     item_table: Option<TableTrial>,
 ) -> Result<serde_json::Value> {
     let (artefact, bytes) = read_model(model)?;
+    if artefact.header.shards.is_some() {
+        // Its other items are in shards: ranking the core alone would understate the model.
+        return Err(Error::InvalidArgument(format!(
+            "{} is the core of a model split by `localrec shard`: evaluate the model it was split \
+             from",
+            model.display()
+        )));
+    }
     let ds = data.load()?;
     let prepared = prepare_for(&artefact, &ds)?;
     let item_attrs = artefact.item_attrs();
