@@ -31,8 +31,38 @@ export function modelUrl(source) {
   return undefined;
 }
 
-// Shard downloads in flight, by URL: overlapping loadCategory() calls share one request.
+// Shard downloads by URL: in flight, or done and not yet read. Overlapping loadCategory() calls
+// share one request; a download started ahead (`prefetchShards`) waits here until it is read.
 const shardFetches = new Map();
+
+/** Forgets `entry` unless a newer download of the same URL has taken its place. */
+function drop(url, entry) {
+  if (shardFetches.get(url) === entry) shardFetches.delete(url);
+}
+
+function shardUrl(base, path) {
+  return new URL(path, new URL(base, globalThis.location.href)).href;
+}
+
+/** The download of `url`, started if it is not already under way or waiting to be read. */
+function shardDownload(url) {
+  let entry = shardFetches.get(url);
+  if (!entry) {
+    entry = { read: false };
+    entry.promise = (async () => {
+      const response = await fetch(url, { credentials: "same-origin" });
+      if (!response.ok) throw new Error(`cannot fetch shard ${url}: HTTP ${response.status}`);
+      return new Uint8Array(await response.arrayBuffer());
+    })();
+    shardFetches.set(url, entry);
+    // A failed download is forgotten at once (the next call retries); a finished one once read.
+    entry.promise.then(
+      () => entry.read && drop(url, entry),
+      () => drop(url, entry),
+    );
+  }
+  return entry;
+}
 
 /**
  * Downloads one catalogue shard, `path` (`shards/<sha256>.lrec`) resolved against `base` (the
@@ -41,17 +71,48 @@ const shardFetches = new Map();
  * against its manifest.
  */
 export function fetchShard(base, path) {
-  const url = new URL(path, new URL(base, globalThis.location.href)).href;
-  if (!shardFetches.has(url)) {
-    const pending = (async () => {
-      const response = await fetch(url, { credentials: "same-origin" });
-      if (!response.ok) throw new Error(`cannot fetch shard ${url}: HTTP ${response.status}`);
-      return new Uint8Array(await response.arrayBuffer());
-    })();
-    shardFetches.set(url, pending);
-    pending.finally(() => shardFetches.delete(url)).catch(() => {});
+  const url = shardUrl(base, path);
+  const entry = shardDownload(url);
+  if (!entry.read) {
+    entry.read = true;
+    entry.promise.then(() => drop(url, entry), () => {});
   }
-  return shardFetches.get(url);
+  return entry.promise;
+}
+
+// Downloads queued by prefetchShards and not started yet (arrays of URLs).
+const prefetchQueues = new Set();
+
+/** Drops the downloads of `paths` started ahead and not read, and those still queued (a call
+ * that stopped at an error): a later call fetches them afresh. */
+export function forgetShards(base, paths) {
+  const urls = new Set(Array.from(paths, (path) => shardUrl(base, path)));
+  for (const queue of prefetchQueues) {
+    const kept = queue.filter((url) => !urls.has(url));
+    queue.splice(0, queue.length, ...kept);
+  }
+  for (const url of urls) {
+    const entry = shardFetches.get(url);
+    if (entry?.read === false) drop(url, entry);
+  }
+}
+
+/**
+ * Starts downloading `paths` a few at a time, ahead of the `fetchShard` calls that read them
+ * one by one (the core verifies and adds shards in order): fetching overlaps that work.
+ */
+export function prefetchShards(base, paths, concurrency = 4) {
+  const queue = Array.from(paths, (path) => shardUrl(base, path));
+  prefetchQueues.add(queue);
+  const next = () => {
+    const url = queue.shift();
+    if (url === undefined) {
+      prefetchQueues.delete(queue);
+      return;
+    }
+    shardDownload(url).promise.catch(() => {}).finally(next);
+  };
+  for (let i = 0; i < concurrency; i++) next();
 }
 
 /**

@@ -32,6 +32,10 @@ extern "C" {
     async fn file_digests(bytes: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = modelUrl)]
     fn model_url(source: &JsValue) -> Option<String>;
+    #[wasm_bindgen(js_name = prefetchShards)]
+    fn prefetch_shards(base: &str, paths: Vec<String>);
+    #[wasm_bindgen(js_name = forgetShards)]
+    fn forget_shards(base: &str, paths: Vec<String>);
     #[wasm_bindgen(js_name = fetchShard, catch)]
     async fn fetch_shard(base: &str, path: &str) -> std::result::Result<JsValue, JsValue>;
     #[wasm_bindgen(js_name = now)]
@@ -474,6 +478,27 @@ impl Recommender {
         self.engine.borrow()
     }
 
+    /// Fetches and verifies one shard and adds it (now, or at the next call if the engine is
+    /// busy); the number of items it holds (0 if it was already in).
+    async fn fetch_shard_at(&self, base: &str, path: &str) -> Result<u32> {
+        let bytes = fetch_shard(base, path)
+            .await
+            .map_err(|e| Error::Fetch(js_message(&e)))?;
+        let digests = digests_of(file_digests(&bytes).await);
+        let bytes = js_sys::Uint8Array::new(&bytes).to_vec();
+        let shard = self.engine().read_shard(&bytes, digests.as_ref())?;
+        let mut added = 0;
+        if let Some(shard) = shard
+            && !self.pending.borrow().iter().any(|p| p.index == shard.index)
+        {
+            added = shard.items.len() as u32;
+            self.pending.borrow_mut().push(shard);
+        }
+        // Adds it now if the engine is free (else at the start of the next call).
+        drop(self.engine());
+        Ok(added)
+    }
+
     /// Fetches, verifies and queues the shards of `category` (None: all) not loaded yet, then
     /// adds them; the number of items they hold.
     async fn fetch_shards(&self, category: Option<&str>) -> Result<u32> {
@@ -486,24 +511,22 @@ impl Recommender {
                 "this model was given as bytes: pass load({ shardsBase }), the URL its shards/ folder is under".into(),
             )
         })?;
+        // A few downloads run ahead while each shard is verified and added in turn.
+        let paths: Vec<String> = wanted.iter().map(|e| e.path()).collect();
+        if paths.len() > 1 {
+            prefetch_shards(base, paths.clone());
+        }
         let mut added = 0u32;
-        // One request at a time per call keeps memory flat; the browser overlaps calls.
-        for entry in wanted {
-            let bytes = fetch_shard(base, &entry.path())
-                .await
-                .map_err(|e| Error::Fetch(js_message(&e)))?;
-            let digests = digests_of(file_digests(&bytes).await);
-            let bytes = js_sys::Uint8Array::new(&bytes).to_vec();
-            let shard = self.engine().read_shard(&bytes, digests.as_ref())?;
-            if let Some(shard) = shard
-                && !self.pending.borrow().iter().any(|p| p.index == shard.index)
-            {
-                added += shard.items.len() as u32;
-                self.pending.borrow_mut().push(shard);
+        for path in &paths {
+            match self.fetch_shard_at(base, path).await {
+                Ok(n) => added += n,
+                Err(e) => {
+                    // Downloads started ahead for this call are not kept for the next one.
+                    forget_shards(base, paths.clone());
+                    return Err(e);
+                }
             }
         }
-        // Adds the queued shards now if the engine is free.
-        drop(self.engine());
         Ok(added)
     }
 }
