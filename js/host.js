@@ -98,10 +98,11 @@ export function forgetShards(base, paths) {
 }
 
 /**
- * Starts downloading `paths` a few at a time, ahead of the `fetchShard` calls that read them
- * one by one (the core verifies and adds shards in order): fetching overlaps that work.
+ * Starts downloading `paths` a few at a time (6: what browsers open to one host over HTTP/1.1),
+ * ahead of the `fetchShard` calls that read them one by one (the core verifies and adds shards in
+ * order): fetching overlaps that work.
  */
-export function prefetchShards(base, paths, concurrency = 4) {
+export function prefetchShards(base, paths, concurrency = 6) {
   const queue = Array.from(paths, (path) => shardUrl(base, path));
   prefetchQueues.add(queue);
   const next = () => {
