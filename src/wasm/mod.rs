@@ -499,8 +499,8 @@ impl Recommender {
         Ok(added)
     }
 
-    /// Fetches, verifies and queues the shards of `category` (None: all) not loaded yet, then
-    /// adds them; the number of items they hold.
+    /// Fetches the shards of `category` (None: all) not loaded yet, a few downloads ahead, and
+    /// adds each as soon as it is verified; the number of items they hold.
     async fn fetch_shards(&self, category: Option<&str>) -> Result<u32> {
         let wanted = self.engine().shards_to_load(category);
         if wanted.is_empty() {
