@@ -26,9 +26,9 @@ async function handle(method, args) {
 self.onmessage = async ({ data: { id, method, args } }) => {
   try {
     const result = await handle(method, args);
-    // Every answer carries the timings of the last recommend(), so `lastTimings` reads the same
-    // on both entries,
-    // and `model` its item count as shards load.
+    // Every answer carries the timings of the last recommend() and the model's facts, so
+    // `lastTimings` and `model` (whose item count grows as shards load) read the same on both
+    // entries.
     self.postMessage({ id, result, lastTimings: rec ? rec.lastTimings : undefined, model: rec ? rec.model : undefined });
   } catch (e) {
     self.postMessage({ id, error: { message: String(e && e.message ? e.message : e), code: (e && e.code) || "COMPUTE" } });

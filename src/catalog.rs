@@ -24,6 +24,17 @@ fn yes() -> bool {
     true
 }
 
+impl ItemMeta {
+    /// Item `id`'s metadata in a catalogue given by id (`load({catalog})`, `localrec shard
+    /// --catalog`): an item it lacks has no category and is not in stock.
+    pub fn of(catalog: &std::collections::HashMap<String, ItemMeta>, id: &str) -> ItemMeta {
+        catalog.get(id).cloned().unwrap_or(ItemMeta {
+            in_stock: false,
+            ..ItemMeta::default()
+        })
+    }
+}
+
 impl Default for ItemMeta {
     /// No title, category, brand or price; in stock.
     fn default() -> Self {

@@ -30,6 +30,24 @@ fn p(path: &Path) -> &str {
     path.to_str().unwrap()
 }
 
+/// `localrec train` on an events log for one quiet epoch into `out`, with `extra` flags.
+fn train_events(log: &Path, out: &Path, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "train",
+        "--data",
+        p(log),
+        "--format",
+        "events",
+        "--out",
+        p(out),
+        "--epochs",
+        "1",
+        "--quiet",
+    ];
+    args.extend_from_slice(extra);
+    localrec(&args)
+}
+
 /// A log whose figures are worked out by hand. Seq format: the last item of each line is the
 /// test target, the one before it the validation target; popularity counts the training events
 /// (the rest), so a=3, b=2, c=2, d=e=0 (rows in order of first appearance: a b c d e).
@@ -401,41 +419,18 @@ fn bad_input_stops_with_file_and_line_or_is_counted() {
     let log = dir.path().join("events.csv");
     std::fs::write(&log, "user_id,timestamp,event,item_id,query\nu1,1,view,a,\nu1,2,teleport,b,\nu1,3,purchase,b,\nu1,4,view,c,\nu1,5,purchase,a,\nu1,6,purchase,c,\nu2,1,purchase,a,\nu2,2,view,b,\nu2,3,purchase,b,\nu2,4,purchase,c,\n").unwrap();
     let out = dir.path().join("o");
-    let err = localrec(&[
-        "train",
-        "--data",
-        p(&log),
-        "--format",
-        "events",
-        "--out",
-        p(&out),
-        "--quiet",
-        "--epochs",
-        "1",
-    ]);
+    let err = train_events(&log, &out, &[]);
     assert!(!err.status.success());
     let stderr = String::from_utf8_lossy(&err.stderr);
     assert!(
         stderr.contains("events.csv:3: unknown event type \"teleport\""),
         "{stderr}"
     );
-    let run = localrec(&[
-        "train",
-        "--data",
-        p(&log),
-        "--format",
-        "events",
-        "--out",
-        p(&out),
-        "--quiet",
-        "--epochs",
-        "1",
-        "--skip-bad-lines",
-        "--d-model",
-        "8",
-        "--negatives",
-        "2",
-    ]);
+    let run = train_events(
+        &log,
+        &out,
+        &["--skip-bad-lines", "--d-model", "8", "--negatives", "2"],
+    );
     let stderr = String::from_utf8_lossy(&run.stderr);
     assert!(run.status.success(), "{stderr}");
     assert!(stderr.contains("skipped 1 bad line(s) of 10"), "{stderr}");
@@ -488,22 +483,11 @@ fn int4_item_tables_train_evaluate_and_rank() {
     let shop = small_shop(dir.path(), &[]);
     let out = dir.path().join("model");
     let events = shop.join("events.csv");
-    ok(localrec(&[
-        "train",
-        "--data",
-        p(&events),
-        "--format",
-        "events",
-        "--out",
-        p(&out),
-        "--epochs",
-        "1",
-        "--d-model",
-        "32",
-        "--item-table",
-        "int4",
-        "--quiet",
-    ]));
+    ok(train_events(
+        &events,
+        &out,
+        &["--d-model", "32", "--item-table", "int4"],
+    ));
     let report = json(&std::fs::read_to_string(out.join("report.json")).unwrap());
     assert_eq!(report["test"]["item_table"], "int4");
     let model = out.join("model.lrec");
@@ -576,22 +560,12 @@ fn a_trained_model_splits_into_a_core_and_category_shards() {
     let shop = small_shop(dir.path(), &[]);
     let out = dir.path().join("model");
     let events = shop.join("events.csv");
-    ok(localrec(&[
-        "train",
-        "--data",
-        p(&events),
-        "--format",
-        "events",
-        "--catalog",
-        p(&shop.join("catalog.json")),
-        "--out",
-        p(&out),
-        "--epochs",
-        "1",
-        "--d-model",
-        "16",
-        "--quiet",
-    ]));
+    let catalog = shop.join("catalog.json");
+    ok(train_events(
+        &events,
+        &out,
+        &["--catalog", p(&catalog), "--d-model", "16"],
+    ));
     let site = dir.path().join("site");
     let model = out.join("model.lrec");
     let run = localrec(&[

@@ -44,6 +44,9 @@ pub const FORMAT_VERSION: u32 = 3;
 pub const OLDEST_VERSION: u32 = 1;
 /// The version that introduced int4 item tables.
 pub(crate) const INT4_VERSION: u32 = 2;
+/// The version that introduced positions counted from the oldest event
+/// ([`crate::model::Positions`]).
+pub(crate) const POSITIONS_VERSION: u32 = 3;
 const DIGEST_LEN: usize = 32;
 pub(crate) const MIN_LEN: usize = 8 + 4 + 8 + 8 + DIGEST_LEN;
 
@@ -261,6 +264,23 @@ pub(crate) fn unframe<'a>(bytes: &'a [u8], digests: Option<&Digests>) -> Result<
     })
 }
 
+impl Header {
+    /// The oldest format version that can hold this file, and what needs it: a file is written
+    /// as that version, so that earlier builds still load what they can read, and a file that
+    /// claims an older one is refused.
+    pub(crate) fn oldest_version(&self) -> (u32, &'static str) {
+        if self.shards.is_some() {
+            (shard::SHARDS_VERSION, "a core with shards")
+        } else if self.config.positions != crate::model::Positions::FromNewest {
+            (POSITIONS_VERSION, "positions counted from the oldest event")
+        } else if self.tensors.iter().any(|t| t.dtype == "i4") {
+            (INT4_VERSION, "an int4 item table")
+        } else {
+            (OLDEST_VERSION, "")
+        }
+    }
+}
+
 impl Artefact {
     /// Attribute ids by embedding row (row 0, padding, has none).
     pub fn item_attrs(&self) -> Vec<Vec<u32>> {
@@ -389,28 +409,14 @@ fn validate_header(h: &Header, payload_len: usize, version: u32) -> Result<()> {
     let c = &h.config;
     c.validate()
         .map_err(|e| corrupt(format!("bad config: {e}")))?;
-    if c.positions != crate::model::Positions::FromNewest && version < shard::SHARDS_VERSION {
+    let (needed, what) = h.oldest_version();
+    if version < needed {
         return Err(corrupt(format!(
-            "positions counted from the oldest event need format version {} (this file is \
-             version {version})",
-            shard::SHARDS_VERSION
+            "{what} needs format version {needed}; this file is version {version}"
         )));
     }
     if let Some(index) = &h.shards {
-        if version < shard::SHARDS_VERSION {
-            return Err(corrupt(format!(
-                "a core with shards is format version {} or newer, this file is version {version}",
-                shard::SHARDS_VERSION
-            )));
-        }
         index.validate(c.n_items)?;
-        if index.total_items > crate::model::config::MAX_ITEMS {
-            return Err(corrupt(format!(
-                "the catalogue has {} items, more than this build reads ({})",
-                index.total_items,
-                crate::model::config::MAX_ITEMS
-            )));
-        }
         if h.catalog.is_none() {
             return Err(corrupt("a core with shards needs its catalogue metadata"));
         }
@@ -468,10 +474,9 @@ fn validate_header(h: &Header, payload_len: usize, version: u32) -> Result<()> {
                 t.name, t.shape
             )));
         }
-        if t.dtype == "i4" && (name != "item_emb" || version < INT4_VERSION) {
+        if t.dtype == "i4" && name != "item_emb" {
             return Err(corrupt(format!(
-                "tensor {name} is int4: only the item table may be, from format version \
-                 {INT4_VERSION} (this file is version {version})"
+                "tensor {name} is int4: only the item table may be"
             )));
         }
         let need = match stored_bytes(&t.dtype, shape) {
@@ -610,6 +615,35 @@ mod tests {
             Encoding::Int8,
         );
         assert_eq!(lean.item_table, Some(int8));
+    }
+
+    /// A file is written as the oldest version that holds it: positions counted from the oldest
+    /// event need version 3, and the same file claiming version 2 is refused, by name.
+    #[test]
+    fn positions_from_the_oldest_event_are_version_3() {
+        let (config, items, weights) = tiny();
+        let config = config.with_positions(crate::model::Positions::FromOldest);
+        let file = write(&ArtefactParts {
+            config: &config,
+            items: &items,
+            popularity: &[5, 3, 1],
+            attributes: &[],
+            catalog: None,
+            weights: &weights,
+            provenance: serde_json::json!({}),
+            storage: Storage::Quantized {
+                item_table: Encoding::Int8,
+            },
+        })
+        .unwrap();
+        assert_eq!(version_of(&file), 3);
+        assert_eq!(
+            read(&file).unwrap().header.config.positions,
+            config.positions
+        );
+        let err = read(&as_version(file, 2)).unwrap_err();
+        assert_eq!(err.code(), "MODEL_CORRUPT");
+        assert!(err.to_string().contains("oldest event"), "{err}");
     }
 
     #[test]

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::catalog::ItemMeta;
 use crate::error::Result;
 use crate::model::SeqRecConfig;
+use crate::model::config::MAX_ITEMS;
 
 use super::quant::{Encoding, Quantized};
 use super::{Digests, TensorEntry, corrupt, unframe};
@@ -54,8 +55,9 @@ impl ShardEntry {
 }
 
 impl ShardIndex {
-    /// Checks the manifest against the core it is in (`core_items` items): counts add up,
-    /// digests are 64 lowercase hex digits and distinct, categories are bounded.
+    /// Checks the manifest against the core it is in (`core_items` items): counts add up (to at
+    /// most [`MAX_ITEMS`]), digests are 64 lowercase hex digits and distinct, categories are
+    /// bounded.
     pub(super) fn validate(&self, core_items: usize) -> Result<()> {
         let mut total = core_items;
         let mut seen = std::collections::HashSet::new();
@@ -88,6 +90,11 @@ impl ShardIndex {
             return Err(corrupt(format!(
                 "the core and its shards hold {total} items, the manifest says {}",
                 self.total_items
+            )));
+        }
+        if total > MAX_ITEMS {
+            return Err(corrupt(format!(
+                "the catalogue has {total} items, more than this build reads ({MAX_ITEMS})"
             )));
         }
         Ok(())
@@ -220,10 +227,12 @@ pub use split::{Split, split};
 mod split {
     use std::collections::{BTreeMap, HashMap};
 
+    use sha2::{Digest, Sha256};
+
     use super::*;
     use crate::error::Error;
     use crate::format::write::framed;
-    use crate::format::{Header, read_header, validate_header};
+    use crate::format::{Header, hex, read_header, validate_header};
 
     /// A model split into a core and shards ([`split`]).
     pub struct Split {
@@ -235,8 +244,8 @@ mod split {
 
     /// Splits a shipped weights file: the `core_items` most popular items stay in the core, the
     /// others go to shards by category, at most `shard_items` items each. Categories come from
-    /// `catalog` (item id -> metadata, which then also becomes the files' catalogue; an item it
-    /// lacks has no category and is out of stock, as in `load({catalog})`) or else from the
+    /// `catalog` (item id -> metadata, which then also becomes the files' catalogue; read with
+    /// [`ItemMeta::of`], as `load({catalog})` does) or else from the
     /// model's own catalogue. Item rows are copied as stored: nothing is quantised again.
     pub fn split(
         model: &[u8],
@@ -278,12 +287,7 @@ mod split {
             (Some(map), _) => header
                 .items
                 .iter()
-                .map(|id| {
-                    map.get(id).cloned().unwrap_or(ItemMeta {
-                        in_stock: false,
-                        ..ItemMeta::default()
-                    })
-                })
+                .map(|id| ItemMeta::of(map, id))
                 .collect(),
             (None, Some(own)) => own.clone(),
             (None, None) => {
@@ -354,7 +358,7 @@ mod split {
                 });
                 let entry = ShardEntry {
                     category: category.to_string(),
-                    sha256: super::super::hex(&sha2::Sha256::digest(&file)),
+                    sha256: hex(&Sha256::digest(&file)),
                     items: chunk.len(),
                     bytes: file.len(),
                 };
@@ -407,10 +411,11 @@ mod split {
                 shards: shards.iter().map(|(e, _)| e.clone()).collect(),
             }),
         };
-        validate_header(&core_header, at, SHARDS_VERSION)?;
+        let (version, _) = core_header.oldest_version();
+        validate_header(&core_header, at, version)?;
         let json =
             serde_json::to_vec(&core_header).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        let core = framed(&json, SHARDS_VERSION, at, |out| {
+        let core = framed(&json, version, at, |out| {
             for body in &bodies {
                 match body {
                     Body::Table => core_table.write_into(out),
@@ -434,6 +439,4 @@ mod split {
         Table,
         Raw(&'a [u8]),
     }
-
-    use sha2::Digest;
 }

@@ -7,7 +7,7 @@ use crate::error::{Error, Result};
 use crate::model::{SeqRecConfig, Weights};
 
 use super::quant::{Encoding, Quantized};
-use super::{FORMAT_VERSION, Header, INT4_VERSION, MAGIC, MIN_LEN, TensorEntry, validate_header};
+use super::{FORMAT_VERSION, Header, MAGIC, MIN_LEN, TensorEntry, validate_header};
 
 /// What goes into a new weights file.
 pub struct ArtefactParts<'a> {
@@ -119,14 +119,8 @@ pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
         provenance: parts.provenance.clone(),
         shards: None,
     };
-    // The oldest version that holds these tensors, so int8 files load in earlier builds.
-    let version = if header.config.positions != crate::model::Positions::FromNewest {
-        super::shard::SHARDS_VERSION
-    } else if header.tensors.iter().any(|t| t.dtype == "i4") {
-        INT4_VERSION
-    } else {
-        super::OLDEST_VERSION
-    };
+    // The oldest version that holds this file, so int8 files load in earlier builds.
+    let (version, _) = header.oldest_version();
     validate_header(&header, payload_len, version)?;
     let header = serde_json::to_vec(&header).map_err(|e| Error::InvalidArgument(e.to_string()))?;
     Ok(framed(&header, version, payload_len, |out| {

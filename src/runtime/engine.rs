@@ -67,10 +67,8 @@ impl Engine {
         bytes: &[u8],
         digests: Option<&format::Digests>,
         device: &burn::prelude::Device,
-        catalog: Option<HashMap<String, ItemMeta>>,
+        given_catalog: Option<HashMap<String, ItemMeta>>,
     ) -> Result<Self> {
-        let catalog_arg = catalog;
-        let catalog = &catalog_arg;
         let mut a: Artefact = format::read_for_inference(bytes, digests)?;
         let model = a.model(device)?;
         // The artefact's large parts are moved, not copied: at a million items its ids and item
@@ -83,8 +81,8 @@ impl Engine {
             .item_table
             .take()
             .ok_or_else(|| Error::ModelCorrupt("the item table is not quantised".into()))?;
-        let catalog = match catalog {
-            Some(map) => Some(vocab.ids().iter().map(|id| meta_in(map, id)).collect()),
+        let catalog = match &given_catalog {
+            Some(map) => Some(vocab.ids().iter().map(|id| ItemMeta::of(map, id)).collect()),
             None => a.header.catalog.take(),
         };
         let shards = a.header.shards.take().map(|index| Shards {
@@ -94,7 +92,8 @@ impl Engine {
         let info = ModelInfo {
             version: a.version,
             item_table: items.encoding(),
-            items: config.n_items,
+            // Counted when asked for (`info`): shards add items.
+            items: 0,
             catalog_items: shards
                 .as_ref()
                 .map_or(config.n_items, |s| s.index.total_items),
@@ -117,7 +116,7 @@ impl Engine {
             items,
             catalog,
             // Kept only where shards may add items later.
-            catalog_override: catalog_arg.filter(|_| shards.is_some()),
+            catalog_override: given_catalog.filter(|_| shards.is_some()),
             shards,
             info,
         })
@@ -204,18 +203,23 @@ impl Engine {
         }
         if let Some(catalog) = &mut self.catalog {
             match &self.catalog_override {
-                Some(map) => catalog.extend(shard.items.iter().map(|id| meta_in(map, id))),
+                Some(map) => catalog.extend(shard.items.iter().map(|id| ItemMeta::of(map, id))),
                 None => catalog.extend(shard.catalog),
             }
         }
-        self.info.items = self.vocab.len();
-        self.info.shards_loaded = s.loaded.iter().filter(|&&l| l).count();
         Ok(())
     }
 
-    /// Facts about the model.
-    pub fn info(&self) -> &ModelInfo {
-        &self.info
+    /// Facts about the model, with the items ranked now and the shards loaded so far.
+    pub fn info(&self) -> ModelInfo {
+        ModelInfo {
+            items: self.vocab.len(),
+            shards_loaded: self
+                .shards
+                .as_ref()
+                .map_or(0, |s| s.loaded.iter().filter(|&&l| l).count()),
+            ..self.info.clone()
+        }
     }
 
     /// The model, for encoding on its device.
@@ -241,15 +245,14 @@ impl Engine {
             }
             EventKind::Category => {
                 let c = required_text(event.category.as_deref(), "category", "category")?;
-                let in_shard = self.shards.as_ref().is_some_and(|s| {
-                    s.index
-                        .shards
-                        .iter()
-                        .any(|e| category_matches(&e.category, &c))
-                });
                 if let Some(catalog) = &self.catalog
-                    && !in_shard
                     && !catalog.iter().any(|m| category_matches(&m.category, &c))
+                    && !self.shards.as_ref().is_some_and(|s| {
+                        s.index
+                            .shards
+                            .iter()
+                            .any(|e| category_matches(&e.category, &c))
+                    })
                 {
                     return Err(Error::BadEvent(format!(
                         "unknown category {c:?}: no item of the catalogue is in it"
@@ -383,15 +386,6 @@ impl Engine {
         self.items.matvec(state, &mut out);
         out
     }
-}
-
-/// An item's metadata in a catalogue passed at load: missing items have no category and are not
-/// in stock.
-fn meta_in(map: &HashMap<String, ItemMeta>, id: &str) -> ItemMeta {
-    map.get(id).cloned().unwrap_or(ItemMeta {
-        in_stock: false,
-        ..ItemMeta::default()
-    })
 }
 
 /// The trimmed, non-empty text a `kind` event needs in `field` (at most 200 characters).

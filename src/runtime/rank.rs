@@ -33,9 +33,8 @@ pub fn top_k(scores: &[f32], k: usize, mut keep: impl FnMut(usize) -> bool) -> V
         return Vec::new();
     }
     let mut heap: BinaryHeap<std::cmp::Reverse<Entry>> = BinaryHeap::with_capacity(k + 1);
-    // Once k rows are held, the k-th best score as a plain float: rows come in increasing
-    // order, so a later row with an equal score loses the tie. A million-row catalogue mostly
-    // takes this one comparison per row.
+    // Once k rows are held, the k-th best score: rows come in increasing order, so a later row
+    // with an equal score loses the tie, and every row at or below it is passed over.
     let mut threshold = None;
     let mut row = 0;
     while row + 1 < scores.len() {
@@ -49,12 +48,7 @@ pub fn top_k(scores: &[f32], k: usize, mut keep: impl FnMut(usize) -> bool) -> V
             }
         }
         let score = scores[row];
-        match threshold {
-            Some(t) if score <= t || score.is_nan() => continue,
-            None if score.is_nan() => continue,
-            _ => {}
-        }
-        if !keep(row) {
+        if score.is_nan() || threshold.is_some_and(|t| score <= t) || !keep(row) {
             continue;
         }
         heap.push(std::cmp::Reverse(Entry { score, row }));

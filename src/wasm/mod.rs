@@ -122,6 +122,13 @@ fn retention() -> f64 {
     HistoryPolicy::default().retention_days
 }
 
+/// A downloaded file's bytes, copied into wasm memory, with their SHA-256 digests computed by
+/// the browser (`fileDigests`; None where it cannot, and the core hashes them itself).
+async fn bytes_and_digests(bytes: &JsValue) -> (Vec<u8>, Option<format::Digests>) {
+    let digests = digests_of(file_digests(bytes).await);
+    (js_sys::Uint8Array::new(bytes).to_vec(), digests)
+}
+
 /// `fileDigests`'s answer (`[body, file]`, 32 bytes each, or null) as [`format::Digests`].
 fn digests_of(value: JsValue) -> Option<format::Digests> {
     let pair = value.dyn_into::<js_sys::Array>().ok()?;
@@ -235,8 +242,7 @@ impl Recommender {
         let bytes = fetch_model(model)
             .await
             .map_err(|e| Error::InvalidArgument(js_message(&e)))?;
-        let digests = digests_of(file_digests(&bytes).await);
-        let bytes = js_sys::Uint8Array::new(&bytes).to_vec();
+        let (bytes, digests) = bytes_and_digests(&bytes).await;
         let (device, backend) = select_device(&opts.backend).await?;
         let catalog = opts.catalog.map(|c| {
             c.into_iter()
@@ -342,7 +348,7 @@ impl Recommender {
     /// Facts about the loaded model.
     #[wasm_bindgen(getter)]
     pub fn model(&self) -> JsResult<JsValue> {
-        to_js(self.engine().info())
+        to_js(&self.engine().info())
     }
 
     /// Records an event on this device: `{type: "view"|"cart"|"purchase", itemId}`,
@@ -484,8 +490,7 @@ impl Recommender {
         let bytes = fetch_shard(base, path)
             .await
             .map_err(|e| Error::Fetch(js_message(&e)))?;
-        let digests = digests_of(file_digests(&bytes).await);
-        let bytes = js_sys::Uint8Array::new(&bytes).to_vec();
+        let (bytes, digests) = bytes_and_digests(&bytes).await;
         let shard = self.engine().read_shard(&bytes, digests.as_ref())?;
         let mut added = 0;
         if let Some(shard) = shard

@@ -1,9 +1,11 @@
 // Shared set-up for the browser tests: the static server and a headless Debian Chromium driven
 // by playwright-core (never a downloaded browser).
 import { chromium } from "playwright-core";
-import { mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { execFileSync } from "node:child_process";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { homedir, tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { startServer } from "../../scripts/serve.mjs";
 import { CHROMIUM, CHROMIUM_ARGS } from "../../scripts/chromium.mjs";
 
@@ -58,4 +60,24 @@ export async function ready(page) {
   await page.waitForSelector('#status[data-state="ready"], #status[data-state="error"]', { timeout: 120_000 });
   const state = await page.getAttribute("#status", "data-state");
   if (state !== "ready") throw new Error(await page.textContent("#status"));
+}
+
+/**
+ * The demo model split by `localrec shard` (the binary `make test-native` builds;
+ * LOCALREC_BIN overrides) into a core of `coreItems` items and shards of at most 40, in a
+ * temporary folder: `{ dir, index, remove }`, `index` being the core's manifest (its header's
+ * `shards`: `{ total_items, shards: [{ category, sha256, items, bytes }] }`).
+ */
+export async function splitDemoModel(coreItems = 300) {
+  const root = fileURLToPath(new URL("../..", import.meta.url));
+  const bin = process.env.LOCALREC_BIN ?? join(homedir(), ".cache/localrec/target/release/localrec");
+  const dir = await mkdtemp(join(tmpdir(), "localrec-shards-"));
+  execFileSync(bin, [
+    "shard", "--model", join(root, "models/demo/model.lrec"),
+    "--core-items", String(coreItems), "--shard-items", "40", "--out", dir,
+  ], { stdio: "pipe" });
+  // The core's JSON header: bytes 20.. after magic, version and its length.
+  const core = await readFile(join(dir, "model.lrec"));
+  const index = JSON.parse(core.subarray(20, 20 + Number(core.readBigUInt64LE(12))).toString("utf8")).shards;
+  return { dir, index, remove: () => rm(dir, { recursive: true, force: true }) };
 }

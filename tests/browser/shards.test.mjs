@@ -4,36 +4,20 @@
 // its code and the history stays; with every shard in, the ranking is the whole model's.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { homedir, tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
-import { open } from "./helpers.mjs";
+import { DEMO_MOUNTS } from "../../scripts/serve.mjs";
+import { open, splitDemoModel } from "./helpers.mjs";
 
-const root = fileURLToPath(new URL("../..", import.meta.url));
-// Built by `make test-native` (cargo test builds the CLI); LOCALREC_BIN overrides.
-const BIN = process.env.LOCALREC_BIN ?? join(homedir(), ".cache/localrec/target/release/localrec");
 const CORE_ITEMS = 300;
 
-let dir;
+let split;
 let manifest;
 before(async () => {
-  dir = await mkdtemp(join(tmpdir(), "localrec-shards-"));
-  execFileSync(BIN, [
-    "shard", "--model", join(root, "models/demo/model.lrec"),
-    "--core-items", String(CORE_ITEMS), "--shard-items", "40", "--out", dir,
-  ], { stdio: "pipe" });
-  // The core's manifest, read here from its JSON header (bytes 20.. after magic, version, length).
-  const core = await readFile(join(dir, "model.lrec"));
-  const len = Number(core.readBigUInt64LE(12));
-  manifest = JSON.parse(core.subarray(20, 20 + len).toString("utf8")).shards;
+  split = await splitDemoModel(CORE_ITEMS);
+  manifest = split.index;
 });
-after(() => rm(dir, { recursive: true, force: true }));
+after(() => split?.remove());
 
-const serve = () => ({
-  mounts: [["/sharded/", dir], ["/pkg/", join(root, "pkg")], ["/models/", join(root, "models")], ["/tests/", join(root, "tests/browser/pages")]],
-});
+const serve = () => ({ mounts: [["/sharded/", split.dir], ...DEMO_MOUNTS] });
 const SHARD = /^\/sharded\/shards\/[0-9a-f]{64}\.lrec$/;
 const HISTORY = [
   { type: "search", query: "merino hiking socks" },

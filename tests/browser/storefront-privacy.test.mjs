@@ -4,29 +4,15 @@
 // make no request at all, and no request ever carries a viewed item id or a search term.
 import { after, test } from "node:test";
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdtemp, readFile, rm } from "node:fs/promises";
-import { homedir, tmpdir } from "node:os";
-import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { DEMO_MOUNTS } from "../../scripts/serve.mjs";
-import { open, ready } from "./helpers.mjs";
+import { open, ready, splitDemoModel } from "./helpers.mjs";
 import { Shopper, topOf } from "./shop.mjs";
 
 // The third session runs the shop on the demo model split into a core (300 items) and category
 // shards (`localrec shard`): after load, the only requests allowed are shard files of the
 // categories the shopper opened.
-const BIN = process.env.LOCALREC_BIN ?? join(homedir(), ".cache/localrec/target/release/localrec");
-const root = fileURLToPath(new URL("../..", import.meta.url));
-let shardDir = null;
-let manifest = null;
-after(() => shardDir && rm(shardDir, { recursive: true, force: true }));
-async function splitDemo() {
-  shardDir = await mkdtemp(join(tmpdir(), "localrec-privacy-shards-"));
-  execFileSync(BIN, ["shard", "--model", join(root, "models/demo/model.lrec"), "--core-items", "300", "--shard-items", "40", "--out", shardDir], { stdio: "pipe" });
-  const core = await readFile(join(shardDir, "model.lrec"));
-  manifest = JSON.parse(core.subarray(20, 20 + Number(core.readBigUInt64LE(12))).toString("utf8")).shards.shards;
-}
+let split = null;
+after(() => split?.remove());
 
 const QUERIES = ["trail running shoes", "merino hiking socks"];
 // Distinctive words of the queries ("shoes" and "socks" as well: no request has any reason to
@@ -52,8 +38,8 @@ for (const [webgpu, sharded] of [[false, false], [true, false], [false, true]]) 
   const backend = webgpu ? "webgpu" : "cpu";
   const what = sharded ? "only the opened categories' shards after load" : "nothing after load";
   test(`storefront privacy on ${backend}${sharded ? " with a sharded model" : ""}: ${what}, no behaviour in any request`, { timeout: 600_000 }, async () => {
-    if (sharded) await splitDemo();
-    const b = await open({ webgpu, serve: sharded ? { mounts: [["/sharded/", shardDir], ...DEMO_MOUNTS] } : {} });
+    if (sharded) split ??= await splitDemoModel(300);
+    const b = await open({ webgpu, serve: sharded ? { mounts: [["/sharded/", split.dir], ...DEMO_MOUNTS] } : {} });
     const pageRequests = [];
     b.page.on("request", (r) => pageRequests.push(r.url()));
     const workerRequests = [];
@@ -127,7 +113,7 @@ for (const [webgpu, sharded] of [[false, false], [true, false], [false, true]]) 
       // with a sharded model, only GETs of shard files of the categories the shopper opened.
       const isOpenedShard = (url) => {
         const m = new URL(url, b.base).pathname.match(/^\/sharded\/shards\/([0-9a-f]{64})\.lrec$/);
-        const shard = m && manifest.find((s) => s.sha256 === m[1]);
+        const shard = m && split.index.shards.find((s) => s.sha256 === m[1]);
         return Boolean(shard) && opened.some((c) => shard.category === c || shard.category.startsWith(`${c}/`));
       };
       const extra = (list) => list.filter((u) => !(sharded && isOpenedShard(u)));
@@ -136,7 +122,7 @@ for (const [webgpu, sharded] of [[false, false], [true, false], [false, true]]) 
       assert.deepEqual(extra(b.served.slice(loaded.served).map((r) => r.url)), [], "the server was contacted while browsing");
       if (sharded) {
         const fetched = new Set(b.served.slice(loaded.served).map((r) => r.url));
-        const wanted = manifest.filter((s) => opened.some((c) => s.category === c || s.category.startsWith(`${c}/`)));
+        const wanted = split.index.shards.filter((s) => opened.some((c) => s.category === c || s.category.startsWith(`${c}/`)));
         assert.equal(fetched.size, wanted.length, "each shard of the opened categories, once");
         for (const r of b.requests.slice(loaded.requests)) {
           assert.equal(r.method, "GET", r.url);
