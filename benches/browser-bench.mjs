@@ -39,6 +39,8 @@ const opts = {
   // SwiftShader WebGPU calls take hundreds of ms; their first few compile the shaders.
   webgpuWarmup: Number(option("webgpu-warmup", 10)),
   cold: Number(option("cold", 5)),
+  // Cold-start trials per engine on the throttled network (0: not measured).
+  slowTrials: Number(option("slow-trials", 3)),
   // Per latency measurement (one engine, one history length): stop the timed calls after this many
   // seconds once 10 are done. Only SwiftShader WebGPU comes near it; the calls made are reported.
   budgetS: Number(option("budget-s", 240)),
@@ -125,7 +127,7 @@ function processMemory(pid) {
  * memory, WebAssembly memories, JS heaps and the browser's own buffers alike, read after `fn`
  * answered.
  */
-async function inFreshContext(browser, base, fn, arg, requests, memory = false) {
+async function inFreshContext(browser, base, fn, arg, requests, memory = false, network = null) {
   const before = memory ? new Set(await rendererPids(browser)) : null;
   const context = await browser.newContext();
   const errors = [];
@@ -135,6 +137,12 @@ async function inFreshContext(browser, base, fn, arg, requests, memory = false) 
     page.on("pageerror", (e) => errors.push(String(e)));
     page.on("console", (m) => m.type() === "error" && errors.push(m.text()));
     await page.goto(`${base}/bench/`);
+    if (network) {
+      // Throttled after the page loads: only what `fn` downloads goes through it.
+      const cdp = await context.newCDPSession(page);
+      await cdp.send("Network.enable");
+      await cdp.send("Network.emulateNetworkConditions", { offline: false, ...network });
+    }
     const result = await page.evaluate(
       async ([fn, arg]) => {
         try {
@@ -209,6 +217,62 @@ async function guarded(label, fn) {
 
 function log(...a) {
   console.error(`[${new Date().toISOString().slice(11, 19)}]`, ...a);
+}
+
+/** The throttled network of the slow-network rows (Chromium's network emulation, bytes/s). */
+const SLOW_NETWORK = { label: "10 Mbit/s down, 5 Mbit/s up, 40 ms latency, gzip", latency: 40, downloadThroughput: 10e6 / 8, uploadThroughput: 5e6 / 8 };
+
+/**
+ * Cold start to the first answer where the download, not the CPU, takes most of the time: every
+ * file gzipped by the server (as a CDN sends them) and the page's network throttled. localrec
+ * reading the model as it arrives (given its URL) against the same page downloading the whole file
+ * before handing its bytes over (beside the bundle's download and compilation, so that only the
+ * reading differs), and onnxruntime-web; Beauty and the 1M core.
+ */
+async function benchSlowNetwork(browser, result, opts) {
+  const server = await startBenchServer(0, "127.0.0.1", { gzip: true });
+  const base = `http://127.0.0.1:${server.address().port}`;
+  const { label, ...network } = SLOW_NETWORK;
+  result.slowNetwork = { network: label, trials: opts.slowTrials, rows: [] };
+  try {
+    const cases = [];
+    if (opts.models.includes("beauty")) cases.push({ model: "beauty", file: MODELS.beauty.lrec, url: MODELS.beauty.lrecUrl, onnx: MODELS.beauty.onnx });
+    const core = join(benches, "models/random-1m-sharded/model.lrec");
+    if (opts.models.includes("1m") && existsSync(core)) cases.push({ model: "1m core", file: core, url: "/bench-models/random-1m-sharded/model.lrec" });
+    for (const c of cases) {
+      const header = lrecHeader(c.file);
+      const rows = historyRows(header.config.n_items, 10);
+      const ids = rows.map((r) => header.items[r - 1]);
+      const trials = { streamed: [], whole: [], ort: [] };
+      for (let t = 0; t < opts.slowTrials; t++) {
+        log("cpu", c.model, "slow network cold start", t + 1, "/", opts.slowTrials);
+        for (const whole of [false, true]) {
+          trials[whole ? "whole" : "streamed"].push(await guarded(`cpu ${c.model} slow network localrec`, () => inFreshContext(browser, base, "localrecCold",
+            { model: c.url, backend: "cpu", historyIds: ids, k: opts.k, whole }, null, false, network)));
+        }
+        if (c.onnx) {
+          trials.ort.push(await guarded(`cpu ${c.model} slow network onnxruntime-web`, () => inFreshContext(browser, base, "ortCold",
+            { onnx: `/bench-models/${c.onnx}`, ep: "wasm", historyRows: rows, maxLen: header.config.max_len, k: opts.k }, null, false, network)));
+        }
+      }
+      const med = (list, key) => median(list.filter((x) => x && !x.error).map((x) => x[key]));
+      const errors = Object.values(trials).flat().filter((x) => !x || x.error).map((x) => x?.error ?? "no result");
+      const row = {
+        model: c.model, gzipBytes: fileSize(c.file).gzipBytes,
+        streamed: { totalMsMedian: med(trials.streamed, "totalMs"), loadMsMedian: med(trials.streamed, "loadMs") },
+        whole: { totalMsMedian: med(trials.whole, "totalMs"), loadMsMedian: med(trials.whole, "loadMs") },
+        ort: c.onnx ? { totalMsMedian: med(trials.ort, "totalMs"), loadMsMedian: med(trials.ort, "loadMs") } : null,
+        errors, raw: trials,
+      };
+      row.streamedOverWhole = row.streamed.totalMsMedian / row.whole.totalMsMedian;
+      row.streamedOverOrt = row.ort ? row.streamed.totalMsMedian / row.ort.totalMsMedian : null;
+      result.slowNetwork.rows.push(row);
+      log("cpu", c.model, `slow network cold total median: streamed ${row.streamed.totalMsMedian?.toFixed(0)} ms, whole file first ${row.whole.totalMsMedian?.toFixed(0)} ms,`,
+        `onnxruntime-web ${row.ort?.totalMsMedian?.toFixed(0) ?? "–"} ms`, errors.length ? errors : "");
+    }
+  } finally {
+    server.close();
+  }
 }
 
 /**
@@ -407,6 +471,7 @@ async function main() {
           writeFileSync(opts.out + ".partial", JSON.stringify(result, null, 1));
         }
         if (!webgpu) await benchSharded(browser, base, result, opts);
+        if (!webgpu && opts.slowTrials > 0) await benchSlowNetwork(browser, result, opts);
       } finally {
         await browser.close();
       }
@@ -449,6 +514,7 @@ async function main() {
     result.emptyPagePeakRssBytes ??= prev.emptyPagePeakRssBytes;
     const measuredSharded = new Set((result.sharded || []).map((r) => r.model));
     result.sharded = [...(prev.sharded || []).filter((r) => !measuredSharded.has(r.model)), ...(result.sharded || [])];
+    result.slowNetwork ??= prev.slowNetwork;
     result.measured = [...(prev.measured || []), ...result.measured];
     for (const key of ["wasm", "js", "models"]) {
       const seen = new Set(result.sizes[key].map((x) => x.file));

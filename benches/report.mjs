@@ -128,6 +128,19 @@ if (browser) {
     out.push("");
   }
 
+  if (browser.slowNetwork?.rows?.length) {
+    const sn = browser.slowNetwork;
+    out.push(`### Cold start on a slow network (CPU; ${sn.network})`, "");
+    out.push(`A fresh context each, ${sn.trials} trials per engine, medians; every file gzipped by the server, the page's downloads throttled by Chromium. ` +
+      "Streamed: `Recommender.load({ model: url })`, which reads the file as it arrives (header parsed and tensors decoded before the last byte). " +
+      "Whole file first: the page downloads the file completely (beside the bundle's download and compilation) and passes its bytes, so only the reading differs.", "");
+    out.push("| model (gzip) | streamed | whole file first | streamed / whole | onnxruntime-web | localrec / ORT |", "|---|---:|---:|---:|---:|---:|");
+    for (const r of sn.rows) {
+      out.push(`| ${r.model} (${mb(r.gzipBytes)}) | ${ms(r.streamed.totalMsMedian)} ms | ${ms(r.whole.totalMsMedian)} ms | ${ratio(r.streamedOverWhole)} | ${r.ort ? `${ms(r.ort.totalMsMedian)} ms` : "–"} | ${ratio(r.streamedOverOrt)} |`);
+    }
+    out.push("");
+  }
+
   out.push("### Download sizes", "");
   out.push("| file | engine | raw | gzip -9 |", "|---|---|---:|---:|");
   for (const w of browser.sizes.wasm) out.push(`| \`${w.file}\` | ${w.engine}${w.fetched ? " (fetched by the pages)" : ""} | ${mb(w.bytes)} | ${mb(w.gzipBytes)} |`);

@@ -2,10 +2,13 @@
 // models (/models/), the benchmark page (/bench/), onnxruntime-web's dist (/ort/) and the generated
 // benchmark models (/bench-models/). Same Content-Security-Policy as scripts/serve.mjs, plus
 // cross-origin isolation so that performance.now() has 5 µs resolution instead of 100 µs.
-// Files are streamed (the 1M-item ONNX file is 256 MB); no compression, no caching.
+// Files are streamed (the 1M-item ONNX file is 256 MB); no caching. No compression, unless started
+// with { gzip: true } (the slow-network rows: what a CDN sends, files of at most 64 MB, each
+// compressed once).
 import { createServer } from "node:http";
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { readFile, stat } from "node:fs/promises";
+import { gzipSync } from "node:zlib";
 import { extname, join, normalize, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { CSP, MIME_TYPES } from "../scripts/serve.mjs";
@@ -21,7 +24,10 @@ const mounts = [
 ];
 const types = { ...MIME_TYPES, ".onnx": "application/octet-stream" };
 
-export function startBenchServer(port = 0, host = "127.0.0.1") {
+const GZIP_MAX = 64 << 20;
+const gzipped = new Map();
+
+export function startBenchServer(port = 0, host = "127.0.0.1", { gzip = false } = {}) {
   const server = createServer(async (req, res) => {
     try {
       const url = new URL(req.url, "http://localhost");
@@ -34,9 +40,17 @@ export function startBenchServer(port = 0, host = "127.0.0.1") {
       if (!file.startsWith(dir)) throw Object.assign(new Error("outside"), { code: "ENOENT" });
       const st = await stat(file);
       if (!st.isFile()) throw Object.assign(new Error("dir"), { code: "ENOENT" });
+      const compress = gzip && st.size <= GZIP_MAX && /\bgzip\b/.test(req.headers["accept-encoding"] || "");
+      let body = null;
+      if (compress) {
+        const key = `${file} ${st.mtimeMs}`;
+        if (!gzipped.has(key)) gzipped.set(key, gzipSync(await readFile(file), { level: 9 }));
+        body = gzipped.get(key);
+      }
       res.writeHead(200, {
         "content-type": types[extname(file)] || "application/octet-stream",
-        "content-length": st.size,
+        "content-length": body ? body.length : st.size,
+        ...(body ? { "content-encoding": "gzip" } : {}),
         "content-security-policy": CSP,
         "cross-origin-opener-policy": "same-origin",
         "cross-origin-embedder-policy": "require-corp",
@@ -45,6 +59,7 @@ export function startBenchServer(port = 0, host = "127.0.0.1") {
         "x-content-type-options": "nosniff",
       });
       if (req.method === "HEAD") return res.end();
+      if (body) return res.end(body);
       createReadStream(file).pipe(res);
     } catch (e) {
       const missing = e.code === "ENOENT" || e.code === "ENOTDIR";

@@ -1,11 +1,16 @@
 // Browser-side helpers the wasm core imports (wasm-bindgen copies this file into pkg/snippets/).
 // History lives here, on the device: IndexedDB when the browser allows it, else memory.
-// Nothing in this file (or anywhere in localrec) sends data over the network; `fetchModel` only
+// Nothing in this file (or anywhere in localrec) sends data over the network; `openModel` only
 // downloads the weights file the page asked for.
 
-export async function fetchModel(source) {
-  if (source instanceof Uint8Array) return source;
-  if (source instanceof ArrayBuffer) return new Uint8Array(source);
+/**
+ * Opens a model source for reading as it arrives: bytes (read as one chunk), a URL (requested
+ * now) or a Response (e.g. one `load()` requested early). `readChunk` then gives the body chunk by
+ * chunk, so that the core parses the header and decodes tensors while the rest downloads.
+ */
+export async function openModel(source) {
+  if (source instanceof Uint8Array) return { chunk: source };
+  if (source instanceof ArrayBuffer) return { chunk: new Uint8Array(source) };
   let response = source;
   if (typeof source === "string" || source instanceof URL) {
     response = await fetch(source, { credentials: "same-origin" });
@@ -16,7 +21,30 @@ export async function fetchModel(source) {
   if (!response.ok) {
     throw new Error(`cannot fetch model ${response.url}: HTTP ${response.status}`);
   }
-  return new Uint8Array(await response.arrayBuffer());
+  if (response.bodyUsed) throw new TypeError("the `model` Response's body was already read");
+  if (!response.body) return { chunk: new Uint8Array(await response.arrayBuffer()) };
+  return { reader: response.body.getReader() };
+}
+
+/** The next chunk of an `openModel` source (a Uint8Array), or null at its end. */
+export async function readChunk(source) {
+  if (!source.reader) {
+    const chunk = source.chunk ?? null;
+    source.chunk = null;
+    return chunk;
+  }
+  const { value, done } = await source.reader.read();
+  return done ? null : value;
+}
+
+/** Stops a download the core refused part-way (a damaged or foreign file). */
+export function closeModel(source) {
+  source.reader?.cancel().catch(() => {});
+}
+
+/** Whether `fileDigests` can use the browser's SHA-256 (else the core hashes as bytes arrive). */
+export function canDigest() {
+  return Boolean(globalThis.crypto && globalThis.crypto.subtle);
 }
 
 /** The absolute URL a `model` source names, if it names one: where a core's shards/ folder is. */

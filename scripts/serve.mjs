@@ -51,9 +51,12 @@ async function find(path, table) {
  * Serves `table` ([[url prefix, folder]], first match holding the file wins; default: the demo's
  * mounts above) with the strict CSP unless `csp: false`.
  */
-export function startServer(port = 0, host = "127.0.0.1", { mounts: table = DEMO_MOUNTS, csp = true } = {}) {
+/** `handle(req, res)`, when given, sees each request first and returns true for those it answered
+ * itself (the browser tests' misbehaving responses). */
+export function startServer(port = 0, host = "127.0.0.1", { mounts: table = DEMO_MOUNTS, csp = true, handle } = {}) {
   table = table.map(([p, d]) => [p, resolve(d)]);
   const server = createServer(async (req, res) => {
+    if (handle && handle(req, res)) return;
     try {
       const url = new URL(req.url, "http://localhost");
       let path = decodeURIComponent(url.pathname);

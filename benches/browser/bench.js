@@ -45,9 +45,16 @@ async function warm(fn, warmup, budgetMs) {
 // ---------------------------------------------------------------------------------------------
 // localrec
 
-async function loadLocalrec(model, backend) {
-  const { Recommender } = await import("/pkg/localrec.js");
-  return Recommender.load({ model, backend, storage: "memory" });
+/** `whole`: the page downloads the model file completely (beside the bundle's download and
+ * compilation) and passes its bytes, so that nothing is read before the last byte arrives; else
+ * localrec requests the URL and reads the file as it arrives. */
+async function loadLocalrec(model, backend, whole = false) {
+  const mod = await import("/pkg/localrec.js");
+  if (whole) {
+    const [bytes] = await Promise.all([fetch(model).then((r) => r.arrayBuffer()), mod.default(backend)]);
+    model = new Uint8Array(bytes);
+  }
+  return mod.Recommender.load({ model, backend, storage: "memory" });
 }
 
 /**
@@ -93,9 +100,9 @@ export async function localrecLatency({ model, backend, historyIds, lengths, war
 }
 
 /** From Recommender.load() (package import included) to the first answer after `historyIds`. */
-export async function localrecCold({ model, backend, historyIds, k, category }) {
+export async function localrecCold({ model, backend, historyIds, k, category, whole }) {
   const t0 = performance.now();
-  const rec = await loadLocalrec(model, backend);
+  const rec = await loadLocalrec(model, backend, whole);
   const t1 = performance.now();
   for (const itemId of historyIds) await rec.track({ type: "view", itemId });
   const t2 = performance.now();

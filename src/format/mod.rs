@@ -31,6 +31,7 @@ use quant::{Encoding, Quantized};
 pub mod pq;
 pub mod quant;
 pub mod shard;
+pub mod stream;
 #[cfg(feature = "train")]
 mod write;
 #[cfg(feature = "train")]
@@ -164,16 +165,44 @@ pub fn read_header_with<'a>(
     digests: Option<&Digests>,
 ) -> Result<(Header, &'a [u8], String, u32)> {
     let frame = unframe(bytes, digests)?;
-    let header: Header = serde_json::from_slice(frame.header).map_err(|e| {
-        let shard = serde_json::from_slice::<shard::ShardHeader>(frame.header).is_ok();
+    let header = parse_header(frame.header, frame.payload.len(), frame.version)?;
+    Ok((header, frame.payload, frame.sha256, frame.version))
+}
+
+/// Parses a model's JSON header and checks it against the payload's length and the version.
+pub(crate) fn parse_header(json: &[u8], payload_len: usize, version: u32) -> Result<Header> {
+    let header: Header = serde_json::from_slice(json).map_err(|e| {
+        let shard = serde_json::from_slice::<shard::ShardHeader>(json).is_ok();
         corrupt(if shard {
             "this is a catalogue shard, not a model: load the core file that lists it".into()
         } else {
             format!("header is not valid JSON for this version: {e}")
         })
     })?;
-    validate_header(&header, frame.payload.len(), frame.version)?;
-    Ok((header, frame.payload, frame.sha256, frame.version))
+    validate_header(&header, payload_len, version)?;
+    Ok(header)
+}
+
+/// Refuses a file whose first 8 bytes (when there are 8) are not [`MAGIC`].
+fn check_magic(bytes: &[u8]) -> Result<()> {
+    match bytes.get(..8) {
+        Some(magic) if magic != MAGIC => {
+            Err(corrupt("not a localrec model file (bad magic bytes)"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// The format version in bytes 8..12 (the caller checked there are 12), if this build reads it.
+fn read_version(bytes: &[u8]) -> Result<u32> {
+    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
+    if !(OLDEST_VERSION..=FORMAT_VERSION).contains(&version) {
+        return Err(Error::ModelVersion {
+            found: version,
+            expected: FORMAT_VERSION,
+        });
+    }
+    Ok(version)
 }
 
 /// A file's framing, checked: magic, version, lengths and the SHA-256 trailer.
@@ -188,22 +217,14 @@ pub(crate) struct Frame<'a> {
 
 /// Checks magic, version, lengths and checksum of a weights or shard file.
 pub(crate) fn unframe<'a>(bytes: &'a [u8], digests: Option<&Digests>) -> Result<Frame<'a>> {
-    if bytes.len() < 12 || bytes[..8] != MAGIC {
-        if bytes.len() >= 8 && bytes[..8] != MAGIC {
-            return Err(corrupt("not a localrec model file (bad magic bytes)"));
-        }
+    check_magic(bytes)?;
+    if bytes.len() < 12 {
         return Err(corrupt(format!(
             "file is truncated: {} bytes, a model file has at least {MIN_LEN}",
             bytes.len()
         )));
     }
-    let version = u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]);
-    if !(OLDEST_VERSION..=FORMAT_VERSION).contains(&version) {
-        return Err(Error::ModelVersion {
-            found: version,
-            expected: FORMAT_VERSION,
-        });
-    }
+    let version = read_version(bytes)?;
     if bytes.len() < MIN_LEN {
         return Err(corrupt(format!(
             "file is truncated: {} bytes, a model file has at least {MIN_LEN}",
@@ -322,63 +343,100 @@ pub fn read_for_inference(bytes: &[u8], digests: Option<&Digests>) -> Result<Art
 
 fn read_with(bytes: &[u8], item_table_f32: bool, digests: Option<&Digests>) -> Result<Artefact> {
     let (header, payload, sha256, version) = read_header_with(bytes, digests)?;
-    let mut weights = Weights::new();
-    let mut item_table = None;
-    for t in &header.tensors {
-        // `validate_header` checked every size below with checked arithmetic and every range
-        // against the payload, so these slices and products cannot overflow or go out of bounds.
-        let data = &payload[t.offset..t.offset + t.bytes];
-        let values = match Encoding::of_dtype(&t.dtype) {
-            Some(encoding) => {
-                let q = Quantized::from_stored(encoding, t.shape[0], t.shape[1], data)
-                    .map_err(|e| corrupt(format!("tensor {}: {e}", t.name)))?;
-                if t.name == "item_emb" {
-                    let values = item_table_f32.then(|| q.dequantize());
-                    item_table = Some(q);
-                    match values {
-                        Some(values) => values,
-                        None => continue,
-                    }
-                } else {
-                    q.dequantize()
-                }
+    let decoded = header
+        .tensors
+        .iter()
+        // `validate_header` checked every size with checked arithmetic and every range against
+        // the payload, so these slices cannot go out of bounds.
+        .map(|t| decode_tensor(t, &payload[t.offset..t.offset + t.bytes], item_table_f32))
+        .collect::<Result<Vec<_>>>()?;
+    Ok(assemble(header, decoded, sha256, bytes.len(), version))
+}
+
+/// One stored tensor, decoded: its f32 values for the model, and for the item table the table
+/// as stored (int8 or int4) for host-side scoring.
+pub(crate) struct Decoded {
+    values: Option<Vec<f32>>,
+    item_table: Option<Quantized>,
+}
+
+/// Decodes tensor `t` from its payload bytes `data` (exactly `t.bytes` long, within a validated
+/// header). The item table keeps no f32 copy unless `item_table_f32`.
+pub(crate) fn decode_tensor(t: &TensorEntry, data: &[u8], item_table_f32: bool) -> Result<Decoded> {
+    let item_emb = t.name == "item_emb";
+    let values = match Encoding::of_dtype(&t.dtype) {
+        Some(encoding) => {
+            // The shape is 2-D: `validate_header` checked it against the config.
+            let q = Quantized::from_stored(encoding, t.shape[0], t.shape[1], data)
+                .map_err(|e| corrupt(format!("tensor {}: {e}", t.name)))?;
+            if item_emb {
+                // Quantised values are finite when their scales are (checked by `from_stored`).
+                return Ok(Decoded {
+                    values: item_table_f32.then(|| q.dequantize()),
+                    item_table: Some(q),
+                });
             }
-            None => f32s(data),
-        };
-        // Quantised values are finite when their scales are (checked by `from_stored`).
-        if values.iter().any(|v| !v.is_finite()) {
-            return Err(corrupt(format!(
-                "tensor {} holds NaN or infinite values",
-                t.name
-            )));
+            q.dequantize()
         }
-        if t.name == "item_emb" && !item_table_f32 {
-            // An f32 file (a training checkpoint) read for inference: its table is quantised to
-            // int8 here, as the trainer would ship it.
-            item_table = Some(Quantized::quantize(
+        None => f32s(data),
+    };
+    if values.iter().any(|v| !v.is_finite()) {
+        return Err(corrupt(format!(
+            "tensor {} holds NaN or infinite values",
+            t.name
+        )));
+    }
+    if item_emb && !item_table_f32 {
+        // An f32 file (a training checkpoint) read for inference: its table is quantised to
+        // int8 here, as the trainer would ship it.
+        return Ok(Decoded {
+            values: None,
+            item_table: Some(Quantized::quantize(
                 &values,
                 t.shape[0],
                 t.shape[1],
                 Encoding::Int8,
-            ));
-            continue;
-        }
-        weights.insert(
-            t.name.clone(),
-            WeightTensor {
-                shape: t.shape.clone(),
-                values,
-            },
-        );
+            )),
+        });
     }
-    Ok(Artefact {
+    Ok(Decoded {
+        values: Some(values),
+        item_table: None,
+    })
+}
+
+/// The artefact of a verified header and its decoded tensors (in the header's order).
+pub(crate) fn assemble(
+    header: Header,
+    decoded: Vec<Decoded>,
+    sha256: String,
+    size: usize,
+    version: u32,
+) -> Artefact {
+    let mut weights = Weights::new();
+    let mut item_table = None;
+    for (t, d) in header.tensors.iter().zip(decoded) {
+        if d.item_table.is_some() {
+            item_table = d.item_table;
+        }
+        if let Some(values) = d.values {
+            weights.insert(
+                t.name.clone(),
+                WeightTensor {
+                    shape: t.shape.clone(),
+                    values,
+                },
+            );
+        }
+    }
+    Artefact {
         header,
         weights,
         item_table,
         sha256,
-        size: bytes.len(),
+        size,
         version,
-    })
+    }
 }
 
 /// Bytes a stored tensor takes, or None if the size does not fit this platform.
@@ -510,7 +568,7 @@ fn validate_header(h: &Header, payload_len: usize, version: u32) -> Result<()> {
 mod tests {
     use super::*;
 
-    fn tiny() -> (SeqRecConfig, Vec<String>, Weights) {
+    pub(super) fn tiny() -> (SeqRecConfig, Vec<String>, Weights) {
         let config = SeqRecConfig::new(3)
             .with_d_model(4)
             .with_layers(1)
@@ -527,16 +585,16 @@ mod tests {
         (config, items, weights)
     }
 
-    fn bytes() -> Vec<u8> {
+    pub(super) fn bytes() -> Vec<u8> {
         bytes_with(Encoding::Int8)
     }
 
-    fn bytes_with(item_table: Encoding) -> Vec<u8> {
+    pub(super) fn bytes_with(item_table: Encoding) -> Vec<u8> {
         stored(Storage::Quantized { item_table })
     }
 
     /// [`tiny`]'s model written with `storage`.
-    fn stored(storage: Storage) -> Vec<u8> {
+    pub(super) fn stored(storage: Storage) -> Vec<u8> {
         let (config, items, weights) = tiny();
         write(&ArtefactParts {
             config: &config,

@@ -69,7 +69,17 @@ impl Engine {
         device: &burn::prelude::Device,
         given_catalog: Option<HashMap<String, ItemMeta>>,
     ) -> Result<Self> {
-        let mut a: Artefact = format::read_for_inference(bytes, digests)?;
+        let artefact = format::read_for_inference(bytes, digests)?;
+        Self::from_artefact(artefact, device, given_catalog)
+    }
+
+    /// Builds the engine from a file already read for inference ([`format::read_for_inference`],
+    /// or [`format::stream::StreamReader`] as it downloads).
+    pub fn from_artefact(
+        mut a: Artefact,
+        device: &burn::prelude::Device,
+        given_catalog: Option<HashMap<String, ItemMeta>>,
+    ) -> Result<Self> {
         let model = a.model(device)?;
         // The artefact's large parts are moved, not copied: at a million items its ids and item
         // table are most of the engine's memory.

@@ -42,7 +42,8 @@ pub(super) fn from_js<T: DeserializeOwned>(v: &JsValue, what: &str) -> Result<T,
             .as_string()
             .ok_or_else(|| bad("cannot be written as JSON".into()))?
     };
-    serde_json::from_str(&text).map_err(|e| bad(e.to_string()))
+    // Read as bytes, as the weights file's header is: one copy of serde_json's reader in the bundle.
+    serde_json::from_slice(text.as_bytes()).map_err(|e| bad(e.to_string()))
 }
 
 /// A result as a plain JS object (maps as objects, no `Map`s).

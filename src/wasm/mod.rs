@@ -10,12 +10,14 @@ use std::collections::HashMap;
 use burn::prelude::*;
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::JsFuture;
 
 use crate::catalog::CatalogEntry;
 use crate::error::{Error, Result};
 use crate::event::Event;
-use crate::format;
 use crate::format::shard::Shard;
+use crate::format::stream::StreamReader;
+use crate::format::{self, Artefact};
 use crate::runtime::{Encoded, Engine, History, HistoryPolicy, OfferOptions, RecommendOptions};
 
 pub mod device;
@@ -26,8 +28,14 @@ use js::{JsResult, from_js, js_message, to_js};
 
 #[wasm_bindgen(module = "/js/host.js")]
 extern "C" {
-    #[wasm_bindgen(js_name = fetchModel, catch)]
-    async fn fetch_model(source: JsValue) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = openModel, catch)]
+    async fn open_model(source: JsValue) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = readChunk, catch)]
+    async fn read_chunk(source: &JsValue) -> std::result::Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = closeModel)]
+    fn close_model(source: &JsValue);
+    #[wasm_bindgen(js_name = canDigest)]
+    fn can_digest() -> bool;
     #[wasm_bindgen(js_name = fileDigests)]
     async fn file_digests(bytes: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = modelUrl)]
@@ -42,8 +50,9 @@ extern "C" {
     fn now_ms() -> f64;
     #[wasm_bindgen(js_name = perfNow)]
     fn perf_now() -> f64;
+    /// Never rejects: a store that cannot open falls back to memory.
     #[wasm_bindgen(js_name = openStore)]
-    async fn open_store(kind: &str, namespace: &str) -> JsValue;
+    fn open_store(kind: &str, namespace: &str) -> js_sys::Promise;
 
     /// Where the history persists. It only mirrors [`History`]: it appends what it is given and
     /// drops the positions it is told to, each call applied in call order.
@@ -127,6 +136,41 @@ fn retention() -> f64 {
 async fn bytes_and_digests(bytes: &JsValue) -> (Vec<u8>, Option<format::Digests>) {
     let digests = digests_of(file_digests(bytes).await);
     (js_sys::Uint8Array::new(bytes).to_vec(), digests)
+}
+
+/// Downloads a model and reads it as it arrives ([`StreamReader`]): the header is parsed and the
+/// tensors decoded while the rest is on its way; the file is verified when complete, its SHA-256
+/// by the browser where it can (`fileDigests`), else hashed here chunk by chunk.
+async fn read_model(source: JsValue) -> Result<Artefact> {
+    let download = open_model(source)
+        .await
+        .map_err(|e| Error::InvalidArgument(js_message(&e)))?;
+    let native_digests = can_digest();
+    let mut reader = StreamReader::new(!native_digests);
+    let read = async {
+        loop {
+            let chunk = read_chunk(&download).await.map_err(|e| {
+                Error::Fetch(format!("the model's download failed: {}", js_message(&e)))
+            })?;
+            if chunk.is_null() {
+                return Ok(());
+            }
+            reader.push(&js_sys::Uint8Array::new(&chunk).to_vec())?;
+        }
+    };
+    if let Err(e) = read.await {
+        close_model(&download);
+        return Err(e);
+    }
+    let digests = if native_digests {
+        // SAFETY: `fileDigests` hands the view to `crypto.subtle.digest`, which copies its input
+        // when called, before this module runs again (nothing can grow its memory meanwhile).
+        let view = unsafe { js_sys::Uint8Array::view(reader.bytes()) };
+        digests_of(file_digests(&view).await)
+    } else {
+        None
+    };
+    reader.finish(digests.as_ref())
 }
 
 /// `fileDigests`'s answer (`[body, file]`, 32 bytes each, or null) as [`format::Digests`].
@@ -239,19 +283,19 @@ impl Recommender {
             .into());
         }
         let shards_base = opts.shards_base.clone().or_else(|| model_url(&model));
-        let bytes = fetch_model(model)
-            .await
-            .map_err(|e| Error::InvalidArgument(js_message(&e)))?;
-        let (bytes, digests) = bytes_and_digests(&bytes).await;
+        // The history store opens (IndexedDB reads the stored events) while the model downloads.
+        let store = JsFuture::from(open_store(&opts.storage, &opts.namespace));
+        let artefact = read_model(model).await?;
         let (device, backend) = select_device(&opts.backend).await?;
         let catalog = opts.catalog.map(|c| {
             c.into_iter()
                 .map(|e| (e.item_id, e.meta))
                 .collect::<HashMap<_, _>>()
         });
-        let engine = Engine::load_with_digests(&bytes, digests.as_ref(), &device, catalog)?;
-        let store: Store = open_store(&opts.storage, &opts.namespace)
+        let engine = Engine::from_artefact(artefact, &device, catalog)?;
+        let store: Store = store
             .await
+            .map_err(|e| Error::Storage(js_message(&e)))?
             .unchecked_into();
         let stored = store
             .load()

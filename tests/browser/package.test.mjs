@@ -131,6 +131,61 @@ test("bad models and bad events reject with coded errors and keep history", { ti
   }
 });
 
+test("a model is read as it downloads: a foreign or overlong stream is refused at once, a cut one is a FETCH error", { timeout: 180_000 }, async () => {
+  const model = await readFile(new URL("../../models/demo/model.lrec", import.meta.url));
+  const closed = {};
+  // Responses that never end unless the page stops reading: a foreign file, the model followed by
+  // endless bytes; and the first half of the model, then a dropped connection.
+  const handle = (req, res) => {
+    const path = new URL(req.url, "http://x").pathname;
+    if (!path.startsWith("/stream/")) return false;
+    res.on("close", () => (closed[path] = true));
+    res.writeHead(200, { "content-type": "application/octet-stream" });
+    if (path === "/stream/cut") {
+      res.write(model.subarray(0, model.length >> 1), () => setTimeout(() => res.destroy(), 50));
+      return true;
+    }
+    res.write(path === "/stream/foreign" ? Buffer.from("<!doctype html><html>".repeat(100)) : model);
+    const drip = setInterval(() => res.write(Buffer.alloc(1024, 7)), 20);
+    res.on("close", () => clearInterval(drip));
+    return true;
+  };
+  const b = await open({ serve: { handle } });
+  try {
+    await b.page.goto(`${b.base}/`);
+    await ready(b.page);
+    const result = await b.page.evaluate(async () => {
+      const { Recommender } = await import("/pkg/localrec.js");
+      const attempt = async (model) => {
+        try {
+          (await Recommender.load({ model, storage: "memory", backend: "cpu" })).free();
+          return "no error";
+        } catch (e) {
+          return `${e.code}: ${e.message}`;
+        }
+      };
+      return {
+        foreign: await attempt("/stream/foreign"),
+        overlong: await attempt("/stream/overlong"),
+        cut: await attempt("/stream/cut"),
+        again: await attempt("/models/demo/model.lrec"),
+      };
+    });
+    assert.match(result.foreign, /^MODEL_CORRUPT: .*magic/);
+    assert.match(result.overlong, /^MODEL_CORRUPT: .*longer than its length fields/);
+    assert.match(result.cut, /^FETCH: /);
+    assert.equal(result.again, "no error");
+    // The refused downloads were stopped, not left running.
+    for (const path of ["/stream/foreign", "/stream/overlong"]) {
+      for (let i = 0; i < 50 && !closed[path]; i++) await new Promise((ok) => setTimeout(ok, 100));
+      assert.ok(closed[path], `${path} still downloading`);
+    }
+    assert.deepEqual(b.errors.filter((e) => /panicked|unreachable/.test(e)), [], "no panic may reach JS");
+  } finally {
+    await b.close();
+  }
+});
+
 test("worker entry gives the same answers, and blocked IndexedDB falls back to memory", { timeout: 180_000 }, async () => {
   const b = await open();
   try {

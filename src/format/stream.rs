@@ -1,0 +1,434 @@
+//! Reading a weights file while it downloads.
+//!
+//! [`StreamReader`] takes the file chunk by chunk as the network delivers it: the header is parsed
+//! and validated as soon as its bytes (and the payload length after them) are in, each tensor is
+//! decoded as soon as its bytes are, and the SHA-256 of the body can be computed as it arrives.
+//! When the last byte is in, only the checksum comparison and the tensors of the last chunk are
+//! left. Nothing is trusted before [`StreamReader::finish`] has checked the whole file exactly as
+//! [`super::read_for_inference`] does (framing, header, trailer): a stream gives the same
+//! [`Artefact`] as the whole file, or the same kind of error.
+//!
+//! Bounded: nothing is allocated from a length field; bytes are kept as they arrive, and a stream
+//! that runs past the length its fields announce, or whose first bytes are not a model's, is
+//! refused at that chunk.
+
+use sha2::{Digest, Sha256};
+
+use super::{
+    Artefact, DIGEST_LEN, Decoded, Digests, Header, assemble, check_magic, corrupt, decode_tensor,
+    parse_header, read_u64, read_version, unframe,
+};
+use crate::error::Result;
+
+/// A weights file read as it arrives; see the module documentation.
+pub struct StreamReader {
+    bytes: Vec<u8>,
+    /// SHA-256 of the body so far, when hashing as the bytes arrive.
+    hasher: Option<Sha256>,
+    /// How many leading bytes `hasher` has taken.
+    hashed: usize,
+    /// The file's length, once both length fields are in.
+    expected: Option<usize>,
+    /// Once the header is in.
+    parsed: Option<Parsed>,
+}
+
+/// The parsed header and the tensors decoded so far.
+struct Parsed {
+    header: Header,
+    payload_start: usize,
+    /// Per tensor of the header, in its order.
+    decoded: Vec<Option<Decoded>>,
+}
+
+impl StreamReader {
+    /// A reader that hashes the body as it arrives when `hash` is true (for callers without a
+    /// faster SHA-256 to give [`Self::finish`]); otherwise it hashes at the end if not given the
+    /// digests.
+    pub fn new(hash: bool) -> Self {
+        Self {
+            bytes: Vec::new(),
+            hasher: hash.then(Sha256::new),
+            hashed: 0,
+            expected: None,
+            parsed: None,
+        }
+    }
+
+    /// The bytes received so far.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// The header, once its bytes are in (validated, not yet covered by the checksum).
+    pub fn header(&self) -> Option<&Header> {
+        self.parsed.as_ref().map(|p| &p.header)
+    }
+
+    /// How many tensors are decoded so far.
+    pub fn decoded(&self) -> usize {
+        self.parsed
+            .as_ref()
+            .map_or(0, |p| p.decoded.iter().flatten().count())
+    }
+
+    /// Takes the next chunk. An error (not a model file, a damaged header, more bytes than the
+    /// file's length fields announce) ends the read: drop the reader.
+    pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
+        if let Some(expected) = self.expected
+            && chunk.len() > expected - self.bytes.len()
+        {
+            return Err(longer(expected));
+        }
+        self.bytes.extend_from_slice(chunk);
+        if let Some(hasher) = &mut self.hasher {
+            // The last 32 bytes received may be the trailer; every byte before them is body.
+            let end = self.bytes.len().saturating_sub(DIGEST_LEN);
+            if end > self.hashed {
+                hasher.update(&self.bytes[self.hashed..end]);
+                self.hashed = end;
+            }
+        }
+        self.advance()
+    }
+
+    fn advance(&mut self) -> Result<()> {
+        let bytes = &self.bytes;
+        if self.expected.is_none() {
+            check_magic(bytes)?;
+            if bytes.len() < 12 {
+                return Ok(());
+            }
+            let version = read_version(bytes)?;
+            if bytes.len() < 20 {
+                return Ok(());
+            }
+            let header_len = read_u64(bytes, 12)?;
+            let header_end = 20usize
+                .checked_add(header_len)
+                .filter(|end| end.checked_add(8).is_some())
+                .ok_or_else(|| {
+                    corrupt(format!(
+                        "header length field says {header_len} bytes: damaged"
+                    ))
+                })?;
+            if bytes.len() < header_end + 8 {
+                return Ok(());
+            }
+            let payload_len = read_u64(bytes, header_end)?;
+            let payload_start = header_end + 8;
+            let expected = payload_start
+                .checked_add(payload_len)
+                .and_then(|n| n.checked_add(DIGEST_LEN))
+                .ok_or_else(|| corrupt("payload length out of range"))?;
+            if bytes.len() > expected {
+                return Err(longer(expected));
+            }
+            self.expected = Some(expected);
+            let header = parse_header(&bytes[20..header_end], payload_len, version)?;
+            self.parsed = Some(Parsed {
+                decoded: header.tensors.iter().map(|_| None).collect(),
+                header,
+                payload_start,
+            });
+        }
+        let Some(p) = &mut self.parsed else {
+            return Ok(());
+        };
+        let received = bytes.len().saturating_sub(p.payload_start);
+        for (t, slot) in p.header.tensors.iter().zip(&mut p.decoded) {
+            // `parse_header` checked every tensor's range against the payload length.
+            if slot.is_none() && t.offset + t.bytes <= received {
+                let at = p.payload_start + t.offset;
+                *slot = Some(decode_tensor(t, &bytes[at..at + t.bytes], false)?);
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the complete file (framing, header, SHA-256 trailer) and returns what
+    /// [`super::read_for_inference`] would. `digests`, when given, are the file's SHA-256 digests
+    /// computed elsewhere ([`Digests`]; e.g. the browser's native SHA-256 over [`Self::bytes`]).
+    pub fn finish(mut self, digests: Option<&Digests>) -> Result<Artefact> {
+        let digests = match digests {
+            Some(d) => d.clone(),
+            None => self.digests(),
+        };
+        let parsed = self.parsed.take();
+        let frame = unframe(&self.bytes, Some(&digests))?;
+        // The file is complete and intact, so its header was parsed and every tensor decoded as
+        // it arrived (unless a `push` failed and the caller went on).
+        let incomplete = || corrupt("the file was not read to its end");
+        let Parsed {
+            header, decoded, ..
+        } = parsed.ok_or_else(incomplete)?;
+        let decoded = decoded
+            .into_iter()
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(incomplete)?;
+        Ok(assemble(
+            header,
+            decoded,
+            frame.sha256,
+            self.bytes.len(),
+            frame.version,
+        ))
+    }
+
+    /// The body's and the whole file's SHA-256, continuing from what was hashed on arrival.
+    fn digests(&mut self) -> Digests {
+        let body_end = self.bytes.len().saturating_sub(DIGEST_LEN);
+        let mut hasher = match self.hasher.take() {
+            Some(h) => h,
+            None => {
+                self.hashed = 0;
+                Sha256::new()
+            }
+        };
+        hasher.update(&self.bytes[self.hashed.min(body_end)..body_end]);
+        let body = hasher.clone().finalize().into();
+        hasher.update(&self.bytes[body_end..]);
+        Digests {
+            body,
+            file: hasher.finalize().into(),
+        }
+    }
+}
+
+fn longer(expected: usize) -> crate::error::Error {
+    corrupt(format!(
+        "the file is longer than its length fields say ({expected} bytes): damaged or padded"
+    ))
+}
+
+#[cfg(all(test, feature = "train"))]
+mod tests {
+    use super::super::tests::{bytes, bytes_with, stored};
+    use super::super::{Storage, read_for_inference};
+    use super::*;
+    use crate::format::quant::Encoding;
+
+    /// `file` pushed in chunks of `size`, then finished.
+    fn streamed(
+        file: &[u8],
+        size: usize,
+        hash: bool,
+        digests: Option<&Digests>,
+    ) -> Result<Artefact> {
+        let mut reader = StreamReader::new(hash);
+        for chunk in file.chunks(size) {
+            reader.push(chunk)?;
+        }
+        reader.finish(digests)
+    }
+
+    fn same(a: &Artefact, b: &Artefact) {
+        assert_eq!(
+            serde_json::to_value(&a.header).unwrap(),
+            serde_json::to_value(&b.header).unwrap()
+        );
+        assert_eq!(a.weights, b.weights);
+        assert_eq!(a.item_table, b.item_table);
+        assert_eq!(
+            (&a.sha256, a.size, a.version),
+            (&b.sha256, b.size, b.version)
+        );
+    }
+
+    fn digests_of(file: &[u8]) -> Digests {
+        let body = file.len() - DIGEST_LEN;
+        Digests {
+            body: Sha256::digest(&file[..body]).into(),
+            file: Sha256::digest(file).into(),
+        }
+    }
+
+    #[test]
+    fn any_chunking_gives_what_the_whole_file_gives() {
+        let files = [
+            bytes(),
+            bytes_with(Encoding::Int4),
+            // An f32 checkpoint: its item table is quantised to int8 on read, as for a whole file.
+            stored(Storage::F32),
+        ];
+        for file in &files {
+            let whole = read_for_inference(file, None).unwrap();
+            for size in [1, 7, 20, 64, 1000, file.len()] {
+                for hash in [false, true] {
+                    same(&streamed(file, size, hash, None).unwrap(), &whole);
+                }
+                same(
+                    &streamed(file, size, false, Some(&digests_of(file))).unwrap(),
+                    &whole,
+                );
+            }
+        }
+    }
+
+    /// The point of streaming: the header is parsed and the tensors decoded while the rest is
+    /// still on its way.
+    #[test]
+    fn the_header_and_tensors_are_read_before_the_file_ends() {
+        let file = bytes();
+        let header_len = u64::from_le_bytes(file[12..20].try_into().unwrap()) as usize;
+        let payload_start = 20 + header_len + 8;
+        let mut reader = StreamReader::new(true);
+        reader.push(&file[..payload_start - 1]).unwrap();
+        assert!(reader.header().is_none());
+        reader
+            .push(&file[payload_start - 1..payload_start])
+            .unwrap();
+        let tensors = reader.header().expect("header parsed").tensors.len();
+        assert_eq!(reader.decoded(), 0);
+        reader
+            .push(&file[payload_start..file.len() - DIGEST_LEN])
+            .unwrap();
+        assert_eq!(
+            reader.decoded(),
+            tensors,
+            "every tensor decoded before the trailer"
+        );
+        reader.push(&file[file.len() - DIGEST_LEN..]).unwrap();
+        same(
+            &reader.finish(None).unwrap(),
+            &read_for_inference(&file, None).unwrap(),
+        );
+    }
+
+    #[test]
+    fn truncated_tampered_or_padded_streams_are_refused() {
+        let file = bytes();
+        for cut in [
+            0,
+            4,
+            11,
+            12,
+            30,
+            file.len() / 2,
+            file.len() - 33,
+            file.len() - 1,
+        ] {
+            let err = streamed(&file[..cut], 5, true, None).unwrap_err();
+            assert_eq!(err.code(), "MODEL_CORRUPT", "cut at {cut}: {err}");
+        }
+        for at in [25, file.len() / 2, file.len() - 40, file.len() - 1] {
+            let mut t = file.clone();
+            t[at] ^= 0x40;
+            for hash in [false, true] {
+                let err = streamed(&t, 9, hash, None).unwrap_err();
+                assert_eq!(err.code(), "MODEL_CORRUPT", "flip at {at}: {err}");
+            }
+        }
+        // Digests that do not match the bytes: a checksum mismatch, as for a whole file.
+        let mut wrong = digests_of(&file);
+        wrong.body[0] ^= 1;
+        let err = streamed(&file, 100, false, Some(&wrong)).unwrap_err();
+        assert!(err.to_string().contains("checksum mismatch"), "{err}");
+        // A byte past the announced length is refused at the chunk that brings it.
+        let mut reader = StreamReader::new(false);
+        reader.push(&file).unwrap();
+        let err = reader.push(&[0]).unwrap_err();
+        assert!(
+            err.to_string().contains("longer than its length fields"),
+            "{err}"
+        );
+        let mut padded = file.clone();
+        padded.push(0);
+        assert!(StreamReader::new(true).push(&padded).is_err());
+    }
+
+    /// Damaged files read as a stream and at once agree: the same artefact, or an error from
+    /// both (seeded mutations of three kinds of file: byte flips, cuts, extensions, each pushed
+    /// in random chunks, hashing here or given digests of the damaged bytes).
+    #[test]
+    fn streams_and_whole_files_agree_on_damaged_input() {
+        use rand::rngs::StdRng;
+        use rand::{Rng, SeedableRng};
+        let files = [bytes(), bytes_with(Encoding::Int4), stored(Storage::F32)];
+        let mut rng = StdRng::seed_from_u64(18);
+        let (mut accepted, mut refused) = (0, 0);
+        for round in 0..3000 {
+            let mut file = files[round % files.len()].clone();
+            match rng.random_range(0..4) {
+                0 => {
+                    for _ in 0..rng.random_range(1..4) {
+                        let at = rng.random_range(0..file.len());
+                        file[at] ^= 1 << rng.random_range(0..8);
+                    }
+                }
+                1 => file.truncate(rng.random_range(0..file.len())),
+                2 => file.extend((0..rng.random_range(1..64)).map(|_| rng.random::<u8>())),
+                // Damage inside, then the trailer made good again: the parser sees it all.
+                _ => {
+                    let at = rng.random_range(12..file.len() - DIGEST_LEN);
+                    file[at] = rng.random();
+                    let body = file.len() - DIGEST_LEN;
+                    let digest = Sha256::digest(&file[..body]);
+                    file[body..].copy_from_slice(&digest);
+                }
+            }
+            let whole = read_for_inference(&file, None);
+            let given = (file.len() >= DIGEST_LEN).then(|| digests_of(&file));
+            let mut reader = StreamReader::new(given.is_none() || rng.random());
+            let mut rest = &file[..];
+            let mut pushed = Ok(());
+            while !rest.is_empty() && pushed.is_ok() {
+                let (chunk, tail) = rest.split_at(rng.random_range(1..=rest.len().min(300)));
+                pushed = reader.push(chunk);
+                rest = tail;
+            }
+            let streamed = pushed.and_then(|()| reader.finish(given.as_ref()));
+            match (&whole, &streamed) {
+                (Ok(a), Ok(b)) => {
+                    same(a, b);
+                    accepted += 1;
+                }
+                (Err(_), Err(e)) => {
+                    assert!(matches!(e.code(), "MODEL_CORRUPT" | "MODEL_VERSION"), "{e}");
+                    refused += 1;
+                }
+                _ => panic!(
+                    "round {round}: whole file {:?}, stream {:?}",
+                    whole.map(|_| ()),
+                    streamed.map(|_| ())
+                ),
+            }
+        }
+        // Both outcomes were exercised (a flip in a float can leave a valid file).
+        assert!(
+            accepted > 0 && refused > 0,
+            "{accepted} accepted, {refused} refused"
+        );
+    }
+
+    /// Hostile first bytes end the read at once, before the rest of the stream arrives and
+    /// without allocating from the length fields.
+    #[test]
+    fn hostile_prefixes_are_refused_early() {
+        let mut foreign = bytes();
+        foreign[0] = b'X';
+        let err = StreamReader::new(true).push(&foreign[..8]).unwrap_err();
+        assert!(err.to_string().contains("magic"), "{err}");
+        let mut version = bytes();
+        version[8..12].copy_from_slice(&99u32.to_le_bytes());
+        let err = StreamReader::new(true).push(&version[..12]).unwrap_err();
+        assert_eq!(err.code(), "MODEL_VERSION", "{err}");
+        for header_len in [u64::MAX, u64::MAX - 20, u64::MAX - 25, 1 << 62] {
+            let mut b = bytes();
+            b[12..20].copy_from_slice(&header_len.to_le_bytes());
+            let mut reader = StreamReader::new(true);
+            // Either refused at once or waiting for bytes that never come; never a panic.
+            let pushed = reader.push(&b[..20]).and_then(|()| reader.push(&b[20..]));
+            let err = pushed
+                .and_then(|()| reader.finish(None).map(|_| ()))
+                .unwrap_err();
+            assert_eq!(err.code(), "MODEL_CORRUPT", "{header_len}: {err}");
+        }
+        // A payload length that overflows with the trailer.
+        let mut b = bytes();
+        let header_len = u64::from_le_bytes(b[12..20].try_into().unwrap()) as usize;
+        b[20 + header_len..28 + header_len].copy_from_slice(&u64::MAX.to_le_bytes());
+        let err = StreamReader::new(true).push(&b).unwrap_err();
+        assert_eq!(err.code(), "MODEL_CORRUPT", "{err}");
+    }
+}
