@@ -61,6 +61,31 @@ fn inference(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // The shipped Beauty model's forward alone (embedding, blocks, the newest state and its
+    // attention), the part of `recommend()` that does not grow with the catalogue.
+    let mut group = c.benchmark_group("forward");
+    group.sample_size(50);
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/models/beauty/model.lrec");
+    let bytes = std::fs::read(path).unwrap();
+    let engine = Engine::load(&bytes, &localrec::cpu_device(), None).unwrap();
+    let ids = format::read_header(&bytes).unwrap().0.items;
+    for len in [10, 50] {
+        let h: Vec<Event> = (0..len)
+            .map(|i| {
+                Event::item(
+                    EventKind::View,
+                    ids[(i * 7919) % ids.len()].clone(),
+                    1.7e12 + i as f64,
+                )
+            })
+            .collect();
+        let encoded = engine.encode(&h);
+        group.bench_function(BenchmarkId::new("beauty", format!("{len}_events")), |b| {
+            b.iter(|| engine.state_blocking(black_box(&encoded)).unwrap())
+        });
+    }
+    group.finish();
 }
 
 criterion_group!(benches, inference);

@@ -116,10 +116,14 @@ async function loadBundle(name, assets) {
   const url = wasmUrl(name, assets);
   const key = `${name} ${url.href}`;
   if (!bundles.has(key)) {
+    // The .wasm download starts now, beside the import of its JS glue (and the glue's own
+    // imports), instead of after it; the glue compiles the Response as it streams in.
+    const wasm = fetch(url, { credentials: "same-origin" });
+    wasm.catch(() => {}); // reported by the glue below
     const promise = (async () => {
       const mod = name === "webgpu" ? await import("./localrec_webgpu.js") : await import("./localrec_cpu.js");
       try {
-        await mod.default({ module_or_path: url });
+        await mod.default({ module_or_path: wasm });
       } catch (e) {
         throw codedError(
           "BACKEND_UNAVAILABLE",
