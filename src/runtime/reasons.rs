@@ -58,12 +58,7 @@ fn reason(
     for (i, e) in encoded.events.iter().enumerate() {
         let weight = attention.get(offset + i).copied().unwrap_or(0.0);
         let sim = match history[i] {
-            Some(other) => cand
-                .iter()
-                .zip(other)
-                .map(|(a, b)| a * b)
-                .sum::<f32>()
-                .max(0.0),
+            Some(other) => dot(cand, other).max(0.0),
             None => 0.5, // a search or a category: no item row; attention alone decides
         };
         let c = weight * sim;
@@ -86,4 +81,24 @@ fn reason(
         },
         _ => Reason::POPULAR,
     }
+}
+
+/// The dot product of two rows of equal length, summed in 8 lanes: the compiler vectorises it
+/// (wasm SIMD in the browser) where a single running sum stays scalar, and the order is the same
+/// on every platform.
+pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut lanes = [0f32; 8];
+    let (mut a8, mut b8) = (a.chunks_exact(8), b.chunks_exact(8));
+    for (x, y) in (&mut a8).zip(&mut b8) {
+        for i in 0..8 {
+            lanes[i] += x[i] * y[i];
+        }
+    }
+    let tail: f32 = a8
+        .remainder()
+        .iter()
+        .zip(b8.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    lanes.iter().sum::<f32>() + tail
 }

@@ -8,6 +8,7 @@ use crate::model::vocab::ItemIndex;
 use super::engine::{Encoded, Engine};
 use super::options::{RecommendOptions, Recommendation};
 use super::rank::top_k;
+use super::reasons::dot;
 
 /// Where ranking spent its time, in the clock's unit (milliseconds in the browser).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -163,7 +164,7 @@ fn mmr(
         for (at, &i) in left.iter().enumerate() {
             let max_sim = out
                 .iter()
-                .map(|&o| unit(i).iter().zip(unit(o)).map(|(a, b)| a * b).sum::<f32>())
+                .map(|&o| dot(unit(i), unit(o)))
                 .fold(0f32, f32::max);
             let value = (1.0 - lambda) * norm(candidates[i].1) - lambda * max_sim;
             if value > best.1 {
