@@ -9,8 +9,8 @@
 //! [`Artefact`] as the whole file, or the same kind of error.
 //!
 //! Bounded: nothing is allocated from a length field; bytes are kept as they arrive, and a stream
-//! that runs past the length its fields announce, or whose first bytes are not a model's, is
-//! refused at that chunk.
+//! that runs past the length its fields announce (or past [`MAX_STREAM_BYTES`]), or whose first
+//! bytes are not a model's, is refused at that chunk.
 
 use sha2::{Digest, Sha256};
 
@@ -19,6 +19,11 @@ use super::{
     parse_header, read_u64, read_version, unframe,
 };
 use crate::error::Result;
+
+/// The largest file a stream may be (2 GiB): more than any shipped model needs, and what the
+/// browser's 32-bit wasm memory can hold beside the model built from it. A stream that announces
+/// or sends more is refused instead of growing until the memory runs out.
+pub const MAX_STREAM_BYTES: usize = 1 << 31;
 
 /// A weights file read as it arrives; see the module documentation.
 pub struct StreamReader {
@@ -80,6 +85,9 @@ impl StreamReader {
         {
             return Err(longer(expected));
         }
+        if chunk.len() > MAX_STREAM_BYTES - self.bytes.len() {
+            return Err(too_large());
+        }
         self.bytes.extend_from_slice(chunk);
         if let Some(hasher) = &mut self.hasher {
             // The last 32 bytes received may be the trailer; every byte before them is body.
@@ -106,7 +114,7 @@ impl StreamReader {
             let header_len = read_u64(bytes, 12)?;
             let header_end = 20usize
                 .checked_add(header_len)
-                .filter(|end| end.checked_add(8).is_some())
+                .filter(|end| end.checked_add(8).is_some_and(|e| e <= MAX_STREAM_BYTES))
                 .ok_or_else(|| {
                     corrupt(format!(
                         "header length field says {header_len} bytes: damaged"
@@ -121,6 +129,9 @@ impl StreamReader {
                 .checked_add(payload_len)
                 .and_then(|n| n.checked_add(DIGEST_LEN))
                 .ok_or_else(|| corrupt("payload length out of range"))?;
+            if expected > MAX_STREAM_BYTES {
+                return Err(too_large());
+            }
             if bytes.len() > expected {
                 return Err(longer(expected));
             }
@@ -193,6 +204,12 @@ impl StreamReader {
             file: hasher.finalize().into(),
         }
     }
+}
+
+fn too_large() -> crate::error::Error {
+    corrupt(format!(
+        "the file is larger than a model may be ({MAX_STREAM_BYTES} bytes): damaged, or not a model"
+    ))
 }
 
 fn longer(expected: usize) -> crate::error::Error {
@@ -424,6 +441,20 @@ mod tests {
                 .unwrap_err();
             assert_eq!(err.code(), "MODEL_CORRUPT", "{header_len}: {err}");
         }
+        // Lengths past the 2 GiB bound: refused when announced, before any such amount arrives.
+        let mut b = bytes();
+        b[12..20].copy_from_slice(&(MAX_STREAM_BYTES as u64).to_le_bytes());
+        let err = StreamReader::new(true).push(&b[..20]).unwrap_err();
+        assert!(err.to_string().contains("damaged"), "{err}");
+        let mut b = bytes();
+        let header_len = u64::from_le_bytes(b[12..20].try_into().unwrap()) as usize;
+        b[20 + header_len..28 + header_len]
+            .copy_from_slice(&(MAX_STREAM_BYTES as u64).to_le_bytes());
+        let err = StreamReader::new(true).push(&b).unwrap_err();
+        assert!(
+            err.to_string().contains("larger than a model may be"),
+            "{err}"
+        );
         // A payload length that overflows with the trailer.
         let mut b = bytes();
         let header_len = u64::from_le_bytes(b[12..20].try_into().unwrap()) as usize;
