@@ -570,32 +570,99 @@ fn quantize_state(x: &[f32], limit: f32) -> (Vec<i16>, f32) {
 mod simd128 {
     use core::arch::wasm32::*;
 
+    /// Rows scored together: the state's vectors are loaded once for four rows, and their four
+    /// sums reduced, converted and scaled in one vector each.
+    const BLOCK: usize = 4;
+
+    /// `[sum(a), sum(b), sum(c), sum(d)]`: four rows' lane sums at once (wrapping, as the
+    /// scalar sum of lanes: integer addition in any order gives the same result).
+    #[target_feature(enable = "simd128")]
+    fn sums(a: v128, b: v128, c: v128, d: v128) -> v128 {
+        let ab = i32x4_add(
+            i32x4_shuffle::<0, 4, 1, 5>(a, b),
+            i32x4_shuffle::<2, 6, 3, 7>(a, b),
+        );
+        let cd = i32x4_add(
+            i32x4_shuffle::<0, 4, 1, 5>(c, d),
+            i32x4_shuffle::<2, 6, 3, 7>(c, d),
+        );
+        i32x4_add(
+            i32x4_shuffle::<0, 1, 4, 5>(ab, cd),
+            i32x4_shuffle::<2, 3, 6, 7>(ab, cd),
+        )
+    }
+
+    fn lane_sum(acc: v128) -> i32 {
+        i32x4_extract_lane::<0>(acc)
+            .wrapping_add(i32x4_extract_lane::<1>(acc))
+            .wrapping_add(i32x4_extract_lane::<2>(acc))
+            .wrapping_add(i32x4_extract_lane::<3>(acc))
+    }
+
+    /// Scores every row: `dot(row r) as f32 * (scales[r] * sx)`, where `dot(acc_of(r, step))`
+    /// is built by `step(acc, r, c)` over the column steps `c` (`steps` of them), four rows at
+    /// a time and then one at a time.
+    #[target_feature(enable = "simd128")]
+    fn score_rows<S: Copy>(
+        scales: &[f32],
+        sx: f32,
+        out: &mut [f32],
+        steps: usize,
+        state: impl Fn(usize) -> S,
+        step: impl Fn(v128, usize, usize, S) -> v128,
+    ) {
+        assert!(scales.len() == out.len());
+        let full = out.len() - out.len() % BLOCK;
+        let sxv = f32x4_splat(sx);
+        for r in (0..full).step_by(BLOCK) {
+            let mut acc = [i32x4_splat(0); BLOCK];
+            for c in 0..steps {
+                // The state's vectors of this step, loaded once for the block's rows.
+                let x = state(c);
+                for (k, a) in acc.iter_mut().enumerate() {
+                    *a = step(*a, r + k, c, x);
+                }
+            }
+            let dots = f32x4_convert_i32x4(sums(acc[0], acc[1], acc[2], acc[3]));
+            // SAFETY: `r + 4 <= full <= out.len() = scales.len()`; no alignment requirement.
+            unsafe {
+                let scale = f32x4_mul(v128_load(scales.as_ptr().add(r) as *const v128), sxv);
+                v128_store(out.as_mut_ptr().add(r) as *mut v128, f32x4_mul(dots, scale));
+            }
+        }
+        for r in full..out.len() {
+            let acc = (0..steps).fold(i32x4_splat(0), |acc, c| step(acc, r, c, state(c)));
+            out[r] = lane_sum(acc) as f32 * (scales[r] * sx);
+        }
+    }
+
     /// Row dot products of int8 weights with an i16 state, 16 weights per step.
     #[target_feature(enable = "simd128")]
     pub fn scores(data: &[i8], scales: &[f32], cols: usize, x: &[i16], sx: f32, out: &mut [f32]) {
         assert!(cols.is_multiple_of(16) && x.len() == cols && data.len() == cols * out.len());
-        assert!(scales.len() == out.len());
-        for ((row, &scale), o) in data.chunks_exact(cols).zip(scales).zip(out.iter_mut()) {
-            let mut acc = i32x4_splat(0);
-            for c in (0..cols).step_by(16) {
-                // SAFETY: `c + 16 <= cols` = row.len() = x.len() (asserted above); v128_load
-                // has no alignment requirement.
-                let (q, x0, x1) = unsafe {
-                    (
-                        v128_load(row.as_ptr().add(c) as *const v128),
-                        v128_load(x.as_ptr().add(c) as *const v128),
-                        v128_load(x.as_ptr().add(c + 8) as *const v128),
-                    )
-                };
-                acc = i32x4_add(acc, i32x4_dot_i16x8(i16x8_extend_low_i8x16(q), x0));
-                acc = i32x4_add(acc, i32x4_dot_i16x8(i16x8_extend_high_i8x16(q), x1));
-            }
-            let dot = i32x4_extract_lane::<0>(acc)
-                .wrapping_add(i32x4_extract_lane::<1>(acc))
-                .wrapping_add(i32x4_extract_lane::<2>(acc))
-                .wrapping_add(i32x4_extract_lane::<3>(acc));
-            *o = dot as f32 * (scale * sx);
-        }
+        // SAFETY (both closures): `r < out.len()` and `c + 16 <= cols` = x.len(), so the loads
+        // stay inside `data` (`cols * out.len()` long, asserted above) and `x`; no alignment
+        // requirement.
+        let state = |step: usize| unsafe {
+            let c = step * 16;
+            (
+                v128_load(x.as_ptr().add(c) as *const v128),
+                v128_load(x.as_ptr().add(c + 8) as *const v128),
+            )
+        };
+        score_rows(
+            scales,
+            sx,
+            out,
+            cols / 16,
+            state,
+            |acc, r, step, (x0, x1)| {
+                let q =
+                    unsafe { v128_load(data.as_ptr().add(r * cols + step * 16) as *const v128) };
+                let acc = i32x4_add(acc, i32x4_dot_i16x8(i16x8_extend_low_i8x16(q), x0));
+                i32x4_add(acc, i32x4_dot_i16x8(i16x8_extend_high_i8x16(q), x1))
+            },
+        )
     }
 
     /// Row dot products of int4 weights (`Int4Matrix`'s layout) with an i16 state, 16 bytes
@@ -615,7 +682,6 @@ mod simd128 {
     ) {
         let half = cols / 2;
         assert!(cols.is_multiple_of(32) && x.len() == cols && data.len() == half * out.len());
-        assert!(scales.len() == out.len());
         assert!(x.iter().all(|v| v.unsigned_abs() <= 1927));
         let (low_x, high_x) = x.split_at(half);
         let mixed: Vec<i16> = low_x
@@ -624,35 +690,37 @@ mod simd128 {
             .map(|(&l, &h)| h - 16 * l)
             .collect();
         let eight = i16x8_splat(8);
-        for ((row, &scale), o) in data.chunks_exact(half).zip(scales).zip(out.iter_mut()) {
-            let mut acc = i32x4_splat(0);
-            for c in (0..half).step_by(16) {
-                // SAFETY: `c + 16 <= half` = row.len() = low_x.len() = mixed.len() (asserted
-                // above); v128_load has no alignment requirement.
-                let (b, x0, x1, m0, m1) = unsafe {
-                    (
-                        v128_load(row.as_ptr().add(c) as *const v128),
-                        v128_load(low_x.as_ptr().add(c) as *const v128),
-                        v128_load(low_x.as_ptr().add(c + 8) as *const v128),
-                        v128_load(mixed.as_ptr().add(c) as *const v128),
-                        v128_load(mixed.as_ptr().add(c + 8) as *const v128),
-                    )
-                };
+        // SAFETY (both closures): `r < out.len()` and `c + 16 <= half` = low_x.len() =
+        // mixed.len(), so the loads stay inside `data` (`half * out.len()` long, asserted
+        // above), `low_x` and `mixed`; no alignment requirement.
+        let state = |step: usize| unsafe {
+            let c = step * 16;
+            (
+                v128_load(low_x.as_ptr().add(c) as *const v128),
+                v128_load(low_x.as_ptr().add(c + 8) as *const v128),
+                v128_load(mixed.as_ptr().add(c) as *const v128),
+                v128_load(mixed.as_ptr().add(c + 8) as *const v128),
+            )
+        };
+        score_rows(
+            scales,
+            sx,
+            out,
+            half / 16,
+            state,
+            |acc, r, step, (x0, x1, m0, m1)| {
+                let b =
+                    unsafe { v128_load(data.as_ptr().add(r * half + step * 16) as *const v128) };
                 let e0 = i16x8_extend_low_i8x16(b);
                 let e1 = i16x8_extend_high_i8x16(b);
                 let h0 = i16x8_shr(i16x8_add(e0, eight), 4);
                 let h1 = i16x8_shr(i16x8_add(e1, eight), 4);
-                acc = i32x4_add(acc, i32x4_dot_i16x8(e0, x0));
-                acc = i32x4_add(acc, i32x4_dot_i16x8(e1, x1));
-                acc = i32x4_add(acc, i32x4_dot_i16x8(h0, m0));
-                acc = i32x4_add(acc, i32x4_dot_i16x8(h1, m1));
-            }
-            let dot = i32x4_extract_lane::<0>(acc)
-                .wrapping_add(i32x4_extract_lane::<1>(acc))
-                .wrapping_add(i32x4_extract_lane::<2>(acc))
-                .wrapping_add(i32x4_extract_lane::<3>(acc));
-            *o = dot as f32 * (scale * sx);
-        }
+                let acc = i32x4_add(acc, i32x4_dot_i16x8(e0, x0));
+                let acc = i32x4_add(acc, i32x4_dot_i16x8(e1, x1));
+                let acc = i32x4_add(acc, i32x4_dot_i16x8(h0, m0));
+                i32x4_add(acc, i32x4_dot_i16x8(h1, m1))
+            },
+        )
     }
 }
 
