@@ -190,18 +190,25 @@ export class Recommender {
       options = rest;
     }
     const backend = options && typeof options === "object" && options.backend !== undefined ? options.backend : "auto";
-    const name = await bundleFor(backend);
-    if (backend === "webgpu" && name !== "webgpu") {
-      throw codedError(
-        "BACKEND_UNAVAILABLE",
-        'backend "webgpu" was asked for, but this browser exposes no WebGPU adapter (navigator.gpu.requestAdapter() gave none); use backend "auto" to fall back to the CPU',
-      );
-    }
-    // The weights download overlaps the bundle's download and compilation (the wasm side takes
-    // the Response as it would the URL; if this request fails, it fetches the URL itself and
-    // reports the error as usual).
+    // The weights download starts first: it overlaps the WebGPU adapter request (for "auto" and
+    // "webgpu"), the bundle's download and its compilation (the wasm side takes the Response as it
+    // would the URL; if this request fails, it fetches the URL itself and reports the error as
+    // usual).
     const early = hasWasmSimd() ? prefetch(options?.model) : null;
-    const mod = await loadBundle(name, assets);
+    let name, mod;
+    try {
+      name = await bundleFor(backend);
+      if (backend === "webgpu" && name !== "webgpu") {
+        throw codedError(
+          "BACKEND_UNAVAILABLE",
+          'backend "webgpu" was asked for, but this browser exposes no WebGPU adapter (navigator.gpu.requestAdapter() gave none); use backend "auto" to fall back to the CPU',
+        );
+      }
+      mod = await loadBundle(name, assets);
+    } catch (e) {
+      early?.then((r) => r?.body?.cancel().catch(() => {})); // the weights are not needed
+      throw e;
+    }
     current = mod;
     if (early) {
       const response = await early;
