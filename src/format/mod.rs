@@ -205,6 +205,44 @@ fn read_version(bytes: &[u8]) -> Result<u32> {
     Ok(version)
 }
 
+/// What a file's two length fields say: the header is `bytes[20..header_end]`, the payload the
+/// `payload_len` bytes after the payload-length field (`header_end..header_end + 8`), and the
+/// file `file_len` bytes with its trailer.
+pub(crate) struct Lengths {
+    pub header_end: usize,
+    pub payload_len: usize,
+    pub file_len: usize,
+}
+
+/// Reads the length fields of `bytes` (at least 20 of them): refused where the payload-length
+/// field would end past `limit` (the file's size, or the most a stream may bring) or the file's
+/// length overflows; None while the payload-length field is not in `bytes` yet (a stream).
+pub(crate) fn lengths(bytes: &[u8], limit: usize) -> Result<Option<Lengths>> {
+    let header_len = read_u64(bytes, 12)?;
+    let header_end = 20usize
+        .checked_add(header_len)
+        .filter(|end| end.checked_add(8).is_some_and(|e| e <= limit))
+        .ok_or_else(|| {
+            corrupt(format!(
+                "header length field says {header_len} bytes, more than the file can hold \
+                 ({limit} bytes): truncated or damaged"
+            ))
+        })?;
+    if bytes.len() < header_end + 8 {
+        return Ok(None);
+    }
+    let payload_len = read_u64(bytes, header_end)?;
+    let file_len = (header_end + 8)
+        .checked_add(payload_len)
+        .and_then(|n| n.checked_add(DIGEST_LEN))
+        .ok_or_else(|| corrupt("payload length out of range"))?;
+    Ok(Some(Lengths {
+        header_end,
+        payload_len,
+        file_len,
+    }))
+}
+
 /// A file's framing, checked: magic, version, lengths and the SHA-256 trailer.
 pub(crate) struct Frame<'a> {
     /// The header's JSON bytes, not parsed yet.
@@ -231,24 +269,14 @@ pub(crate) fn unframe<'a>(bytes: &'a [u8], digests: Option<&Digests>) -> Result<
             bytes.len()
         )));
     }
-    let header_len = read_u64(bytes, 12)?;
-    let header_end = 20usize
-        .checked_add(header_len)
-        .filter(|end| end.checked_add(8).is_some_and(|e| e <= bytes.len()))
-        .ok_or_else(|| {
-            corrupt(format!(
-                "header length field says {header_len} bytes, more than the file holds \
-                 ({} bytes): truncated or damaged",
-                bytes.len()
-            ))
-        })?;
-    let payload_len = read_u64(bytes, header_end)?;
-    // Checked above: `header_end + 8` is within the file.
+    let Lengths {
+        header_end,
+        payload_len,
+        file_len: expected,
+    } = lengths(bytes, bytes.len())?
+        // Not reached: with the file's size as the limit, the payload-length field is in `bytes`.
+        .ok_or_else(|| corrupt("file is truncated"))?;
     let payload_start = header_end + 8;
-    let expected = payload_start
-        .checked_add(payload_len)
-        .and_then(|n| n.checked_add(DIGEST_LEN))
-        .ok_or_else(|| corrupt("payload length out of range"))?;
     if bytes.len() != expected {
         return Err(corrupt(format!(
             "file is {} bytes but its length fields say {expected}: truncated or padded",
@@ -595,9 +623,14 @@ mod tests {
 
     /// [`tiny`]'s model written with `storage`.
     pub(super) fn stored(storage: Storage) -> Vec<u8> {
-        let (config, items, weights) = tiny();
+        stored_with(&tiny().0, storage)
+    }
+
+    /// [`tiny`]'s items and weights with `config` (its shapes), written with `storage`.
+    fn stored_with(config: &SeqRecConfig, storage: Storage) -> Vec<u8> {
+        let (_, items, weights) = tiny();
         write(&ArtefactParts {
-            config: &config,
+            config,
             items: &items,
             popularity: &[5, 3, 1],
             attributes: &[],
@@ -679,21 +712,13 @@ mod tests {
     /// event need version 3, and the same file claiming version 2 is refused, by name.
     #[test]
     fn positions_from_the_oldest_event_are_version_3() {
-        let (config, items, weights) = tiny();
-        let config = config.with_positions(crate::model::Positions::FromOldest);
-        let file = write(&ArtefactParts {
-            config: &config,
-            items: &items,
-            popularity: &[5, 3, 1],
-            attributes: &[],
-            catalog: None,
-            weights: &weights,
-            provenance: serde_json::json!({}),
-            storage: Storage::Quantized {
+        let config = tiny().0.with_positions(crate::model::Positions::FromOldest);
+        let file = stored_with(
+            &config,
+            Storage::Quantized {
                 item_table: Encoding::Int8,
             },
-        })
-        .unwrap();
+        );
         assert_eq!(version_of(&file), 3);
         assert_eq!(
             read(&file).unwrap().header.config.positions,

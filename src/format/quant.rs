@@ -599,9 +599,25 @@ mod simd128 {
             .wrapping_add(i32x4_extract_lane::<3>(acc))
     }
 
-    /// Scores every row: `dot(row r) as f32 * (scales[r] * sx)`, where `dot(acc_of(r, step))`
-    /// is built by `step(acc, r, c)` over the column steps `c` (`steps` of them), four rows at
-    /// a time and then one at a time.
+    /// The 16 values `s[c..c + 16]` as two vectors.
+    ///
+    /// # Safety
+    /// `c + 16 <= s.len()`.
+    #[target_feature(enable = "simd128")]
+    unsafe fn halves(s: &[i16], c: usize) -> (v128, v128) {
+        // SAFETY: in bounds by the caller's promise; v128_load has no alignment requirement.
+        unsafe {
+            (
+                v128_load(s.as_ptr().add(c) as *const v128),
+                v128_load(s.as_ptr().add(c + 8) as *const v128),
+            )
+        }
+    }
+
+    /// Scores every row: `dot(r) as f32 * (scales[r] * sx)`, where `dot(r)` sums the lanes of
+    /// `step(acc, r, c, state(c))` folded over the column steps `c < steps`; `state(c)` (the
+    /// state's vectors of step `c`) is loaded once per four rows. Four rows at a time, then one
+    /// at a time.
     #[target_feature(enable = "simd128")]
     fn score_rows<S: Copy>(
         scales: &[f32],
@@ -643,13 +659,7 @@ mod simd128 {
         // SAFETY (both closures): `r < out.len()` and `c + 16 <= cols` = x.len(), so the loads
         // stay inside `data` (`cols * out.len()` long, asserted above) and `x`; no alignment
         // requirement.
-        let state = |step: usize| unsafe {
-            let c = step * 16;
-            (
-                v128_load(x.as_ptr().add(c) as *const v128),
-                v128_load(x.as_ptr().add(c + 8) as *const v128),
-            )
-        };
+        let state = |step: usize| unsafe { halves(x, step * 16) };
         score_rows(
             scales,
             sx,
@@ -694,13 +704,8 @@ mod simd128 {
         // mixed.len(), so the loads stay inside `data` (`half * out.len()` long, asserted
         // above), `low_x` and `mixed`; no alignment requirement.
         let state = |step: usize| unsafe {
-            let c = step * 16;
-            (
-                v128_load(low_x.as_ptr().add(c) as *const v128),
-                v128_load(low_x.as_ptr().add(c + 8) as *const v128),
-                v128_load(mixed.as_ptr().add(c) as *const v128),
-                v128_load(mixed.as_ptr().add(c + 8) as *const v128),
-            )
+            let ((x0, x1), (m0, m1)) = (halves(low_x, step * 16), halves(&mixed, step * 16));
+            (x0, x1, m0, m1)
         };
         score_rows(
             scales,

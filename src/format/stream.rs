@@ -15,8 +15,8 @@
 use sha2::{Digest, Sha256};
 
 use super::{
-    Artefact, DIGEST_LEN, Decoded, Digests, Header, assemble, check_magic, corrupt, decode_tensor,
-    parse_header, read_u64, read_version, unframe,
+    Artefact, DIGEST_LEN, Decoded, Digests, Header, Lengths, assemble, check_magic, corrupt,
+    decode_tensor, lengths, parse_header, read_version, unframe,
 };
 use crate::error::Result;
 
@@ -111,24 +111,15 @@ impl StreamReader {
             if bytes.len() < 20 {
                 return Ok(());
             }
-            let header_len = read_u64(bytes, 12)?;
-            let header_end = 20usize
-                .checked_add(header_len)
-                .filter(|end| end.checked_add(8).is_some_and(|e| e <= MAX_STREAM_BYTES))
-                .ok_or_else(|| {
-                    corrupt(format!(
-                        "header length field says {header_len} bytes: damaged"
-                    ))
-                })?;
-            if bytes.len() < header_end + 8 {
+            let Some(Lengths {
+                header_end,
+                payload_len,
+                file_len: expected,
+            }) = lengths(bytes, MAX_STREAM_BYTES)?
+            else {
                 return Ok(());
-            }
-            let payload_len = read_u64(bytes, header_end)?;
+            };
             let payload_start = header_end + 8;
-            let expected = payload_start
-                .checked_add(payload_len)
-                .and_then(|n| n.checked_add(DIGEST_LEN))
-                .ok_or_else(|| corrupt("payload length out of range"))?;
             if expected > MAX_STREAM_BYTES {
                 return Err(too_large());
             }

@@ -58,19 +58,7 @@ impl Engine {
         device: &burn::prelude::Device,
         catalog: Option<HashMap<String, ItemMeta>>,
     ) -> Result<Self> {
-        Self::load_with_digests(bytes, None, device, catalog)
-    }
-
-    /// [`Self::load`] with the file's SHA-256 digests computed elsewhere (the browser's native
-    /// `crypto.subtle`; [`format::Digests`]); they are checked as computed ones would be.
-    pub fn load_with_digests(
-        bytes: &[u8],
-        digests: Option<&format::Digests>,
-        device: &burn::prelude::Device,
-        given_catalog: Option<HashMap<String, ItemMeta>>,
-    ) -> Result<Self> {
-        let artefact = format::read_for_inference(bytes, digests)?;
-        Self::from_artefact(artefact, device, given_catalog)
+        Self::from_artefact(format::read_for_inference(bytes, None)?, device, catalog)
     }
 
     /// Builds the engine from a file already read for inference ([`format::read_for_inference`],
