@@ -235,6 +235,46 @@ fn synth_train_eval_inspect_recommend() {
     let bad = eval_with(&["--item-table", "pq"]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("expected int8, int4 or pqM"));
+    // Fine-tuning through the codes: it starts from k-means (epoch 0, the plain trial's figures),
+    // keeps the best validation epoch of those it ran, and trains only through codes.
+    let tuned = json(&ok(eval_with(&[
+        "--json",
+        "--item-table",
+        "pq4",
+        "--finetune-epochs",
+        "2",
+    ])));
+    let t = &tuned["item_table"];
+    assert_eq!(t["ndcg@10"], pq["item_table"]["ndcg@10"], "{t}");
+    let curve = t["finetuned"]["curve"].as_array().unwrap();
+    assert_eq!(curve.len(), 3, "{t}");
+    let valid = |e: &serde_json::Value| e["valid"]["ndcg@10"].as_f64().unwrap();
+    let best = &curve[t["finetuned"]["best_epoch"].as_u64().unwrap() as usize];
+    assert!(curve.iter().all(|e| valid(e) <= valid(best)), "{t}");
+    assert!(curve[1]["loss"].as_f64().unwrap().is_finite());
+    assert!(t["finetuned"]["ndcg@10"].as_f64().unwrap() > 0.0, "{t}");
+    assert!(curve.iter().all(|e| e["reassigned"] == 0), "{t}");
+    // With the most popular items kept whole (trained as rows, ranked as int8 would store them),
+    // and items free to change codes after each epoch.
+    let headed = json(&ok(eval_with(&[
+        "--json",
+        "--item-table",
+        "pq4",
+        "--exact-head",
+        "50",
+        "--finetune-epochs",
+        "1",
+        "--finetune-reassign",
+    ])));
+    let h = &headed["item_table"];
+    assert_eq!(h["exact_head"], 50);
+    let curve = h["finetuned"]["curve"].as_array().unwrap();
+    assert_eq!(curve.len(), 2, "{h}");
+    // 150 coded items x 4 codes.
+    assert!(curve[1]["reassigned"].as_u64().unwrap() <= 600, "{h}");
+    let refused = eval_with(&["--item-table", "int4", "--finetune-epochs", "1"]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--item-table pqM"));
 
     let header = json(&ok(localrec(&["inspect", p(&model)])));
     assert_eq!(header["format_version"], 1);

@@ -218,7 +218,7 @@ fn check_shape(cols: usize, subspaces: usize) -> Result<()> {
 }
 
 /// The nearest centroid of `book` (`k x dim`) to `x`, and the squared distance.
-fn nearest(book: &[f32], dim: usize, x: &[f32]) -> (usize, f32) {
+pub(crate) fn nearest(book: &[f32], dim: usize, x: &[f32]) -> (usize, f32) {
     let mut best = (0, f32::INFINITY);
     for (i, c) in book.chunks_exact(dim).enumerate() {
         let d: f32 = c.iter().zip(x).map(|(a, b)| (a - b) * (a - b)).sum();

@@ -123,7 +123,7 @@ impl burn::module::ModuleMapper for AssignIds<'_> {
 
 /// The generator of an epoch's shuffles and negatives: a function of the seed and the epoch
 /// alone, so a resumed run draws what the uninterrupted one would have.
-fn epoch_seed(seed: u64, epoch: usize) -> u64 {
+pub(super) fn epoch_seed(seed: u64, epoch: usize) -> u64 {
     seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
@@ -187,7 +187,7 @@ fn loss_rows<'a>(
 pub const ADAM_EPSILON: f32 = 1e-8;
 
 /// Adam's betas: burn's and PyTorch's defaults.
-const ADAM_BETAS: (f32, f32) = (0.9, 0.999);
+pub(super) const ADAM_BETAS: (f32, f32) = (0.9, 0.999);
 
 /// Trains with Adam and early stopping on validation NDCG@10. `on_epoch` sees every epoch (for
 /// checkpoints). With `resume`, training continues after its last epoch exactly as the
@@ -253,11 +253,7 @@ pub fn train(
     let all_valid = cases(data, Split::Valid);
     let validation_of = all_valid.len();
     let valid_cases = seeded_sample(all_valid, opts.validation_users, opts.seed);
-    let examples: Vec<(&[Step], Vec<u32>)> = data
-        .users
-        .iter()
-        .filter_map(|u| example(u.train_steps(), config.max_len))
-        .collect();
+    let examples = examples(data, config.max_len);
     if examples.is_empty() {
         return Err(Error::InvalidArgument(
             "no user has two or more training events".into(),
@@ -315,34 +311,25 @@ pub fn train(
         let mut times = StepTimes::default();
         for chunk in batches_of_epoch.iter().map(Vec::as_slice) {
             let mut t = Instant::now();
-            // The batch's histories, shortest first, in groups of similar length: each group is
-            // padded only to its own longest history and encoded on its own.
-            let mut order: Vec<usize> = chunk.to_vec();
-            order.sort_by_key(|&i| examples[i].0.len());
-            let mut groups = Vec::new();
-            let (mut targets, mut weights) = (Vec::new(), Vec::new());
-            for group in length_groups(&order, |i| examples[i].0.len()) {
-                let histories: Vec<&[Step]> = group.iter().map(|&i| examples[i].0).collect();
-                let batch = SeqBatch::new(config, &histories, &data.item_attrs);
-                let (rows, group_targets, group_weights) = loss_rows(
-                    group.iter().map(|&i| &examples[i]),
-                    batch.len,
-                    opts.purchase_weight,
-                );
-                targets.extend(group_targets);
-                weights.extend(group_weights.into_iter().flatten());
-                groups.push((batch, rows));
-            }
-            // `loss_rows` weighs positions exactly when the purchase weight is not 1.
-            let weights = (opts.purchase_weight != 1.0).then_some(weights);
-            let draws = match opts.negative_sharing {
-                NegativeSharing::Batch => n_negatives,
-                NegativeSharing::Sequence => n_negatives * chunk.len(),
-                NegativeSharing::Position => n_negatives * targets.len(),
-            };
-            let mut negatives: Vec<u32> = (0..draws)
-                .map(|_| rng.random_range(1..=n_items as u32))
-                .collect();
+            let StepBatch {
+                groups,
+                mut targets,
+                weights,
+            } = StepBatch::new(
+                &examples,
+                chunk,
+                config,
+                &data.item_attrs,
+                opts.purchase_weight,
+            );
+            let mut negatives = draw_negatives(
+                &mut rng,
+                opts.negative_sharing,
+                n_negatives,
+                chunk.len(),
+                targets.len(),
+                n_items,
+            );
             // With sampled negatives the step reads only the item rows it gathers, renumbered.
             let step_rows = if n_negatives > 0 {
                 let ids = groups
@@ -559,8 +546,80 @@ pub fn seeded_sample<T>(all: Vec<T>, n: usize, seed: u64) -> Vec<T> {
         .collect()
 }
 
+/// A training step's batch: its histories, shortest first, in groups of similar length (each
+/// padded only to its own longest history and encoded on its own, with the positions that have
+/// a target), the targets of all groups in order, and their loss weights when the purchase
+/// weight is not 1.
+pub(super) struct StepBatch {
+    pub groups: Vec<(SeqBatch, Vec<i64>)>,
+    pub targets: Vec<u32>,
+    pub weights: Option<Vec<f32>>,
+}
+
+impl StepBatch {
+    pub fn new(
+        examples: &[(&[Step], Vec<u32>)],
+        chunk: &[usize],
+        config: &SeqRecConfig,
+        item_attrs: &[Vec<u32>],
+        purchase_weight: f64,
+    ) -> Self {
+        let mut order: Vec<usize> = chunk.to_vec();
+        order.sort_by_key(|&i| examples[i].0.len());
+        let mut groups = Vec::new();
+        let (mut targets, mut weights) = (Vec::new(), Vec::new());
+        for group in length_groups(&order, |i| examples[i].0.len()) {
+            let histories: Vec<&[Step]> = group.iter().map(|&i| examples[i].0).collect();
+            let batch = SeqBatch::new(config, &histories, item_attrs);
+            let (rows, group_targets, group_weights) = loss_rows(
+                group.iter().map(|&i| &examples[i]),
+                batch.len,
+                purchase_weight,
+            );
+            targets.extend(group_targets);
+            weights.extend(group_weights.into_iter().flatten());
+            groups.push((batch, rows));
+        }
+        // `loss_rows` weighs positions exactly when the purchase weight is not 1.
+        let weights = (purchase_weight != 1.0).then_some(weights);
+        Self {
+            groups,
+            targets,
+            weights,
+        }
+    }
+}
+
+/// A step's sampled negatives (none with full cross-entropy): `n` uniform item rows for the
+/// batch, per sequence or per position, as `sharing` says.
+pub(super) fn draw_negatives(
+    rng: &mut StdRng,
+    sharing: NegativeSharing,
+    n: usize,
+    sequences: usize,
+    positions: usize,
+    n_items: usize,
+) -> Vec<u32> {
+    let draws = match sharing {
+        NegativeSharing::Batch => n,
+        NegativeSharing::Sequence => n * sequences,
+        NegativeSharing::Position => n * positions,
+    };
+    (0..draws)
+        .map(|_| rng.random_range(1..=n_items as u32))
+        .collect()
+}
+
+/// The training examples of `data`: every user's training history with two or more events.
+pub(super) fn examples<'a>(data: &'a Prepared, max_len: usize) -> Vec<(&'a [Step], Vec<u32>)> {
+    data.users
+        .iter()
+        .filter_map(|u| example(u.train_steps(), max_len))
+        .collect()
+}
+
 /// Seconds since `t`, restarting it.
-fn lap(t: &mut Instant) -> f64 {
+pub(super) fn lap(t: &mut Instant) -> f64 {
     let now = Instant::now();
     let s = (now - *t).as_secs_f64();
     *t = now;
@@ -578,7 +637,7 @@ fn lap(t: &mut Instant) -> f64 {
 /// ones. On Beauty with the published recipe that batching trailed the published curve from
 /// the first epochs (training loss after 5 epochs 8.82 against the published run's 8.64;
 /// random batches: 8.65).
-fn epoch_batches(
+pub(super) fn epoch_batches(
     examples: usize,
     batch_size: usize,
     seed: u64,
@@ -619,7 +678,11 @@ fn length_groups(sorted: &[usize], len: impl Fn(usize) -> usize) -> Vec<&[usize]
     groups
 }
 
-fn progress_bar(enabled: bool, len: usize, epoch: usize) -> Option<indicatif::ProgressBar> {
+pub(super) fn progress_bar(
+    enabled: bool,
+    len: usize,
+    epoch: usize,
+) -> Option<indicatif::ProgressBar> {
     if !enabled {
         return None;
     }
@@ -915,7 +978,7 @@ fn target_positions(hidden: Tensor<3>, rows: &[i64]) -> Tensor<2> {
 }
 
 /// A 1-D integer tensor of ids or indices.
-fn int_tensor<T: Copy + Into<i64>>(values: &[T], device: &Device) -> Tensor<1, Int> {
+pub(super) fn int_tensor<T: Copy + Into<i64>>(values: &[T], device: &Device) -> Tensor<1, Int> {
     let v: Vec<i64> = values.iter().map(|&x| x.into()).collect();
     Tensor::from_data(TensorData::new(v, [values.len()]), device)
 }

@@ -15,7 +15,8 @@
 //! - [`prepare`]: logs to model input (the browser's featurisation) and the split points.
 //! - [`fit`]: the training loop and its loss; [`softmax`]: full and sampled
 //!   cross-entropy with their gradients, outside autodiff; [`lazy`]: the item table trained
-//!   sparsely (lazy Adam) when negatives are sampled.
+//!   sparsely (lazy Adam) when negatives are sampled; [`pq_tune`]: fine-tuning a trained model
+//!   through product-quantisation codes of its item table.
 //! - [`eval`]: full-ranking evaluation, popularity baseline, offer targeting; [`metrics`].
 //! - [`pipeline`]: what `localrec train` and `localrec eval` run, callable from code and tests.
 //! - [`report`]: `report.html`; [`synth`]: a synthetic shop.
@@ -29,6 +30,7 @@ pub mod metrics;
 pub mod options;
 pub mod parquet;
 pub mod pipeline;
+pub mod pq_tune;
 pub mod prepare;
 pub mod report;
 pub mod softmax;

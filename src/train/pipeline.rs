@@ -11,7 +11,7 @@ use serde_json::json;
 use crate::catalog::Offer;
 use crate::error::{Error, Result};
 use crate::event::EventKind;
-use crate::format::pq::ItemTable;
+use crate::format::pq::{ItemTable, ProductQuantized};
 use crate::format::{self, Artefact, ArtefactParts, Storage};
 use crate::model::vocab::Vocab;
 use crate::model::{BlockLayout, Features, Positions, SeqRecConfig, Weights};
@@ -22,6 +22,7 @@ use super::eval::{EvalCase, Scores, Split, cases, evaluate, evaluate_offers, eva
 use super::fit::{Resume, train};
 use super::metrics::RankingMetrics;
 use super::options::{Backend, TrainOptions};
+use super::pq_tune::{PqTuneOptions, fine_tune};
 use super::prepare::{PrepareOptions, Prepared, prepare};
 
 /// A log to read.
@@ -106,41 +107,68 @@ pub struct TrainJob {
 }
 
 /// What `localrec eval --item-table` tries: the item table stored with `encoding`, except the
-/// `exact_head` most popular items, which keep the file's int8 rows.
-#[derive(Debug, Clone, Copy)]
+/// `exact_head` most popular items, which keep the file's int8 rows; with `finetune` epochs
+/// (product quantisation only), the model then trained on through the codes
+/// ([`super::pq_tune`]).
+#[derive(Debug, Clone)]
 pub struct TableTrial {
     pub encoding: ItemTable,
     pub exact_head: usize,
+    pub finetune: PqTuneOptions,
 }
 
 /// [`run_eval`]'s `--item-table` figures: the same model with its item table stored another way
 /// (encoded and decoded again, for the history's embeddings and the scores alike), on the same
-/// cases, beside the file's own `int8` metrics.
+/// cases, beside the file's own `int8` metrics; with fine-tuning, also the model trained on
+/// through the codes ([`super::pq_tune`]).
 fn table_trial(
     artefact: &Artefact,
     TableTrial {
         encoding,
         exact_head,
+        finetune,
     }: TableTrial,
+    data: &Prepared,
     item_attrs: &[Vec<u32>],
     cases: &[EvalCase<'_>],
     int8: &RankingMetrics,
 ) -> Result<serde_json::Value> {
     let config = &artefact.header.config;
     let (rows, d) = (config.n_items + 1, config.d_model);
+    if finetune.epochs > 0 && !matches!(encoding, ItemTable::Pq(_)) {
+        return Err(Error::InvalidArgument(
+            "fine-tuning trains through product-quantisation codes: --item-table pqM".into(),
+        ));
+    }
     let mut weights = artefact.weights.clone();
     let table = weights
         .get_mut("item_emb")
         .ok_or_else(|| Error::ModelCorrupt("the model has no item table".into()))?;
-    let stored = encoding.round_trip(&table.values, rows, d, 42)?;
+    let pq = match encoding {
+        ItemTable::Pq(m) => Some(ProductQuantized::train(
+            &table.values,
+            rows,
+            d,
+            m,
+            1 << 16,
+            42,
+        )?),
+        ItemTable::Quantized(_) => None,
+    };
+    let stored = match &pq {
+        Some(pq) => pq.decode(),
+        None => encoding.round_trip(&table.values, rows, d, 42)?,
+    };
     // Kept as the file has them: row 0 (padding; the item input of a search), one row, and the
     // `exact_head` most popular items.
     let popularity = artefact.popularity_rows();
     let mut by_popularity: Vec<usize> = (1..rows).collect();
     by_popularity.sort_by_key(|&r| std::cmp::Reverse(popularity[r]));
+    let mut head: Vec<usize> = by_popularity.into_iter().take(exact_head).collect();
+    head.sort_unstable();
     let mut kept = vec![false; rows];
     kept[0] = true;
-    for &r in by_popularity.iter().take(exact_head) {
+    for &r in &head {
         kept[r] = true;
     }
     for ((row, new), kept) in table
@@ -156,16 +184,32 @@ fn table_trial(
     let compact = config.init_with(&crate::cpu_device(), &weights)?;
     let e = evaluate(&compact, config, item_attrs, cases, false)?.metrics;
     let relative = |x: f64, base: f64| (x - base) / base.max(1e-12);
-    Ok(json!({
+    let mut out = json!({
         "encoding": encoding.to_string(),
-        "exact_head": exact_head.min(rows - 1),
+        "exact_head": head.len(),
         "bytes_per_item": encoding.bytes_per_item(d),
         "shared_bytes": encoding.shared_bytes(d),
         "hr@10": e.hr(),
         "ndcg@10": e.ndcg(),
         "ndcg_relative_to_int8": relative(e.ndcg(), int8.ndcg()),
         "hr_relative_to_int8": relative(e.hr(), int8.hr()),
-    }))
+    });
+    if let (Some(pq), true) = (pq, finetune.epochs > 0) {
+        let model = artefact.model(&crate::cpu_device())?;
+        let tuned = fine_tune(model, config, &pq, &head, data, item_attrs, &finetune)?;
+        let e = evaluate(&tuned.model, config, item_attrs, cases, false)?.metrics;
+        out["finetuned"] = json!({
+            "options": finetune,
+            "best_epoch": tuned.best_epoch,
+            "seconds": tuned.seconds,
+            "curve": tuned.curve,
+            "hr@10": e.hr(),
+            "ndcg@10": e.ndcg(),
+            "ndcg_relative_to_int8": relative(e.ndcg(), int8.ndcg()),
+            "hr_relative_to_int8": relative(e.hr(), int8.hr()),
+        });
+    }
+    Ok(out)
 }
 
 /// Share of each user's top-10 that two evaluations agree on.
@@ -566,7 +610,8 @@ pub fn run_eval(
         "protocol": "leave-one-out, full ranking, history excluded",
     });
     if let Some(trial) = item_table {
-        out["item_table"] = table_trial(&artefact, trial, &item_attrs, &test, &m.metrics)?;
+        out["item_table"] =
+            table_trial(&artefact, trial, &prepared, &item_attrs, &test, &m.metrics)?;
     }
     if let Some(path) = offers {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;

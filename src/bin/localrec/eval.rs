@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::Result;
 use clap::Args;
 use localrec::train::pipeline::{TableTrial, run_eval};
+use localrec::train::pq_tune::PqTuneOptions;
 
 use crate::data_args::DataArgs;
 
@@ -29,6 +30,21 @@ pub struct EvalArgs {
     /// With --item-table: the N most popular items keep the file's int8 rows.
     #[arg(long, default_value_t = 0, requires = "item_table")]
     exact_head: usize,
+    /// With --item-table pqM: train the model on through the codes for at most N epochs
+    /// (codebooks and weights learn, codes stay; the best validation epoch is kept) and report
+    /// its figures beside k-means alone.
+    #[arg(long, default_value_t = 0, requires = "item_table")]
+    finetune_epochs: usize,
+    /// Fine-tuning's learning rate (default: the trainer's).
+    #[arg(long, requires = "finetune_epochs")]
+    finetune_lr: Option<f64>,
+    /// Fine-tuning lets items change codes: after each epoch every item takes the nearest
+    /// centroids to a latent copy of its row that follows the rows' gradients.
+    #[arg(long, requires = "finetune_epochs")]
+    finetune_reassign: bool,
+    /// Fine-tuning's loss weight of the positions after a purchase (as `train --purchase-weight`).
+    #[arg(long, requires = "finetune_epochs")]
+    purchase_weight: Option<f64>,
 }
 
 pub fn run(a: EvalArgs) -> Result<()> {
@@ -36,9 +52,20 @@ pub fn run(a: EvalArgs) -> Result<()> {
         &a.model,
         &a.data.source(),
         a.offers.as_deref(),
-        a.item_table.map(|encoding| TableTrial {
-            encoding,
-            exact_head: a.exact_head,
+        a.item_table.map(|encoding| {
+            let defaults = PqTuneOptions::default();
+            TableTrial {
+                encoding,
+                exact_head: a.exact_head,
+                finetune: PqTuneOptions {
+                    epochs: a.finetune_epochs,
+                    learning_rate: a.finetune_lr.unwrap_or(defaults.learning_rate),
+                    purchase_weight: a.purchase_weight.unwrap_or(defaults.purchase_weight),
+                    reassign: a.finetune_reassign,
+                    progress: true,
+                    ..defaults
+                },
+            }
         }),
     )?;
     if a.json {
