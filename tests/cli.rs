@@ -255,7 +255,7 @@ fn synth_train_eval_inspect_recommend() {
     assert!(t["finetuned"]["ndcg@10"].as_f64().unwrap() > 0.0, "{t}");
     assert!(curve.iter().all(|e| e["reassigned"] == 0), "{t}");
     // With the most popular items kept whole (trained as rows, ranked as int8 would store them),
-    // and items free to change codes after each epoch.
+    // items free to change codes after each epoch, and the table alone learning.
     let headed = json(&ok(eval_with(&[
         "--json",
         "--item-table",
@@ -265,9 +265,11 @@ fn synth_train_eval_inspect_recommend() {
         "--finetune-epochs",
         "1",
         "--finetune-reassign",
+        "--finetune-table-only",
     ])));
     let h = &headed["item_table"];
     assert_eq!(h["exact_head"], 50);
+    assert_eq!(h["finetuned"]["options"]["table_only"], true, "{h}");
     let curve = h["finetuned"]["curve"].as_array().unwrap();
     assert_eq!(curve.len(), 2, "{h}");
     // 150 coded items x 4 codes.

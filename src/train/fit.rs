@@ -611,7 +611,7 @@ pub(super) fn draw_negatives(
 }
 
 /// The training examples of `data`: every user's training history with two or more events.
-pub(super) fn examples<'a>(data: &'a Prepared, max_len: usize) -> Vec<(&'a [Step], Vec<u32>)> {
+pub(super) fn examples(data: &Prepared, max_len: usize) -> Vec<(&[Step], Vec<u32>)> {
     data.users
         .iter()
         .filter_map(|u| example(u.train_steps(), max_len))

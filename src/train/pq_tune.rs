@@ -46,6 +46,9 @@ pub struct PqTuneOptions {
     /// rows (Adam, as if the rows were free), and after each epoch every coded row takes the
     /// nearest centroids to its latent row.
     pub reassign: bool,
+    /// Train the table alone (codebooks, row 0, the head's rows): the Transformer stays as
+    /// trained, dropout off.
+    pub table_only: bool,
     pub seed: u64,
     #[serde(skip)]
     pub progress: bool,
@@ -64,6 +67,7 @@ impl Default for PqTuneOptions {
             purchase_weight: train.purchase_weight,
             patience: 10,
             reassign: false,
+            table_only: false,
             seed: train.seed,
             progress: false,
         }
@@ -279,6 +283,9 @@ pub fn fine_tune(
     .fork(&device)
     .train()
     .map(&mut RequireGrad);
+    if opts.table_only {
+        tuned.model = tuned.model.freeze();
+    }
     let initial = table;
     let (mut codes_t, order_t) = (
         int_tensor(&layout.codes, &device),
@@ -385,10 +392,10 @@ pub fn fine_tune(
             }
             loss_sum += scored.loss;
             let mut grads = scored.surrogate.backward();
-            if let (Some(latent), Some(z)) = (&mut latent, zero) {
-                if let Some(g) = z.grad_remove(&mut grads) {
-                    latent.step(opts.learning_rate, &all_rows, &floats(g)?)?;
-                }
+            if let (Some(latent), Some(z)) = (&mut latent, zero)
+                && let Some(g) = z.grad_remove(&mut grads)
+            {
+                latent.step(opts.learning_rate, &all_rows, &floats(g)?)?;
             }
             let grads = GradientsParams::from_grads(grads, &tuned);
             tuned = optim.step(opts.learning_rate, tuned, grads);
