@@ -254,8 +254,12 @@ fn synth_train_eval_inspect_recommend() {
     assert!(curve[1]["loss"].as_f64().unwrap().is_finite());
     assert!(t["finetuned"]["ndcg@10"].as_f64().unwrap() > 0.0, "{t}");
     assert!(curve.iter().all(|e| e["reassigned"] == 0), "{t}");
+    assert_eq!(
+        t["finetuned"]["options"]["table_only"], true,
+        "the default: {t}"
+    );
     // With the most popular items kept whole (trained as rows, ranked as int8 would store them),
-    // items free to change codes after each epoch, and the table alone learning.
+    // items free to change codes after each epoch, and every weight learning.
     let headed = json(&ok(eval_with(&[
         "--json",
         "--item-table",
@@ -265,11 +269,11 @@ fn synth_train_eval_inspect_recommend() {
         "--finetune-epochs",
         "1",
         "--finetune-reassign",
-        "--finetune-table-only",
+        "--finetune-whole-model",
     ])));
     let h = &headed["item_table"];
     assert_eq!(h["exact_head"], 50);
-    assert_eq!(h["finetuned"]["options"]["table_only"], true, "{h}");
+    assert_eq!(h["finetuned"]["options"]["table_only"], false, "{h}");
     let curve = h["finetuned"]["curve"].as_array().unwrap();
     assert_eq!(curve.len(), 2, "{h}");
     // 150 coded items x 4 codes.

@@ -42,10 +42,10 @@ pub struct EvalArgs {
     /// centroids to a latent copy of its row that follows the rows' gradients.
     #[arg(long, requires = "finetune_epochs")]
     finetune_reassign: bool,
-    /// Fine-tuning trains the item table alone (codebooks, row 0, the --exact-head rows); the
-    /// Transformer stays as the file has it.
+    /// Fine-tuning trains every weight, not only the item table (codebooks, row 0, the
+    /// --exact-head rows) with the Transformer as the file has it.
     #[arg(long, requires = "finetune_epochs")]
-    finetune_table_only: bool,
+    finetune_whole_model: bool,
     /// Fine-tuning's loss weight of the positions after a purchase (as `train --purchase-weight`).
     #[arg(long, requires = "finetune_epochs")]
     purchase_weight: Option<f64>,
@@ -66,7 +66,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
                     learning_rate: a.finetune_lr.unwrap_or(defaults.learning_rate),
                     purchase_weight: a.purchase_weight.unwrap_or(defaults.purchase_weight),
                     reassign: a.finetune_reassign,
-                    table_only: a.finetune_table_only,
+                    table_only: !a.finetune_whole_model,
                     progress: true,
                     ..defaults
                 },
