@@ -48,9 +48,10 @@ pub struct PqTuneOptions {
     pub reassign: bool,
     /// Train the table alone (codebooks, row 0, the head's rows): the Transformer stays as
     /// trained, dropout off. The default: on Beauty's shipped model it did as well as training
-    /// every weight or better (test NDCG@10 relative to int8: pq8 -18.8% against -19.1%, pq8
-    /// with the 1,210 most popular items kept -6.6% against -6.8%, pq16 with them -2.3% where
-    /// training every weight never beat k-means' -3.0% on validation).
+    /// every weight or better (test NDCG@10 relative to int8: pq8 -18.8% against -19.1%, pq16
+    /// -6.3% against -7.6%, pq8 with the 1,210 most popular items kept -6.6% against -6.8%,
+    /// pq16 with them -2.3% where training every weight never beat k-means' -3.0% on
+    /// validation).
     pub table_only: bool,
     pub seed: u64,
     #[serde(skip)]
