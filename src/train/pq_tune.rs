@@ -1,9 +1,10 @@
 //! Product-quantisation-aware fine-tuning (issue 18): a trained model's item table is replaced by
 //! product-quantisation codes (k-means per subspace, [`ProductQuantized::train`]) and the model
-//! trains on for a few epochs *through* that table. The codes stay fixed; the codebooks, row 0
-//! (padding, and a search's item input) and every other weight learn, so the Transformer adapts
-//! to the table it will be scored with. Each item row is its centroids side by side, so an item
-//! moves only with the centroids it shares with others.
+//! trains on for a few epochs *through* that table. The codes stay fixed; the codebooks and row 0
+//! (padding, and a search's item input) learn, fitted to the Transformer as trained (frozen, by
+//! default), or with every other weight learning too, so that the Transformer also adapts to the
+//! table it will be scored with ([`PqTuneOptions::table_only`]). Each item row is its centroids
+//! side by side, so an item moves only with the centroids it shares with others.
 //!
 //! With `head` rows (the most popular items) kept whole, those train as rows of their own and
 //! are ranked as int8 would store them. `localrec eval --item-table pqM [--exact-head K]
