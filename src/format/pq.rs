@@ -121,6 +121,18 @@ impl ProductQuantized {
         Self::new(rows, cols, subspaces, codebooks, codes)
     }
 
+    /// [`Self::train`] as `localrec eval --item-table pqM` codes a model's item table: k-means
+    /// on a sample of at most 65,536 rows.
+    pub fn of_table(
+        values: &[f32],
+        rows: usize,
+        cols: usize,
+        subspaces: usize,
+        seed: u64,
+    ) -> Result<Self> {
+        Self::train(values, rows, cols, subspaces, 1 << 16, seed)
+    }
+
     /// Back to f32, row-major: each row its centroids side by side.
     pub fn decode(&self) -> Vec<f32> {
         let sub = self.sub();
@@ -203,7 +215,7 @@ impl ItemTable {
             Self::Quantized(encoding) => {
                 Quantized::quantize(values, rows, cols, encoding).dequantize()
             }
-            Self::Pq(m) => ProductQuantized::train(values, rows, cols, m, 1 << 16, seed)?.decode(),
+            Self::Pq(m) => ProductQuantized::of_table(values, rows, cols, m, seed)?.decode(),
         })
     }
 }

@@ -145,14 +145,7 @@ fn table_trial(
         .get_mut("item_emb")
         .ok_or_else(|| Error::ModelCorrupt("the model has no item table".into()))?;
     let pq = match encoding {
-        ItemTable::Pq(m) => Some(ProductQuantized::train(
-            &table.values,
-            rows,
-            d,
-            m,
-            1 << 16,
-            42,
-        )?),
+        ItemTable::Pq(m) => Some(ProductQuantized::of_table(&table.values, rows, d, m, 42)?),
         ItemTable::Quantized(_) => None,
     };
     let stored = match &pq {

@@ -291,7 +291,19 @@ pub fn fine_tune(
     if opts.table_only {
         tuned.model = tuned.model.freeze();
     }
-    let initial = table;
+    // The latent table starts as the file's rows; without reassignment they are dropped here.
+    let mut latent = opts
+        .reassign
+        .then(|| {
+            let adam = AdamSettings {
+                beta_1: ADAM_BETAS.0,
+                beta_2: ADAM_BETAS.1,
+                epsilon: ADAM_EPSILON,
+                weight_decay: 0.0,
+            };
+            LazyTable::new(table, d, adam)
+        })
+        .transpose()?;
     let (mut codes_t, order_t) = (
         int_tensor(&layout.codes, &device),
         int_tensor(&layout.order, &device),
@@ -332,19 +344,6 @@ pub fn fine_tune(
         .with_epsilon(ADAM_EPSILON);
     let mut optim = adam.init();
     let all_rows: Vec<u32> = (0..rows as u32).collect();
-    let mut latent = match opts.reassign {
-        true => Some(LazyTable::new(
-            initial,
-            d,
-            AdamSettings {
-                beta_1: ADAM_BETAS.0,
-                beta_2: ADAM_BETAS.1,
-                epsilon: ADAM_EPSILON,
-                weight_decay: 0.0,
-            },
-        )?),
-        false => None,
-    };
     for epoch in 1..=opts.epochs {
         let (batches, mut rng) = epoch_batches(examples.len(), opts.batch_size, opts.seed, epoch);
         device.seed(epoch_seed(opts.seed.wrapping_add(1), epoch));

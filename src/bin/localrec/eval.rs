@@ -30,9 +30,10 @@ pub struct EvalArgs {
     /// With --item-table: the N most popular items keep the file's int8 rows.
     #[arg(long, default_value_t = 0, requires = "item_table")]
     exact_head: usize,
-    /// With --item-table pqM: train the model on through the codes for at most N epochs
-    /// (codebooks and weights learn, codes stay; the best validation epoch is kept) and report
-    /// its figures beside k-means alone.
+    /// With --item-table pqM: train on through the codes for at most N epochs (the codes stay;
+    /// the codebooks, row 0 and the --exact-head rows learn, the Transformer frozen unless
+    /// --finetune-whole-model; the best validation epoch is kept) and report its figures
+    /// beside k-means alone.
     #[arg(long, default_value_t = 0, requires = "item_table")]
     finetune_epochs: usize,
     /// Fine-tuning's learning rate (default: the trainer's).
