@@ -105,10 +105,12 @@ export interface StoredEvent {
 }
 
 export interface ModelInfo {
-  /** The weights file's format version (1; 2 for an int4 item table; 3 for a core with shards). */
+  /** The weights file's format version (1; 2 for an int4 item table; 3 for a core with shards;
+   * 4 for an item table of residual-quantisation codes). */
   version: number;
-  /** How the file stores its item table: int8, or int4 for large catalogues. */
-  itemTable: "int8" | "int4";
+  /** How the file stores its item table: int8, int4, or `rqM`: M one-byte residual codes per
+   * item, the most popular items int8 (`localrec eval --item-table rqM --write-model`). */
+  itemTable: "int8" | "int4" | `rq${number}`;
   /** Items ranked now: the whole catalogue, or a core's and its loaded shards'. */
   items: number;
   /** Items of the whole catalogue (more than `items` while shards are still to load). */

@@ -234,7 +234,7 @@ fn synth_train_eval_inspect_recommend() {
     );
     let bad = eval_with(&["--item-table", "pq"]);
     assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected int8, int4 or pqM"));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("expected int8, int4, pqM"));
     // Fine-tuning through the codes: it starts from k-means (epoch 0, the plain trial's figures),
     // keeps the best validation epoch of those it ran, and trains only through codes.
     let tuned = json(&ok(eval_with(&[
@@ -281,7 +281,7 @@ fn synth_train_eval_inspect_recommend() {
     assert!(curve[1]["reassigned"].is_u64(), "{h}");
     let refused = eval_with(&["--item-table", "int4", "--finetune-epochs", "1"]);
     assert!(!refused.status.success());
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("--item-table pqM"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--item-table pqM or rqM"));
 
     let header = json(&ok(localrec(&["inspect", p(&model)])));
     assert_eq!(header["format_version"], 1);
@@ -781,4 +781,137 @@ fn resumes_exactly(extra: &[&str]) {
         report["model"]["sha256"], uninterrupted["model"]["sha256"],
         "the same final model"
     );
+}
+
+/// `eval --item-table rqM --write-model` writes the model with its item table as residual codes
+/// (format version 4, the --exact-head items whole and first): the file ranks exactly as the
+/// trial measured it, and `inspect`, `recommend` and `shard` read it.
+#[test]
+fn residual_codes_write_a_compact_model_that_evaluates_ranks_and_shards() {
+    let dir = tempfile::tempdir().unwrap();
+    let shop = small_shop(dir.path(), &[]);
+    let out = dir.path().join("model");
+    let events = shop.join("events.csv");
+    ok(train_events(&events, &out, &["--d-model", "32"]));
+    let model = out.join("model.lrec");
+    let eval = |model: &Path, more: &[&str]| {
+        let mut args = vec![
+            "eval",
+            "--model",
+            p(model),
+            "--data",
+            p(&events),
+            "--format",
+            "events",
+            "--json",
+        ];
+        args.extend_from_slice(more);
+        json(&ok(localrec(&args)))
+    };
+    let compact = dir.path().join("rq.lrec");
+    let kmeans = dir.path().join("rq-kmeans.lrec");
+    let trial = |write: &Path, epochs: &str| {
+        eval(
+            &model,
+            &[
+                "--item-table",
+                "rq1",
+                "--exact-head",
+                "20",
+                "--finetune-epochs",
+                epochs,
+                "--write-model",
+                p(write),
+            ],
+        )
+    };
+    let tuned = trial(&compact, "1");
+    let t = &tuned["item_table"];
+    assert_eq!(t["encoding"], "rq1");
+    assert_eq!(t["bytes_per_item"], 1);
+    assert_eq!(t["written"]["exact_rows"], 21, "{t}");
+    assert_eq!(
+        t["written"]["bytes"].as_u64().unwrap(),
+        std::fs::metadata(&compact).unwrap().len()
+    );
+    let again = eval(&compact, &[]);
+    assert_eq!(again["users"], tuned["users"]);
+    assert_eq!(
+        again["ndcg@10"], t["finetuned"]["ndcg@10"],
+        "the written file ranks as fine-tuning measured it: {again} vs {t}"
+    );
+    // Without fine-tuning, k-means' codebooks: as the plain trial measured.
+    let plain = trial(&kmeans, "0");
+    assert_eq!(
+        eval(&kmeans, &[])["ndcg@10"],
+        plain["item_table"]["ndcg@10"]
+    );
+    let header = json(&ok(localrec(&["inspect", p(&compact)])));
+    assert_eq!(header["format_version"], 4);
+    let table = header["tensors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["name"] == "item_emb")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (table["dtype"].as_str(), table["exact"].as_u64()),
+        (Some("rq1"), Some(21))
+    );
+    assert_eq!(header["provenance"]["item_table"]["exact_rows"], 21);
+    // The most popular items come first.
+    let first = header["first_items"][0].as_str().unwrap().to_owned();
+    let recs = ok(localrec(&[
+        "recommend",
+        "--model",
+        p(&compact),
+        "--history",
+        &first,
+    ]));
+    assert_eq!(recs.lines().count(), 10);
+    let sharded = dir.path().join("sharded");
+    let catalog = shop.join("catalog.json");
+    ok(localrec(&[
+        "shard",
+        "--model",
+        p(&compact),
+        "--out",
+        p(&sharded),
+        "--catalog",
+        p(&catalog),
+        "--core-items",
+        "20",
+    ]));
+    let core = json(&ok(localrec(&["inspect", p(&sharded.join("model.lrec"))])));
+    assert_eq!(core["format_version"], 4);
+    let refused = localrec(&[
+        "shard",
+        "--model",
+        p(&compact),
+        "--out",
+        p(&dir.path().join("small")),
+        "--catalog",
+        p(&catalog),
+        "--core-items",
+        "10",
+    ]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--core-items 20"));
+    // Product codes are not a file format.
+    let pq = localrec(&[
+        "eval",
+        "--model",
+        p(&model),
+        "--data",
+        p(&events),
+        "--format",
+        "events",
+        "--item-table",
+        "pq4",
+        "--write-model",
+        p(&dir.path().join("pq.lrec")),
+    ]);
+    assert!(!pq.status.success());
+    assert!(String::from_utf8_lossy(&pq.stderr).contains("rqM"));
 }

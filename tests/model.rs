@@ -91,7 +91,7 @@ fn an_int4_engine_encodes_and_scores_as_the_dequantised_model() {
     for encoding in [Encoding::Int8, Encoding::Int4] {
         let bytes = format::random_model(&c, 11, encoding).unwrap();
         let engine = Engine::load(&bytes, &cpu(), None).unwrap();
-        assert_eq!(engine.info().item_table, encoding);
+        assert_eq!(engine.info().item_table, encoding.to_string());
         let full = format::read(&bytes).unwrap();
         let model = full.model(&cpu()).unwrap();
         let history: Vec<Event> = [3, 250, 17, 17, 99]

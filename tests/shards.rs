@@ -30,14 +30,23 @@ fn catalog() -> HashMap<String, ItemMeta> {
         .collect()
 }
 
-fn full_model(encoding: Encoding) -> Vec<u8> {
-    let config = SeqRecConfig::new(ITEMS)
+fn config() -> SeqRecConfig {
+    SeqRecConfig::new(ITEMS)
         .with_d_model(16)
         .with_layers(1)
         .with_max_len(8)
         .with_query_buckets(32)
-        .with_event_types(true);
-    random_model(&config, 9, encoding).unwrap()
+        .with_event_types(true)
+}
+
+fn full_model(encoding: Encoding) -> Vec<u8> {
+    random_model(&config(), 9, encoding).unwrap()
+}
+
+/// The same random model with its item table as residual codes in two codebooks (few items
+/// share both codes, so scores rarely tie), the 30 most popular items (the first) stored whole.
+fn coded_model() -> Vec<u8> {
+    format::random_model_coded(&config(), 9, 2, 31).unwrap()
 }
 
 fn split_model(encoding: Encoding, core: usize) -> (Vec<u8>, Split) {
@@ -71,8 +80,13 @@ fn load(engine: &mut Engine, parts: &Split, category: Option<&str>) -> usize {
 
 #[test]
 fn the_core_with_every_shard_ranks_as_the_full_model() {
-    for encoding in [Encoding::Int8, Encoding::Int4] {
-        let (full, parts) = split_model(encoding, 40);
+    for full in [
+        full_model(Encoding::Int8),
+        full_model(Encoding::Int4),
+        coded_model(),
+    ] {
+        let parts = split(&full, Some(&catalog()), 40, 9).unwrap();
+        let encoding = format::read(&full).unwrap().item_table.unwrap().describe();
         let reference = Engine::load(&full, &device(), Some(catalog())).unwrap();
         let mut engine = Engine::load(&parts.core, &device(), None).unwrap();
         assert_eq!(engine.info().items, 40);
@@ -387,4 +401,47 @@ fn damaged_shards_behind_a_matching_manifest_are_refused_or_read() {
         }
     }
     assert!(read > 0 && refused > 0, "{read} read, {refused} refused");
+}
+
+/// A coded model's shards are codes alone (the core holds the codebooks and every item stored
+/// whole), format version 4; a core that would leave some of those items to shards is refused.
+#[test]
+fn coded_shards_hold_codes_and_the_core_holds_every_whole_row() {
+    let full = coded_model();
+    let parts = split(&full, Some(&catalog()), 40, 9).unwrap();
+    let core = format::read(&parts.core).unwrap();
+    assert_eq!(core.version, 4);
+    let t = core
+        .header
+        .tensors
+        .iter()
+        .find(|t| t.name == "item_emb")
+        .unwrap();
+    assert_eq!((t.dtype.as_str(), t.exact), ("rq2", Some(31)));
+    for (entry, file) in &parts.shards {
+        // Header, then two codes per item (padded to 4 bytes) and the 32-byte trailer.
+        let codes = (2 * entry.items).next_multiple_of(4);
+        let (header, _, _, version) = frame_of(file);
+        assert_eq!(version, 4);
+        assert_eq!(file.len(), 20 + header + 8 + codes + 32, "{}", entry.items);
+    }
+    let err = split(&full, Some(&catalog()), 20, 9).err().unwrap();
+    assert_eq!(err.code(), "INVALID_ARGUMENT");
+    assert!(err.to_string().contains("--core-items 30"), "{err}");
+    // Coded rows do not join an int8 core, nor int8 rows a coded one.
+    let int8 = split(&full_model(Encoding::Int8), Some(&catalog()), 40, 9).unwrap();
+    let engine = Engine::load(&parts.core, &device(), None).unwrap();
+    let (_, foreign) = &int8.shards[0];
+    assert_eq!(
+        engine.read_shard(foreign, None).unwrap_err().code(),
+        "MODEL_CORRUPT"
+    );
+}
+
+/// Header length, payload length, payload start and version of a framed file.
+fn frame_of(file: &[u8]) -> (usize, usize, usize, u32) {
+    let header = u64::from_le_bytes(file[12..20].try_into().unwrap()) as usize;
+    let payload = u64::from_le_bytes(file[20 + header..28 + header].try_into().unwrap()) as usize;
+    let version = u32::from_le_bytes(file[8..12].try_into().unwrap());
+    (header, payload, 28 + header, version)
 }

@@ -27,6 +27,7 @@ use crate::error::{Error, Result};
 use crate::model::{SeqRecConfig, WeightTensor, Weights};
 use quant::{Encoding, Quantized};
 
+pub mod coded;
 #[cfg(feature = "train")]
 pub mod pq;
 pub mod quant;
@@ -35,12 +36,14 @@ pub mod stream;
 #[cfg(feature = "train")]
 mod write;
 #[cfg(feature = "train")]
-pub use write::{ArtefactParts, Storage, envelope, random_model, write};
+pub use write::{
+    ArtefactParts, Storage, envelope, random_model, random_model_coded, write, write_coded,
+};
 
 /// First bytes of every weights file.
 pub const MAGIC: [u8; 8] = *b"\x89LREC\r\n\x1a";
 /// The newest format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 3;
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest format version this build reads.
 pub const OLDEST_VERSION: u32 = 1;
 /// The version that introduced int4 item tables.
@@ -48,6 +51,9 @@ pub(crate) const INT4_VERSION: u32 = 2;
 /// The version that introduced positions counted from the oldest event
 /// ([`crate::model::Positions`]).
 pub(crate) const POSITIONS_VERSION: u32 = 3;
+/// The version that introduced item tables stored as residual-quantisation codes
+/// ([`coded::CodedTable`]).
+pub(crate) const CODED_VERSION: u32 = 4;
 const DIGEST_LEN: usize = 32;
 pub(crate) const MIN_LEN: usize = 8 + 4 + 8 + 8 + DIGEST_LEN;
 
@@ -57,13 +63,17 @@ pub struct TensorEntry {
     pub name: String,
     pub shape: Vec<usize>,
     /// `"i8"` (per-row int8 + f32 scales), `"i4"` (per-row int4 + f32 scales; the item table
-    /// only, version 2) or `"f32"`.
+    /// only, version 2), `"rqM"` (residual-quantisation codes in `M` codebooks with the first
+    /// [`Self::exact`] rows int8; the item table only, version 4, [`coded`]) or `"f32"`.
     pub dtype: String,
     /// Byte offset of the values in the payload; for `i8` and `i4`, the f32 scales follow the
     /// codes, 4-byte aligned.
     pub offset: usize,
     /// Bytes used, scales included.
     pub bytes: usize,
+    /// `rqM` only: how many of the first rows are stored whole (int8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exact: Option<usize>,
 }
 
 /// The JSON header: what `localrec inspect` prints.
@@ -318,7 +328,16 @@ impl Header {
     /// as that version, so that earlier builds still load what they can read, and a file that
     /// claims an older one is refused.
     pub(crate) fn oldest_version(&self) -> (u32, &'static str) {
-        if self.shards.is_some() {
+        if self
+            .tensors
+            .iter()
+            .any(|t| coded::books_of_dtype(&t.dtype).is_some())
+        {
+            (
+                CODED_VERSION,
+                "an item table of residual-quantisation codes",
+            )
+        } else if self.shards.is_some() {
             (shard::SHARDS_VERSION, "a core with shards")
         } else if self.config.positions != crate::model::Positions::FromNewest {
             (POSITIONS_VERSION, "positions counted from the oldest event")
@@ -385,13 +404,30 @@ fn read_with(bytes: &[u8], item_table_f32: bool, digests: Option<&Digests>) -> R
 /// as stored (int8 or int4) for host-side scoring.
 pub(crate) struct Decoded {
     values: Option<Vec<f32>>,
-    item_table: Option<Quantized>,
+    pub(crate) item_table: Option<Quantized>,
 }
 
 /// Decodes tensor `t` from its payload bytes `data` (exactly `t.bytes` long, within a validated
 /// header). The item table keeps no f32 copy unless `item_table_f32`.
 pub(crate) fn decode_tensor(t: &TensorEntry, data: &[u8], item_table_f32: bool) -> Result<Decoded> {
     let item_emb = t.name == "item_emb";
+    if let Some(books) = coded::books_of_dtype(&t.dtype) {
+        // Only the item table (`validate_header`), 2-D, with its exact rows given.
+        let table = coded::CodedTable::from_stored(
+            books,
+            t.shape[0],
+            t.shape[1],
+            t.exact.unwrap_or(0),
+            data,
+            None,
+        )
+        .map_err(|e| corrupt(format!("tensor {}: {e}", t.name)))?;
+        let q = Quantized::Coded(table);
+        return Ok(Decoded {
+            values: item_table_f32.then(|| q.dequantize()),
+            item_table: Some(q),
+        });
+    }
     let values = match Encoding::of_dtype(&t.dtype) {
         Some(encoding) => {
             // The shape is 2-D: `validate_header` checked it against the config.
@@ -467,8 +503,17 @@ pub(crate) fn assemble(
     }
 }
 
-/// Bytes a stored tensor takes, or None if the size does not fit this platform.
-pub(crate) fn stored_bytes(dtype: &str, shape: &[usize]) -> Option<Option<usize>> {
+/// Bytes a stored tensor takes (None inside: the size does not fit this platform), or None for
+/// a dtype and shape that do not go together.
+pub(crate) fn stored_bytes(t: &TensorEntry) -> Option<Option<usize>> {
+    let (dtype, shape) = (t.dtype.as_str(), t.shape.as_slice());
+    if let (Some(books), [rows, cols], Some(exact)) = (coded::books_of_dtype(dtype), shape, t.exact)
+    {
+        return Some(coded::stored_bytes(books, *rows, *cols, exact));
+    }
+    if t.exact.is_some() {
+        return None;
+    }
     match (Encoding::of_dtype(dtype), shape) {
         (Some(encoding), [rows, cols]) => Some(encoding.stored_bytes(*rows, *cols)),
         (None, _) if dtype == "f32" => {
@@ -560,12 +605,13 @@ fn validate_header(h: &Header, payload_len: usize, version: u32) -> Result<()> {
                 t.name, t.shape
             )));
         }
-        if t.dtype == "i4" && name != "item_emb" {
+        if (t.dtype == "i4" || coded::books_of_dtype(&t.dtype).is_some()) && name != "item_emb" {
             return Err(corrupt(format!(
-                "tensor {name} is int4: only the item table may be"
+                "tensor {name} is {}: only the item table may be",
+                t.dtype
             )));
         }
-        let need = match stored_bytes(&t.dtype, shape) {
+        let need = match stored_bytes(t) {
             Some(Some(need)) => need,
             Some(None) => {
                 return Err(corrupt(format!(
@@ -684,6 +730,101 @@ mod tests {
         }
         lean.model(&crate::cpu_device()).unwrap();
         full.model(&crate::cpu_device()).unwrap();
+        for cut in [0, 30, file.len() / 2, file.len() - 1] {
+            assert_eq!(read(&file[..cut]).unwrap_err().code(), "MODEL_CORRUPT");
+        }
+    }
+
+    /// [`tiny`]'s model with its item table as residual codes: rows 0 and 1 whole, rows 2 and
+    /// 3 coded in 2 codebooks.
+    pub(super) fn coded_tiny() -> (Vec<u8>, coded::CodedTable) {
+        let (config, items, weights) = tiny();
+        let d = config.d_model;
+        let centroids: Vec<f32> = (0..2 * coded::CENTROIDS * d)
+            .map(|i| ((i * 37 % 101) as f32 - 50.0) / 60.0)
+            .collect();
+        let table = coded::CodedTable::new(
+            quant::QuantizedMatrix::quantize(&weights["item_emb"].values[..2 * d], 2, d),
+            std::sync::Arc::new(coded::Codebooks::quantize(2, d, &centroids).unwrap()),
+            vec![3, 200, 17, 255],
+        )
+        .unwrap();
+        let file = write_coded(
+            &ArtefactParts {
+                config: &config,
+                items: &items,
+                popularity: &[5, 3, 1],
+                attributes: &[],
+                catalog: None,
+                weights: &weights,
+                provenance: serde_json::json!({"seed": 1}),
+                storage: Storage::Quantized {
+                    item_table: Encoding::Int8,
+                },
+            },
+            &table,
+        )
+        .unwrap();
+        (file, table)
+    }
+
+    /// Residual codes need version 4; they read back as written, with or without the f32 copy,
+    /// and a file that puts them elsewhere, leaves out or misstates the exact rows, or claims
+    /// an older version is refused.
+    #[test]
+    fn coded_item_tables_are_version_4_and_read_back_as_written() {
+        let (file, table) = coded_tiny();
+        assert_eq!(version_of(&file), 4);
+        let full = read(&file).unwrap();
+        let t = full
+            .header
+            .tensors
+            .iter()
+            .find(|t| t.name == "item_emb")
+            .unwrap();
+        assert_eq!((t.dtype.as_str(), t.exact), ("rq2", Some(2)));
+        assert_eq!(full.item_table, Some(Quantized::Coded(table.clone())));
+        assert_eq!(full.weights["item_emb"].values, table.dequantize());
+        let lean = read_for_inference(&file, None).unwrap();
+        assert!(!lean.weights.contains_key("item_emb"));
+        assert_eq!(lean.item_table.as_ref().unwrap().describe(), "rq2");
+        lean.model(&crate::cpu_device()).unwrap();
+        let err = read(&as_version(file.clone(), 3)).unwrap_err();
+        assert!(err.to_string().contains("residual-quantisation"), "{err}");
+        let header_len = u64::from_le_bytes(file[12..20].try_into().unwrap()) as usize;
+        let payload = &file[20 + header_len + 8..file.len() - DIGEST_LEN];
+        let header: serde_json::Value = serde_json::from_slice(&file[20..20 + header_len]).unwrap();
+        let edited = |name: &str, field: &str, value: serde_json::Value| {
+            let mut h = header.clone();
+            let t = h["tensors"]
+                .as_array_mut()
+                .unwrap()
+                .iter_mut()
+                .find(|t| t["name"] == name)
+                .unwrap();
+            if value.is_null() {
+                t.as_object_mut().unwrap().remove(field);
+            } else {
+                t[field] = value;
+            }
+            read(&envelope(&serde_json::to_vec(&h).unwrap(), payload)).unwrap_err()
+        };
+        for (name, field, value) in [
+            ("item_emb", "exact", serde_json::Value::Null),
+            ("item_emb", "exact", serde_json::json!(3)),
+            ("item_emb", "exact", serde_json::json!(usize::MAX)),
+            ("item_emb", "dtype", serde_json::json!("rq3")),
+            ("item_emb", "dtype", serde_json::json!("rq0")),
+            ("blocks.0.wo", "dtype", serde_json::json!("rq2")),
+            ("blocks.0.wo", "exact", serde_json::json!(1)),
+        ] {
+            let err = edited(name, field, value.clone());
+            assert_eq!(
+                err.code(),
+                "MODEL_CORRUPT",
+                "{name}.{field} = {value}: {err}"
+            );
+        }
         for cut in [0, 30, file.len() / 2, file.len() - 1] {
             assert_eq!(read(&file[..cut]).unwrap_err().code(), "MODEL_CORRUPT");
         }
@@ -878,11 +1019,11 @@ mod tests {
     #[test]
     fn rejects_other_versions() {
         let mut b = bytes();
-        b[8..12].copy_from_slice(&4u32.to_le_bytes());
+        b[8..12].copy_from_slice(&5u32.to_le_bytes());
         match read(&b).unwrap_err() {
             Error::ModelVersion {
-                found: 4,
-                expected: 3,
+                found: 5,
+                expected: 4,
             } => {}
             e => panic!("wrong error {e}"),
         }

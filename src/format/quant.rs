@@ -3,6 +3,8 @@
 
 use crate::error::{Error, Result};
 
+use super::coded::CodedTable;
+
 /// A row-major matrix stored as int8 with one f32 scale per row: `w[r][c] ≈ q[r][c] * scale[r]`.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QuantizedMatrix {
@@ -87,6 +89,68 @@ impl QuantizedMatrix {
                 }),
         );
     }
+}
+
+impl QuantizedMatrix {
+    /// An int8 matrix from its stored bytes, as [`Quantized::from_stored`].
+    pub(crate) fn from_stored(rows: usize, cols: usize, bytes: &[u8]) -> Result<Self> {
+        let (data, scales) = stored_parts(Encoding::Int8, rows, cols, bytes)?;
+        Ok(Self {
+            rows,
+            cols,
+            data: data.iter().map(|&b| b as i8).collect(),
+            scales,
+        })
+    }
+
+    /// The stored bytes: codes, zero padding to 4 bytes, f32 scales (little-endian).
+    #[cfg(any(test, feature = "train"))]
+    pub(crate) fn write_into(&self, out: &mut Vec<u8>) {
+        out.extend(self.data.iter().map(|&v| v as u8));
+        write_scales(self.data.len(), &self.scales, out);
+    }
+}
+
+/// A stored matrix's codes and checked scales (`encoding.stored_bytes(rows, cols)` bytes).
+fn stored_parts(
+    encoding: Encoding,
+    rows: usize,
+    cols: usize,
+    bytes: &[u8],
+) -> Result<(&[u8], Vec<f32>)> {
+    let (Some(codes), Some(scales_at)) = (
+        encoding.code_bytes(rows, cols),
+        encoding.scales_at(rows, cols),
+    ) else {
+        return Err(Error::ModelCorrupt(format!(
+            "a {rows} x {cols} matrix is too large"
+        )));
+    };
+    if encoding.stored_bytes(rows, cols) != Some(bytes.len()) {
+        return Err(Error::ModelCorrupt(format!(
+            "a {rows} x {cols} {encoding} matrix is damaged"
+        )));
+    }
+    let scales: Vec<f32> = bytes[scales_at..]
+        .chunks_exact(4)
+        .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
+        .collect();
+    if scales.iter().any(|s| !s.is_finite() || *s <= 0.0) {
+        return Err(Error::ModelCorrupt(format!(
+            "a {rows} x {cols} matrix has an invalid scale"
+        )));
+    }
+    Ok((&bytes[..codes], scales))
+}
+
+/// Zero padding after `written` code bytes to 4 bytes, then the scales.
+#[cfg(any(test, feature = "train"))]
+fn write_scales(written: usize, scales: &[f32], out: &mut Vec<u8>) {
+    out.extend(std::iter::repeat_n(
+        0u8,
+        written.next_multiple_of(4) - written,
+    ));
+    out.extend(scales.iter().flat_map(|s| s.to_le_bytes()));
 }
 
 /// How a shipped file stores a matrix (per-row symmetric, one f32 scale per row).
@@ -322,6 +386,8 @@ const INT4_STATE_LIMIT: f32 = 1927.0;
 pub enum Quantized {
     Int8(QuantizedMatrix),
     Int4(Int4Matrix),
+    /// Residual-quantisation codes with the first rows whole ([`CodedTable`]).
+    Coded(CodedTable),
 }
 
 impl Quantized {
@@ -341,29 +407,7 @@ impl Quantized {
         cols: usize,
         bytes: &[u8],
     ) -> Result<Self> {
-        let (Some(codes), Some(scales_at)) = (
-            encoding.code_bytes(rows, cols),
-            encoding.scales_at(rows, cols),
-        ) else {
-            return Err(Error::ModelCorrupt(format!(
-                "a {rows} x {cols} matrix is too large"
-            )));
-        };
-        if encoding.stored_bytes(rows, cols) != Some(bytes.len()) {
-            return Err(Error::ModelCorrupt(format!(
-                "a {rows} x {cols} {encoding} matrix is damaged"
-            )));
-        }
-        let scales: Vec<f32> = bytes[scales_at..]
-            .chunks_exact(4)
-            .map(|c| f32::from_le_bytes([c[0], c[1], c[2], c[3]]))
-            .collect();
-        if scales.iter().any(|s| !s.is_finite() || *s <= 0.0) {
-            return Err(Error::ModelCorrupt(format!(
-                "a {rows} x {cols} matrix has an invalid scale"
-            )));
-        }
-        let data = &bytes[..codes];
+        let (data, scales) = stored_parts(encoding, rows, cols, bytes)?;
         Ok(match encoding {
             Encoding::Int8 => Self::Int8(QuantizedMatrix {
                 rows,
@@ -380,30 +424,35 @@ impl Quantized {
         })
     }
 
-    /// The stored bytes: codes, zero padding to 4 bytes, f32 scales (little-endian).
+    /// The stored bytes: codes, zero padding to 4 bytes, f32 scales (little-endian); a coded
+    /// table's with its codebooks ([`CodedTable::from_stored`]).
     #[cfg(any(test, feature = "train"))]
     pub(crate) fn write_into(&self, out: &mut Vec<u8>) {
-        let (written, scales) = match self {
-            Self::Int8(q) => {
-                out.extend(q.data.iter().map(|&v| v as u8));
-                (q.data.len(), &q.scales)
-            }
+        match self {
+            Self::Int8(q) => q.write_into(out),
             Self::Int4(q) => {
                 out.extend_from_slice(&q.data);
-                (q.data.len(), &q.scales)
+                write_scales(q.data.len(), &q.scales, out);
             }
-        };
-        out.extend(std::iter::repeat_n(
-            0u8,
-            written.next_multiple_of(4) - written,
-        ));
-        out.extend(scales.iter().flat_map(|s| s.to_le_bytes()));
+            Self::Coded(t) => t.write_into(out, true),
+        }
     }
 
-    pub fn encoding(&self) -> Encoding {
+    /// How the table is stored, as `rec.model.itemTable` reports it: `int8`, `int4` or `rqM`.
+    pub fn describe(&self) -> String {
         match self {
-            Self::Int8(_) => Encoding::Int8,
-            Self::Int4(_) => Encoding::Int4,
+            Self::Int8(_) => Encoding::Int8.to_string(),
+            Self::Int4(_) => Encoding::Int4.to_string(),
+            Self::Coded(t) => t.dtype(),
+        }
+    }
+
+    /// The file's dtype for this table.
+    pub fn dtype(&self) -> String {
+        match self {
+            Self::Int8(_) => Encoding::Int8.dtype().into(),
+            Self::Int4(_) => Encoding::Int4.dtype().into(),
+            Self::Coded(t) => t.dtype(),
         }
     }
 
@@ -411,6 +460,7 @@ impl Quantized {
         match self {
             Self::Int8(q) => q.rows,
             Self::Int4(q) => q.rows,
+            Self::Coded(t) => t.rows,
         }
     }
 
@@ -418,6 +468,7 @@ impl Quantized {
         match self {
             Self::Int8(q) => q.cols,
             Self::Int4(q) => q.cols,
+            Self::Coded(t) => t.cols(),
         }
     }
 
@@ -426,6 +477,7 @@ impl Quantized {
         match self {
             Self::Int8(q) => q.matvec(x, out),
             Self::Int4(q) => q.matvec(x, out),
+            Self::Coded(t) => t.matvec(x, out),
         }
     }
 
@@ -440,12 +492,13 @@ impl Quantized {
                 }
             }
             Self::Int4(q) => q.row_into(r, out),
+            Self::Coded(t) => t.row_into(r, out),
         }
     }
 
     /// Rows `rows` (each below [`Self::rows`]) as a new matrix, codes and scales copied as they
-    /// are.
-    pub fn select(&self, rows: impl IntoIterator<Item = usize>) -> Self {
+    /// are. A coded table's rows stored whole must come first ([`CodedTable::select`]).
+    pub fn select(&self, rows: impl IntoIterator<Item = usize>) -> Result<Self> {
         fn pick<T: Copy>(
             data: &[T],
             scales: &[f32],
@@ -460,7 +513,7 @@ impl Quantized {
             }
             (d, s, n)
         }
-        match self {
+        Ok(match self {
             Self::Int8(q) => {
                 let (data, scales, rows) = pick(&q.data, &q.scales, q.cols, rows);
                 Self::Int8(QuantizedMatrix {
@@ -479,7 +532,8 @@ impl Quantized {
                     scales,
                 })
             }
-        }
+            Self::Coded(t) => Self::Coded(t.select(rows)?),
+        })
     }
 
     /// Appends `other`'s rows (same encoding and width, else an error and no change).
@@ -495,6 +549,7 @@ impl Quantized {
                 a.scales.extend_from_slice(&b.scales);
                 a.rows += b.rows;
             }
+            (Self::Coded(a), Self::Coded(b)) => a.append(b)?,
             _ => {
                 return Err(Error::ModelCorrupt(
                     "rows of another encoding or width cannot join this table".into(),
@@ -504,11 +559,49 @@ impl Quantized {
         Ok(())
     }
 
+    /// A shard's rows of this table: their stored bytes' size, how a shard file names them, and
+    /// reading them (int8 and int4 rows as stored; coded rows are codes for this table's
+    /// codebooks).
+    pub(crate) fn shard_bytes(&self, rows: usize) -> Option<usize> {
+        match self {
+            Self::Int8(_) => Encoding::Int8.stored_bytes(rows, self.cols()),
+            Self::Int4(_) => Encoding::Int4.stored_bytes(rows, self.cols()),
+            Self::Coded(t) => super::coded::shard_bytes(t.books(), rows),
+        }
+    }
+
+    /// Reads `rows` rows of a shard of this table ([`Self::shard_bytes`] bytes).
+    pub(crate) fn shard_from_stored(&self, rows: usize, bytes: &[u8]) -> Result<Self> {
+        let cols = self.cols();
+        match self {
+            Self::Int8(_) => Self::from_stored(Encoding::Int8, rows, cols, bytes),
+            Self::Int4(_) => Self::from_stored(Encoding::Int4, rows, cols, bytes),
+            Self::Coded(t) => Ok(Self::Coded(CodedTable::from_stored(
+                t.books(),
+                rows,
+                cols,
+                0,
+                bytes,
+                Some(&t.codebooks),
+            )?)),
+        }
+    }
+
+    /// The stored bytes of a shard's rows (a coded table's without its codebooks).
+    #[cfg(any(test, feature = "train"))]
+    pub(crate) fn write_shard_into(&self, out: &mut Vec<u8>) {
+        match self {
+            Self::Coded(t) => t.write_into(out, false),
+            _ => self.write_into(out),
+        }
+    }
+
     /// Back to f32, row-major.
     pub fn dequantize(&self) -> Vec<f32> {
         match self {
             Self::Int8(q) => q.dequantize(),
             Self::Int4(q) => q.dequantize(),
+            Self::Coded(t) => t.dequantize(),
         }
     }
 

@@ -17,7 +17,7 @@ use crate::error::Result;
 use crate::model::SeqRecConfig;
 use crate::model::config::MAX_ITEMS;
 
-use super::quant::{Encoding, Quantized};
+use super::quant::Quantized;
 use super::{Digests, TensorEntry, corrupt, unframe};
 
 /// The format version that introduced cores and shards.
@@ -134,11 +134,12 @@ pub struct Shard {
     pub table: Quantized,
 }
 
-/// What a shard must agree with: the core's manifest and model.
+/// What a shard must agree with: the core's manifest, model and item table (whose encoding,
+/// width and codebooks the shard's rows share).
 pub struct Core<'a> {
     pub index: &'a ShardIndex,
     pub config: &'a SeqRecConfig,
-    pub encoding: Encoding,
+    pub table: &'a Quantized,
 }
 
 /// Reads a shard file: framing and checksum, then its digest must be one the core lists, and its
@@ -196,20 +197,26 @@ pub fn read_shard(bytes: &[u8], digests: Option<&Digests>, core: &Core<'_>) -> R
         ],
     };
     let t = &h.table;
-    let need = core.encoding.stored_bytes(n, c.d_model);
+    let need = core.table.shard_bytes(n);
     if t.name != "item_emb"
         || t.shape != [n, c.d_model]
-        || Encoding::of_dtype(&t.dtype) != Some(core.encoding)
+        || t.dtype != core.table.dtype()
+        || t.exact.is_some()
         || t.offset != 0
         || Some(t.bytes) != need
         || t.bytes != frame.payload.len()
     {
         return Err(corrupt(format!(
             "shard table {} {:?} ({}) does not fit a {} x {} {} table",
-            t.name, t.shape, t.dtype, n, c.d_model, core.encoding
+            t.name,
+            t.shape,
+            t.dtype,
+            n,
+            c.d_model,
+            core.table.describe()
         )));
     }
-    let table = Quantized::from_stored(core.encoding, n, c.d_model, frame.payload)?;
+    let table = core.table.shard_from_stored(n, frame.payload)?;
     Ok(Shard {
         index,
         items: h.items,
@@ -271,18 +278,29 @@ mod split {
             .iter()
             .find(|t| t.name == "item_emb")
             .ok_or_else(|| corrupt("no item table"))?;
-        let encoding = Encoding::of_dtype(&entry.dtype).ok_or_else(|| {
-            Error::InvalidArgument(
+        if entry.dtype == "f32" {
+            return Err(Error::InvalidArgument(
                 "the item table is f32 (a training checkpoint): split the shipped model.lrec"
                     .into(),
-            )
-        })?;
-        let table = Quantized::from_stored(
-            encoding,
-            n + 1,
-            d,
+            ));
+        }
+        let table = crate::format::decode_tensor(
+            entry,
             &payload[entry.offset..entry.offset + entry.bytes],
-        )?;
+            false,
+        )?
+        .item_table
+        .ok_or_else(|| corrupt("no item table"))?;
+        if let Quantized::Coded(t) = &table
+            && core_items + 1 < t.exact.rows
+        {
+            return Err(Error::InvalidArgument(format!(
+                "the core must hold the {} items this model stores whole: --core-items {} or \
+                 more",
+                t.exact.rows - 1,
+                t.exact.rows - 1
+            )));
+        }
         let metas: Vec<ItemMeta> = match (catalog, &header.catalog) {
             (Some(map), _) => header
                 .items
@@ -326,15 +344,16 @@ mod split {
         for (category, rows) in &groups {
             for chunk in rows.chunks(shard_items) {
                 let part = pick(chunk);
-                let rows = table.select(chunk.iter().map(|&i| i + 1));
+                let rows = table.select(chunk.iter().map(|&i| i + 1))?;
                 let table_entry = TensorEntry {
                     name: "item_emb".into(),
                     shape: vec![chunk.len(), d],
-                    dtype: encoding.dtype().into(),
+                    dtype: table.dtype(),
                     offset: 0,
-                    bytes: encoding
-                        .stored_bytes(chunk.len(), d)
+                    bytes: table
+                        .shard_bytes(chunk.len())
                         .ok_or_else(|| corrupt("shard too large"))?,
+                    exact: None,
                 };
                 // Metadata that says nothing but the category is left out (the reader fills it
                 // in): at a million items it was most of the shards' bytes.
@@ -353,8 +372,12 @@ mod split {
                 };
                 let json = serde_json::to_vec(&shard_header)
                     .map_err(|e| Error::InvalidArgument(e.to_string()))?;
-                let file = framed(&json, SHARDS_VERSION, shard_header.table.bytes, |out| {
-                    rows.write_into(out)
+                let version = match table {
+                    Quantized::Coded(_) => crate::format::CODED_VERSION,
+                    _ => SHARDS_VERSION,
+                };
+                let file = framed(&json, version, shard_header.table.bytes, |out| {
+                    rows.write_shard_into(out)
                 });
                 let entry = ShardEntry {
                     category: category.to_string(),
@@ -368,7 +391,11 @@ mod split {
         // The core's header: its items, the item table cut to them (padding row 0 first), every
         // other tensor's bytes as they were.
         let part = pick(&core);
-        let core_table = table.select(std::iter::once(0).chain(core.iter().map(|&i| i + 1)));
+        let core_table = table.select(std::iter::once(0).chain(core.iter().map(|&i| i + 1)))?;
+        let core_exact = match &core_table {
+            Quantized::Coded(t) => Some(t.exact.rows),
+            _ => None,
+        };
         let mut config = header.config.clone();
         config.n_items = core.len();
         let mut tensors = Vec::new();
@@ -376,10 +403,15 @@ mod split {
         let mut at = 0usize;
         for t in &header.tensors {
             let (shape, bytes, body) = if t.name == "item_emb" {
-                let bytes = encoding
-                    .stored_bytes(core.len() + 1, d)
-                    .ok_or_else(|| corrupt("core too large"))?;
-                (vec![core.len() + 1, d], bytes, Body::Table)
+                let shape = vec![core.len() + 1, d];
+                let bytes = crate::format::stored_bytes(&TensorEntry {
+                    shape: shape.clone(),
+                    exact: core_exact,
+                    ..t.clone()
+                })
+                .flatten()
+                .ok_or_else(|| corrupt("core too large"))?;
+                (shape, bytes, Body::Table)
             } else {
                 let raw = &payload[t.offset..t.offset + t.bytes];
                 (t.shape.clone(), t.bytes, Body::Raw(raw))
@@ -390,6 +422,11 @@ mod split {
                 dtype: t.dtype.clone(),
                 offset: at,
                 bytes,
+                exact: if t.name == "item_emb" {
+                    core_exact
+                } else {
+                    t.exact
+                },
             });
             bodies.push(body);
             at += bytes;

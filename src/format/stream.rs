@@ -211,7 +211,7 @@ fn longer(expected: usize) -> crate::error::Error {
 
 #[cfg(all(test, feature = "train"))]
 mod tests {
-    use super::super::tests::{bytes, bytes_with, stored};
+    use super::super::tests::{bytes, bytes_with, coded_tiny, stored};
     use super::super::{Storage, read_for_inference};
     use super::*;
     use crate::format::quant::Encoding;
@@ -258,6 +258,7 @@ mod tests {
             bytes_with(Encoding::Int4),
             // An f32 checkpoint: its item table is quantised to int8 on read, as for a whole file.
             stored(Storage::F32),
+            coded_tiny().0,
         ];
         for file in &files {
             let whole = read_for_inference(file, None).unwrap();
@@ -352,7 +353,12 @@ mod tests {
     fn streams_and_whole_files_agree_on_damaged_input() {
         use rand::rngs::StdRng;
         use rand::{Rng, SeedableRng};
-        let files = [bytes(), bytes_with(Encoding::Int4), stored(Storage::F32)];
+        let files = [
+            bytes(),
+            bytes_with(Encoding::Int4),
+            stored(Storage::F32),
+            coded_tiny().0,
+        ];
         let mut rng = StdRng::seed_from_u64(18);
         let (mut accepted, mut refused) = (0, 0);
         for round in 0..3000 {

@@ -6,6 +6,7 @@ use crate::catalog::ItemMeta;
 use crate::error::{Error, Result};
 use crate::model::{SeqRecConfig, Weights};
 
+use super::coded::CodedTable;
 use super::quant::{Encoding, Quantized};
 use super::{FORMAT_VERSION, Header, MAGIC, MIN_LEN, TensorEntry, validate_header};
 
@@ -34,6 +35,62 @@ pub enum Storage {
 /// A model file with random weights and `config.n_items` synthetic items (`item-1`, `item-2`, ...,
 /// with a Zipf-like popularity), for timing: benchmarks and load tests. Same seed, same bytes.
 pub fn random_model(config: &SeqRecConfig, seed: u64, item_table: Encoding) -> Result<Vec<u8>> {
+    let (weights, items, popularity) = random_parts(config, seed)?;
+    write(&random_artefact(
+        config,
+        seed,
+        &weights,
+        &items,
+        &popularity,
+        item_table,
+    ))
+}
+
+/// [`random_model`] with the item table as residual codes in `books` codebooks
+/// ([`CodedTable`]): the `exact - 1` most popular items (the first) stored whole, every other
+/// item uniformly random codes over random centroids, for timing and sizes (uniform codes are
+/// the least compressible: a trained table's take a few per cent fewer bytes gzipped).
+pub fn random_model_coded(
+    config: &SeqRecConfig,
+    seed: u64,
+    books: usize,
+    exact: usize,
+) -> Result<Vec<u8>> {
+    use rand::{Rng, SeedableRng, rngs::StdRng};
+    let (weights, items, popularity) = random_parts(config, seed)?;
+    let rows = config.n_items + 1;
+    let d = config.d_model;
+    if exact == 0 || exact > rows {
+        return Err(Error::InvalidArgument(format!(
+            "{exact} exact rows of a table of {rows}"
+        )));
+    }
+    let table = &weights
+        .get("item_emb")
+        .ok_or_else(|| Error::InvalidArgument("weights lack item_emb".into()))?
+        .values;
+    // Centroids of the table's scale: its values in a seeded shuffle, shrunk so that a sum of
+    // `books` of them has about a row's norm.
+    let mut rng = StdRng::seed_from_u64(seed ^ 0xc0de5);
+    let shrink = 1.0 / (books as f32).sqrt();
+    let centroids: Vec<f32> = (0..books * super::coded::CENTROIDS * d)
+        .map(|_| table[rng.random_range(d..table.len())] * shrink)
+        .collect();
+    let codes: Vec<u8> = (0..(rows - exact) * books).map(|_| rng.random()).collect();
+    let coded = CodedTable::new(
+        super::quant::QuantizedMatrix::quantize(&table[..exact * d], exact, d),
+        std::sync::Arc::new(super::coded::Codebooks::quantize(books, d, &centroids)?),
+        codes,
+    )?;
+    write_coded(
+        &random_artefact(config, seed, &weights, &items, &popularity, Encoding::Int8),
+        &coded,
+    )
+}
+
+type RandomParts = (Weights, Vec<String>, Vec<u32>);
+
+fn random_parts(config: &SeqRecConfig, seed: u64) -> Result<RandomParts> {
     let device = crate::cpu_device();
     device.seed(seed);
     let weights = config.init(&device)?.to_weights()?;
@@ -42,16 +99,27 @@ pub fn random_model(config: &SeqRecConfig, seed: u64, item_table: Encoding) -> R
     let popularity: Vec<u32> = (1..=n)
         .map(|rank| (1_000_000 / rank).max(1) as u32)
         .collect();
-    write(&ArtefactParts {
+    Ok((weights, items, popularity))
+}
+
+fn random_artefact<'a>(
+    config: &'a SeqRecConfig,
+    seed: u64,
+    weights: &'a Weights,
+    items: &'a [String],
+    popularity: &'a [u32],
+    item_table: Encoding,
+) -> ArtefactParts<'a> {
+    ArtefactParts {
         config,
-        items: &items,
-        popularity: &popularity,
+        items,
+        popularity,
         attributes: &[],
         catalog: None,
-        weights: &weights,
+        weights,
         provenance: serde_json::json!({ "random_weights": true, "seed": seed }),
         storage: Storage::Quantized { item_table },
-    })
+    }
 }
 
 /// Serialises a model. Matrices are quantised here. The file is assembled in one buffer
@@ -61,9 +129,30 @@ pub fn random_model(config: &SeqRecConfig, seed: u64, item_table: Encoding) -> R
 /// held up to three copies of a 500k-item table at once: the trainer's checkpoint after each
 /// epoch was its peak memory.)
 pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
+    write_with(parts, None)
+}
+
+/// [`write`] with the item table stored as `table` (residual-quantisation codes, format version
+/// 4) instead of quantised from the weights: a shipped model (`parts.storage` quantised) whose
+/// items are in `table`'s row order, the ones it stores whole first.
+pub fn write_coded(parts: &ArtefactParts<'_>, table: &CodedTable) -> Result<Vec<u8>> {
+    let rows = parts.config.n_items + 1;
+    if table.rows != rows || table.cols() != parts.config.d_model || parts.storage == Storage::F32 {
+        return Err(Error::InvalidArgument(format!(
+            "a coded table of [{}, {}] for a shipped model of [{rows}, {}]",
+            table.rows,
+            table.cols(),
+            parts.config.d_model
+        )));
+    }
+    write_with(parts, Some(table))
+}
+
+fn write_with(parts: &ArtefactParts<'_>, coded: Option<&CodedTable>) -> Result<Vec<u8>> {
     /// A tensor's bytes in the payload.
     enum Body<'a> {
         Quantized(Quantized),
+        Coded(&'a CodedTable),
         F32(&'a [f32]),
     }
     let mut bodies = Vec::new();
@@ -81,6 +170,25 @@ pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
             )));
         }
         let offset = payload_len;
+        if let (Some(table), "item_emb") = (coded, name.as_str()) {
+            payload_len += super::coded::stored_bytes(
+                table.books(),
+                table.rows,
+                table.cols(),
+                table.exact.rows,
+            )
+            .ok_or_else(|| Error::InvalidArgument("the item table is too large".into()))?;
+            bodies.push(Body::Coded(table));
+            tensors.push(TensorEntry {
+                name,
+                shape,
+                dtype: table.dtype(),
+                offset,
+                bytes: payload_len - offset,
+                exact: Some(table.exact.rows),
+            });
+            continue;
+        }
         let (body, dtype) = match parts.storage {
             Storage::Quantized { item_table } if shape.len() == 2 => {
                 let encoding = if name == "item_emb" {
@@ -107,6 +215,7 @@ pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
             dtype: dtype.into(),
             offset,
             bytes: payload_len - offset,
+            exact: None,
         });
     }
     let header = Header {
@@ -129,6 +238,7 @@ pub fn write(parts: &ArtefactParts<'_>) -> Result<Vec<u8>> {
                 // Every tensor starts 4-aligned in the payload, so padding the codes to a
                 // multiple of 4 aligns the scales.
                 Body::Quantized(q) => q.write_into(out),
+                Body::Coded(table) => table.write_into(out, true),
                 Body::F32(values) => out.extend(values.iter().flat_map(|v| v.to_le_bytes())),
             }
         }

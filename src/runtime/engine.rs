@@ -89,7 +89,7 @@ impl Engine {
         });
         let info = ModelInfo {
             version: a.version,
-            item_table: items.encoding(),
+            item_table: items.describe(),
             // Counted when asked for (`info`): shards add items.
             items: 0,
             catalog_items: shards
@@ -161,7 +161,7 @@ impl Engine {
             &shards::Core {
                 index: &s.index,
                 config: &self.config,
-                encoding: self.items.encoding(),
+                table: &self.items,
             },
         )?;
         Ok((!s.loaded[shard.index]).then_some(shard))

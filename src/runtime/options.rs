@@ -123,8 +123,9 @@ pub struct OfferPick {
 pub struct ModelInfo {
     /// The file's format version.
     pub version: u32,
-    /// How the file stores its item table: `"int8"` or `"int4"`.
-    pub item_table: crate::format::quant::Encoding,
+    /// How the file stores its item table: `"int8"`, `"int4"` or `"rqM"` (residual-quantisation
+    /// codes in `M` codebooks, the most popular items int8).
+    pub item_table: String,
     /// Items the engine ranks now: the whole catalogue, or a core's and its loaded shards'.
     pub items: usize,
     /// Items of the whole catalogue (more than `items` while shards are still to load).

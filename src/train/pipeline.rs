@@ -11,7 +11,9 @@ use serde_json::json;
 use crate::catalog::Offer;
 use crate::error::{Error, Result};
 use crate::event::EventKind;
-use crate::format::pq::{ItemTable, ProductQuantized};
+use crate::format::coded::CENTROIDS;
+use crate::format::pq::ItemTable;
+use crate::format::quant::{Encoding, Quantized};
 use crate::format::{self, Artefact, ArtefactParts, Storage};
 use crate::model::vocab::Vocab;
 use crate::model::{BlockLayout, Features, Positions, SeqRecConfig, Weights};
@@ -115,6 +117,9 @@ pub struct TableTrial {
     pub encoding: ItemTable,
     pub exact_head: usize,
     pub finetune: PqTuneOptions,
+    /// Also write the model with this item table (residual codes only): the fine-tuned one
+    /// when fine-tuning ran, else k-means'.
+    pub write_model: Option<PathBuf>,
 }
 
 /// [`run_eval`]'s `--item-table` figures: the same model with its item table stored another way
@@ -127,6 +132,7 @@ fn table_trial(
         encoding,
         exact_head,
         finetune,
+        write_model,
     }: TableTrial,
     data: &Prepared,
     item_attrs: &[Vec<u32>],
@@ -135,19 +141,28 @@ fn table_trial(
 ) -> Result<serde_json::Value> {
     let config = &artefact.header.config;
     let (rows, d) = (config.n_items + 1, config.d_model);
-    if finetune.epochs > 0 && !matches!(encoding, ItemTable::Pq(_)) {
+    if finetune.epochs > 0 && encoding.codes().is_none() {
         return Err(Error::InvalidArgument(
-            "fine-tuning trains through product-quantisation codes: --item-table pqM".into(),
+            "fine-tuning trains through product- or residual-quantisation codes: --item-table \
+             pqM or rqM"
+                .into(),
         ));
     }
     let mut weights = artefact.weights.clone();
     let table = weights
         .get_mut("item_emb")
         .ok_or_else(|| Error::ModelCorrupt("the model has no item table".into()))?;
-    let pq = match encoding {
-        ItemTable::Pq(m) => Some(ProductQuantized::of_table(&table.values, rows, d, m, 42)?),
-        ItemTable::Quantized(_) => None,
-    };
+    if write_model.is_some() && !matches!(encoding, ItemTable::Rq(_)) {
+        return Err(Error::InvalidArgument(
+            "a weights file stores residual codes: --item-table rqM to write one".into(),
+        ));
+    }
+    let mut pq = encoding.code(&table.values, rows, d, 42)?;
+    if let Some(pq) = pq.as_mut().filter(|pq| pq.residual) {
+        // The codebooks as a file stores them (int8, a scale per centroid).
+        let n = pq.books * CENTROIDS;
+        pq.codebooks = Quantized::quantize(&pq.codebooks, n, d, Encoding::Int8).dequantize();
+    }
     let stored = match &pq {
         Some(pq) => pq.decode(),
         None => encoding.round_trip(&table.values, rows, d, 42)?,
@@ -187,7 +202,10 @@ fn table_trial(
         "ndcg_relative_to_int8": relative(e.ndcg(), int8.ndcg()),
         "hr_relative_to_int8": relative(e.hr(), int8.hr()),
     });
-    if let (Some(pq), true) = (pq, finetune.epochs > 0) {
+    let Some(pq) = pq else {
+        return Ok(out);
+    };
+    let tuned = if finetune.epochs > 0 {
         let model = artefact.model(&crate::cpu_device())?;
         let tuned = fine_tune(model, config, &pq, &head, data, item_attrs, &finetune)?;
         let e = evaluate(&tuned.model, config, item_attrs, cases, false)?.metrics;
@@ -201,8 +219,123 @@ fn table_trial(
             "ndcg_relative_to_int8": relative(e.ndcg(), int8.ndcg()),
             "hr_relative_to_int8": relative(e.hr(), int8.hr()),
         });
+        Some(tuned)
+    } else {
+        None
+    };
+    if let Some(path) = write_model {
+        let (model, codebooks, codes) = match tuned {
+            Some(t) => (t.model, t.codebooks, t.codes),
+            None => (compact, pq.codebooks.clone(), pq.codes.clone()),
+        };
+        let popularity = artefact.popularity_rows();
+        let file = write_compact(
+            artefact,
+            &model,
+            &head,
+            &popularity,
+            &pq,
+            &codebooks,
+            &codes,
+        )?;
+        write_file(&path, &file)?;
+        out["written"] = json!({
+            "file": path.display().to_string(),
+            "bytes": file.len(),
+            "exact_rows": head.len() + 1,
+        });
     }
     Ok(out)
+}
+
+/// The weights file of `model` with its item table as residual codes: row 0 and the `head`
+/// rows (most popular first) stored whole and put first, then every other item in its order
+/// with `codes` (`[rows][books]`) over `codebooks`. Ids and per-item fields follow the rows.
+fn write_compact(
+    artefact: &Artefact,
+    model: &crate::model::SeqRec,
+    head: &[usize],
+    popularity: &[u32],
+    pq: &crate::format::pq::ProductQuantized,
+    codebooks: &[f32],
+    codes: &[u8],
+) -> Result<Vec<u8>> {
+    use crate::format::coded::{Codebooks, CodedTable};
+    use crate::format::quant::QuantizedMatrix;
+    let h = &artefact.header;
+    let (rows, d, books) = (pq.rows, pq.cols, pq.books);
+    let mut first: Vec<usize> = head.to_vec();
+    first.sort_by_key(|&r| (std::cmp::Reverse(popularity[r]), r));
+    let mut is_head = vec![false; rows];
+    first.iter().for_each(|&r| is_head[r] = true);
+    // New row k holds old row order[k].
+    let order: Vec<usize> = std::iter::once(0)
+        .chain(first.iter().copied())
+        .chain((1..rows).filter(|&r| !is_head[r]))
+        .collect();
+    let mut weights = model.to_weights()?;
+    let table = weights
+        .get_mut("item_emb")
+        .ok_or_else(|| Error::ModelCorrupt("the model has no item table".into()))?;
+    let values = std::mem::take(&mut table.values);
+    table.values = order
+        .iter()
+        .flat_map(|&r| values[r * d..(r + 1) * d].iter().copied())
+        .collect();
+    let exact_values = &table.values[..(head.len() + 1) * d];
+    let exact = QuantizedMatrix::quantize(exact_values, head.len() + 1, d);
+    let coded_codes: Vec<u8> = order[head.len() + 1..]
+        .iter()
+        .flat_map(|&r| codes[r * books..(r + 1) * books].iter().copied())
+        .collect();
+    let coded = CodedTable::new(
+        exact,
+        std::sync::Arc::new(Codebooks::quantize(books, d, codebooks)?),
+        coded_codes,
+    )?;
+    let item = |r: usize| r - 1;
+    let permute = |k: &[usize]| -> Vec<usize> { k.iter().map(|&r| item(r)).collect() };
+    let items_order = permute(&order[1..]);
+    let items: Vec<String> = items_order.iter().map(|&i| h.items[i].clone()).collect();
+    let popularity: Vec<u32> = items_order.iter().map(|&i| h.popularity[i]).collect();
+    let attributes: Vec<Vec<u32>> = if h.attributes.is_empty() {
+        Vec::new()
+    } else {
+        items_order
+            .iter()
+            .map(|&i| h.attributes[i].clone())
+            .collect()
+    };
+    let catalog: Option<Vec<crate::catalog::ItemMeta>> = h
+        .catalog
+        .as_ref()
+        .map(|c| items_order.iter().map(|&i| c[i].clone()).collect());
+    let mut provenance = h.provenance.clone();
+    if let Some(fields) = provenance.as_object_mut() {
+        fields.insert(
+            "item_table".into(),
+            json!({
+                "encoding": format!("rq{books}"),
+                "exact_rows": head.len() + 1,
+                "coded_from": artefact.sha256,
+            }),
+        );
+    }
+    format::write_coded(
+        &ArtefactParts {
+            config: &h.config,
+            items: &items,
+            popularity: &popularity,
+            attributes: &attributes,
+            catalog: catalog.as_deref(),
+            weights: &weights,
+            provenance,
+            storage: Storage::Quantized {
+                item_table: Encoding::Int8,
+            },
+        },
+        &coded,
+    )
 }
 
 /// Share of each user's top-10 that two evaluations agree on.

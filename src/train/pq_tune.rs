@@ -1,13 +1,14 @@
-//! Product-quantisation-aware fine-tuning (issue 18): a trained model's item table is replaced by
-//! product-quantisation codes (k-means per subspace, [`ProductQuantized::train`]) and the model
+//! Quantisation-aware fine-tuning (issue 18): a trained model's item table is replaced by
+//! product- or residual-quantisation codes (k-means, [`ProductQuantized::train`]) and the model
 //! trains on for a few epochs *through* that table. The codes stay fixed; the codebooks and row 0
 //! (padding, and a search's item input) learn, fitted to the Transformer as trained (frozen, by
 //! default), or with every other weight learning too, so that the Transformer also adapts to the
 //! table it will be scored with ([`PqTuneOptions::table_only`]). Each item row is its centroids
-//! side by side, so an item moves only with the centroids it shares with others.
+//! side by side (product codes) or summed (residual codes), so an item moves only with the
+//! centroids it shares with others.
 //!
 //! With `head` rows (the most popular items) kept whole, those train as rows of their own and
-//! are ranked as int8 would store them. `localrec eval --item-table pqM [--exact-head K]
+//! are ranked as int8 would store them. `localrec eval --item-table pqM|rqM [--exact-head K]
 //! --finetune-epochs N` measures what this recovers against k-means alone, on the same test
 //! cases as the file's int8 figures.
 
@@ -19,7 +20,7 @@ use burn::prelude::*;
 use serde::Serialize;
 
 use crate::error::{Error, Result};
-use crate::format::pq::{CENTROIDS, ProductQuantized, nearest};
+use crate::format::pq::{CENTROIDS, ProductQuantized};
 use crate::format::quant::{Encoding, Quantized};
 use crate::model::{SeqRec, SeqRecConfig, floats};
 
@@ -94,8 +95,12 @@ pub struct TuneEpoch {
 /// int8 would store them, every other item its centroids) and its codebooks, with the curve.
 pub struct PqTuned {
     pub model: SeqRec,
-    /// `[subspaces][256][d / subspaces]`, as [`ProductQuantized::codebooks`].
+    /// As [`ProductQuantized::codebooks`], rounded as a file stores them (int8, one scale per
+    /// centroid).
     pub codebooks: Vec<f32>,
+    /// `[rows][books]`: each row's codes at the best epoch (those of the head rows and row 0 are
+    /// 0 and unused).
+    pub codes: Vec<u8>,
     pub best_epoch: usize,
     pub curve: Vec<TuneEpoch>,
     pub seconds: f64,
@@ -119,8 +124,8 @@ struct Tuned {
     padding: Param<Tensor<2>>,
     /// The rows kept whole (the most popular items), `[head, d]`.
     head: Option<Param<Tensor<2>>>,
-    /// `[subspaces * 256, d / subspaces]`: centroid `c` of subspace `j` is row `j * 256 + c`
-    /// (the layout of [`ProductQuantized::codebooks`]).
+    /// `[books * 256, width]`: centroid `c` of codebook `j` is row `j * 256 + c` (the layout
+    /// of [`ProductQuantized::codebooks`]).
     centroids: Param<Tensor<2>>,
 }
 
@@ -128,9 +133,12 @@ struct Tuned {
 struct Layout {
     rows: usize,
     d: usize,
-    /// The coded rows' centroid rows (`j * 256 + code`), `subspaces` per coded item in table
-    /// order.
+    /// The coded rows' centroid rows (`j * 256 + code`), `books` per coded item in table order.
     codes: Vec<u32>,
+    /// Codebooks per row, and whether a row sums its centroids (residual codes) instead of
+    /// setting them side by side.
+    books: usize,
+    residual: bool,
     /// Table row `r` is row `order[r]` of row 0, the head and the coded rows stacked.
     order: Vec<u32>,
     /// The head's table rows, ascending.
@@ -150,7 +158,7 @@ impl Layout {
             in_head[r] = true;
         }
         let mut order = vec![0u32; rows];
-        let mut codes = Vec::with_capacity((rows - 1 - head.len()) * pq.subspaces);
+        let mut codes = Vec::with_capacity((rows - 1 - head.len()) * pq.books);
         let (mut next_head, mut next_coded) = (1u32, 1 + head.len() as u32);
         for r in 1..rows {
             if in_head[r] {
@@ -159,7 +167,7 @@ impl Layout {
             } else {
                 order[r] = next_coded;
                 next_coded += 1;
-                let row = &pq.codes[r * pq.subspaces..(r + 1) * pq.subspaces];
+                let row = &pq.codes[r * pq.books..(r + 1) * pq.books];
                 codes.extend(
                     row.iter()
                         .enumerate()
@@ -173,6 +181,8 @@ impl Layout {
             rows,
             d: pq.cols,
             codes,
+            books: pq.books,
+            residual: pq.residual,
             order,
             head,
         })
@@ -180,24 +190,43 @@ impl Layout {
 }
 
 impl Layout {
-    /// Gives every coded row the nearest centroids (`books`, `[subspaces][256][sub]`) to its
-    /// row of `latent` (`[rows, d]`); returns how many codes changed.
-    fn reassign(&mut self, latent: &[f32], books: &[f32], subspaces: usize) -> usize {
+    /// `[rows][books]` one-byte codes (0 for row 0 and the head's rows).
+    fn row_codes(&self) -> Vec<u8> {
+        let mut out = vec![0u8; self.rows * self.books];
+        let first_coded = 1 + self.head.len();
+        for r in 1..self.rows {
+            let k = self.order[r] as usize;
+            if k >= first_coded {
+                let from = (k - first_coded) * self.books;
+                for (j, &c) in self.codes[from..from + self.books].iter().enumerate() {
+                    out[r * self.books + j] = (c as usize - j * CENTROIDS) as u8;
+                }
+            }
+        }
+        out
+    }
+}
+
+impl Layout {
+    /// Codes every coded row again against `pq`'s layout with `books` (the codebooks as they
+    /// have trained), from its row of `latent` (`[rows, d]`)
+    /// ([`ProductQuantized::encode_row`]); returns how many codes changed.
+    fn reassign(&mut self, latent: &[f32], pq: &ProductQuantized, books: &[f32]) -> usize {
         use rayon::prelude::*;
-        let (d, sub) = (self.d, self.d / subspaces);
+        let d = self.d;
         let first_coded = 1 + self.head.len() as u32;
         let coded: Vec<usize> = (1..self.rows)
             .filter(|&r| self.order[r] >= first_coded)
             .collect();
         self.codes
-            .par_chunks_mut(subspaces)
+            .par_chunks_mut(self.books)
             .zip(coded.par_iter())
             .map(|(codes, &r)| {
+                let mut fresh = vec![0u8; codes.len()];
+                pq.encode_row(books, &latent[r * d..(r + 1) * d], &mut fresh);
                 let mut changed = 0;
-                for (j, code) in codes.iter_mut().enumerate() {
-                    let book = &books[j * CENTROIDS * sub..(j + 1) * CENTROIDS * sub];
-                    let x = &latent[r * d + j * sub..r * d + (j + 1) * sub];
-                    let c = (j * CENTROIDS + nearest(book, sub, x).0) as u32;
+                for (j, (code, &c)) in codes.iter_mut().zip(&fresh).enumerate() {
+                    let c = (j * CENTROIDS) as u32 + c as u32;
                     changed += usize::from(c != *code);
                     *code = c;
                 }
@@ -215,28 +244,60 @@ impl Tuned {
         parts.extend(self.head.as_ref().map(Param::val));
         if coded > 0 {
             let items = self.centroids.val().select(0, codes.clone());
-            parts.push(items.reshape([coded, layout.d]));
+            parts.push(if layout.residual {
+                let [_, d] = items.dims();
+                items
+                    .reshape([coded, layout.books, d])
+                    .sum_dim(1)
+                    .reshape([coded, d])
+            } else {
+                items.reshape([coded, layout.d])
+            });
         }
         Tensor::cat(parts, 0).select(0, order.clone())
     }
 
-    /// The model for ranking: its item table made from the codes, the head's rows quantised to
-    /// int8 as a file would store them; and the codebooks.
+    /// The model for ranking: its item table made from the codes, with row 0, the head's rows
+    /// and the centroids quantised to int8 as a file stores them; and the codebooks so rounded.
     fn for_ranking(self, layout: &Layout) -> Result<(SeqRec, Vec<f32>)> {
-        let tuned = self.valid();
+        let mut tuned = self.valid();
         let device = tuned.padding.val().device();
+        let [n, width] = tuned.centroids.val().dims();
+        let books = Quantized::quantize(&floats(tuned.centroids.val())?, n, width, Encoding::Int8)
+            .dequantize();
+        tuned.centroids = Param::from_tensor(Tensor::from_data(
+            TensorData::new(books.clone(), [n, width]),
+            &device,
+        ));
         let (codes, order) = (
             int_tensor(&layout.codes, &device),
             int_tensor(&layout.order, &device),
         );
         let mut table = floats(tuned.table(layout, &codes, &order))?;
         let d = layout.d;
-        for &r in &layout.head {
+        for r in std::iter::once(0).chain(layout.head.iter().copied()) {
             let row = &mut table[r * d..(r + 1) * d];
             let stored = Quantized::quantize(row, 1, d, Encoding::Int8).dequantize();
             row.copy_from_slice(&stored);
         }
-        let books = floats(tuned.centroids.val())?;
+        if layout.residual {
+            // Each coded row summed in codebook order, as a file's table decodes it
+            // (`CodedTable::row_into`), so the model ranks exactly as the written file will.
+            let (row_codes, first_coded) = (layout.row_codes(), 1 + layout.head.len());
+            for r in (1..layout.rows).filter(|&r| layout.order[r] as usize >= first_coded) {
+                let row = &mut table[r * d..(r + 1) * d];
+                row.iter_mut().for_each(|v| *v = 0.0);
+                for (j, &c) in row_codes[r * layout.books..(r + 1) * layout.books]
+                    .iter()
+                    .enumerate()
+                {
+                    let at = (j * CENTROIDS + c as usize) * d;
+                    for (v, m) in row.iter_mut().zip(&books[at..at + d]) {
+                        *v += m;
+                    }
+                }
+            }
+        }
         let mut model = tuned.model;
         model.set_item_table(table)?;
         Ok((model, books))
@@ -283,7 +344,7 @@ pub fn fine_tune(
         model: bare,
         padding: matrix(table[..d].to_vec(), [1, d]),
         head: (!layout.head.is_empty()).then(|| matrix(head_rows, [layout.head.len(), d])),
-        centroids: matrix(pq.codebooks.clone(), [pq.subspaces * CENTROIDS, pq.sub()]),
+        centroids: matrix(pq.codebooks.clone(), [pq.books * CENTROIDS, pq.width()]),
     }
     .fork(&device)
     .train()
@@ -329,6 +390,7 @@ pub fn fine_tune(
     };
     let t0 = Instant::now();
     let (valid, model0, books0) = validate(&tuned, &layout)?;
+    let codes0 = layout.row_codes();
     let mut curve = vec![TuneEpoch {
         epoch: 0,
         loss: f64::NAN,
@@ -336,7 +398,7 @@ pub fn fine_tune(
         reassigned: 0,
         valid,
     }];
-    let mut best = (valid.ndcg10, 0, model0, books0);
+    let mut best = (valid.ndcg10, 0, model0, books0, codes0);
 
     let adam = AdamConfig::new()
         .with_beta_1(ADAM_BETAS.0)
@@ -410,7 +472,7 @@ pub fn fine_tune(
         let reassigned = match &latent {
             Some(latent) => {
                 let books = floats(tuned.centroids.val())?;
-                let changed = layout.reassign(latent.values(), &books, pq.subspaces);
+                let changed = layout.reassign(latent.values(), pq, &books);
                 codes_t = int_tensor(&layout.codes, &device);
                 changed
             }
@@ -433,16 +495,17 @@ pub fn fine_tune(
             valid,
         });
         if valid.ndcg10 > best.0 {
-            best = (valid.ndcg10, epoch, model, pq);
+            best = (valid.ndcg10, epoch, model, pq, layout.row_codes());
         }
         if epoch - best.1 >= opts.patience {
             break;
         }
     }
-    let (_, best_epoch, model, codebooks) = best;
+    let (_, best_epoch, model, codebooks, codes) = best;
     Ok(PqTuned {
         model,
         codebooks,
+        codes,
         best_epoch,
         curve,
         seconds: started.elapsed().as_secs_f64(),
@@ -458,7 +521,7 @@ mod tests {
         let values: Vec<f32> = (0..rows * d)
             .map(|i| ((i * 37 % 101) as f32) / 50.0)
             .collect();
-        let pq = ProductQuantized::train(&values, rows, d, 2, 1 << 16, 7).unwrap();
+        let pq = ProductQuantized::train(&values, rows, d, 2, false, 1 << 16, 7).unwrap();
         (values, pq)
     }
 
@@ -476,6 +539,17 @@ mod tests {
                 assert_eq!(layout.codes[k * 2 + j], (j * CENTROIDS) as u32 + code);
             }
         }
+        // Row codes: the coded rows' own, zeros for row 0 and the head.
+        let codes = layout.row_codes();
+        for r in [1usize, 3, 5] {
+            assert_eq!(
+                codes[r * 2..r * 2 + 2],
+                pq.codes[r * 2..r * 2 + 2],
+                "row {r}"
+            );
+        }
+        assert_eq!(codes[..2], [0, 0]);
+        assert_eq!(codes[4..6], [0, 0]);
         for bad in [&[0usize][..], &[6], &[2, 2]] {
             assert!(Layout::new(&pq, bad).is_err(), "{bad:?}");
         }
@@ -487,13 +561,13 @@ mod tests {
         let mut layout = Layout::new(&pq, &[2]).unwrap();
         let before = layout.codes.clone();
         // Latent rows where the table is: every code stays.
-        assert_eq!(layout.reassign(&values, &pq.codebooks, 2), 0);
+        assert_eq!(layout.reassign(&values, &pq, &pq.codebooks), 0);
         assert_eq!(layout.codes, before);
         // Row 5 (the last of the coded rows 1, 3, 4, 5) moves onto row 1's values: it takes
         // row 1's codes, and the others keep theirs.
         let mut latent = values.clone();
         latent.copy_within(4..8, 20);
-        let changed = layout.reassign(&latent, &pq.codebooks, 2);
+        let changed = layout.reassign(&latent, &pq, &pq.codebooks);
         assert!(changed > 0 && changed <= 2, "{changed}");
         assert_eq!(layout.codes[3 * 2..], before[..2]);
         assert_eq!(layout.codes[..3 * 2], before[..3 * 2]);

@@ -22,15 +22,16 @@ pub struct EvalArgs {
     /// model needs a catalogue): how often the top offer applies to the held-out purchase.
     #[arg(long)]
     offers: Option<PathBuf>,
-    /// Also rank with the item table stored another way (int8, int4, or pqM: product
-    /// quantisation with M one-byte subspaces, e.g. pq16) and report its figures beside the
-    /// file's own, with the bytes it takes per item.
+    /// Also rank with the item table stored another way (int8, int4, pqM: product
+    /// quantisation with M one-byte subspaces, e.g. pq16, or rqM: residual quantisation with M
+    /// one-byte stages, e.g. rq12) and report its figures beside the file's own, with the bytes
+    /// it takes per item.
     #[arg(long)]
     item_table: Option<localrec::format::pq::ItemTable>,
     /// With --item-table: the N most popular items keep the file's int8 rows.
     #[arg(long, default_value_t = 0, requires = "item_table")]
     exact_head: usize,
-    /// With --item-table pqM: train on through the codes for at most N epochs (the codes stay;
+    /// With --item-table pqM or rqM: train on through the codes for at most N epochs (the codes stay;
     /// the codebooks, row 0 and the --exact-head rows learn, the Transformer frozen unless
     /// --finetune-whole-model; the best validation epoch is kept) and report its figures
     /// beside k-means alone.
@@ -50,6 +51,11 @@ pub struct EvalArgs {
     /// Fine-tuning's loss weight of the positions after a purchase (as `train --purchase-weight`).
     #[arg(long, requires = "finetune_epochs")]
     purchase_weight: Option<f64>,
+    /// With --item-table rqM: write the model with that item table to this file (format
+    /// version 4), the fine-tuned codebooks when --finetune-epochs ran; the --exact-head items
+    /// are stored whole and come first.
+    #[arg(long, requires = "item_table")]
+    write_model: Option<PathBuf>,
 }
 
 pub fn run(a: EvalArgs) -> Result<()> {
@@ -71,6 +77,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
                     progress: true,
                     ..defaults
                 },
+                write_model: a.write_model.clone(),
             }
         }),
     )?;

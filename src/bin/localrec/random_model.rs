@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::Args;
 use localrec::format;
+use localrec::format::pq::ItemTable;
 use localrec::format::quant::Encoding;
 use localrec::model::SeqRecConfig;
 
@@ -26,10 +27,13 @@ pub struct RandomModelArgs {
     query_buckets: usize,
     #[arg(long, default_value_t = 42)]
     seed: u64,
-    /// How the item table is stored: int8 or int4. Default: the trainer's (int4 above 20,000
-    /// items).
+    /// How the item table is stored: int8, int4, or rqM (residual codes in M codebooks, random
+    /// codes; with --exact-head). Default: the trainer's (int4 above 20,000 items).
     #[arg(long)]
-    item_table: Option<Encoding>,
+    item_table: Option<ItemTable>,
+    /// With --item-table rqM: the N most popular items are stored whole (int8).
+    #[arg(long, default_value_t = 0)]
+    exact_head: usize,
     /// The model file to write.
     #[arg(long)]
     out: PathBuf,
@@ -43,14 +47,22 @@ pub fn run(a: RandomModelArgs) -> Result<()> {
         .with_max_len(a.max_len)
         .with_query_buckets(a.query_buckets)
         .with_event_types(true);
-    let encoding = a.item_table.unwrap_or(Encoding::for_items(a.items));
-    let bytes = format::random_model(&config, a.seed, encoding)?;
+    let table = a
+        .item_table
+        .unwrap_or(ItemTable::Quantized(Encoding::for_items(a.items)));
+    let bytes = match table {
+        ItemTable::Quantized(encoding) => format::random_model(&config, a.seed, encoding)?,
+        ItemTable::Rq(books) => {
+            format::random_model_coded(&config, a.seed, books, a.exact_head + 1)?
+        }
+        ItemTable::Pq(_) => anyhow::bail!("a weights file stores residual codes (rqM), not pqM"),
+    };
     if let Some(dir) = a.out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir)?;
     }
     std::fs::write(&a.out, &bytes).with_context(|| format!("cannot write {}", a.out.display()))?;
     eprintln!(
-        "wrote {} ({} bytes, {} items, {encoding} item table, random weights)",
+        "wrote {} ({} bytes, {} items, {table} item table, random weights)",
         a.out.display(),
         bytes.len(),
         a.items
