@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 
 use super::batch::SeqBatch;
 use super::config::{BlockLayout, BlockParam, ParamSpec, Positions, SeqRecConfig, Slot};
-use super::weights::Weights;
+use super::weights::{Weights, float_tensor, int_tensor};
 
 impl SeqRecConfig {
     /// A model with freshly initialised weights (seed the device first for reproducibility).
@@ -88,10 +88,7 @@ impl SeqRecConfig {
                     p.shape
                 )));
             }
-            Ok(Tensor::from_data(
-                TensorData::new(w.values.clone(), as_matrix(&p.shape)),
-                device,
-            ))
+            Ok(float_tensor(w.values.clone(), as_matrix(&p.shape), device))
         })
     }
 }
@@ -365,7 +362,7 @@ impl SeqRec {
         let tracked = old.is_require_grad();
         drop(old);
         self.item_emb = self.item_emb.clone().map(|_| {
-            let t = Tensor::from_data(TensorData::new(values, shape), &device);
+            let t = float_tensor(values, shape, &device);
             if tracked { t.require_grad() } else { t }
         });
         Ok(())
@@ -378,7 +375,8 @@ impl SeqRec {
         let device = self.device();
         let (b, l, d) = (batch.batch, batch.len, self.d_model);
         let ints = |v: &[i64], n: usize| {
-            Tensor::<1, Int>::from_data(TensorData::new(v.to_vec(), [n]), &device)
+            debug_assert_eq!(v.len(), n);
+            int_tensor(v.to_vec(), &device)
         };
         let items = match items {
             Some(rows) => rows,
@@ -426,8 +424,7 @@ impl SeqRec {
                 .val()
                 .select(0, ints(ids, ids.len()))
                 .reshape([b, l, k, d]);
-            let w = Tensor::<1>::from_data(TensorData::new(w.to_vec(), [w.len()]), &device)
-                .reshape([b, l, k, 1]);
+            let w = float_tensor(w.to_vec(), [w.len()], &device).reshape([b, l, k, 1]);
             (e * w).sum_dim(2).reshape([b, l, d])
         };
         if let Some(emb) = &self.query_emb {
@@ -436,7 +433,7 @@ impl SeqRec {
         if let Some(emb) = &self.attr_emb {
             x = x + bag(emb, &batch.attrs, &batch.attrs_w);
         }
-        let valid = Tensor::<1>::from_data(TensorData::new(batch.valid.clone(), [b * l]), &device);
+        let valid = float_tensor(batch.valid.clone(), [b * l], &device);
         self.dropout.forward(x) * valid.reshape([b, l, 1])
     }
 
@@ -458,8 +455,7 @@ impl SeqRec {
                 }
             }
         }
-        Tensor::<1>::from_data(TensorData::new(mask, [b * l * l]), &self.device())
-            .reshape([b, 1, l, l])
+        float_tensor(mask, [b * l * l], &self.device()).reshape([b, 1, l, l])
     }
 
     /// Like [`Self::encode`], also returning the last block's attention of the newest position over

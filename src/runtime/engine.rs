@@ -342,10 +342,7 @@ impl Engine {
                 .map(|&r| usize::try_from(r).unwrap_or(usize::MAX)),
         )?;
         let n = rows.len() / d;
-        let rows = burn::prelude::Tensor::from_data(
-            burn::prelude::TensorData::new(rows, [n, d]),
-            &self.model.device(),
-        );
+        let rows = crate::model::weights::float_tensor(rows, [n, d], &self.model.device());
         Ok(self.model.encode_newest_with_items(batch, rows))
     }
 
