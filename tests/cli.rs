@@ -914,4 +914,41 @@ fn residual_codes_write_a_compact_model_that_evaluates_ranks_and_shards() {
     ]);
     assert!(!pq.status.success());
     assert!(String::from_utf8_lossy(&pq.stderr).contains("rqM"));
+
+    // `train --item-table rqM` ships that table: trained, then fine-tuned through the codes,
+    // its figures in the report beside int8's, and the file ranks as reported.
+    let coded_out = dir.path().join("coded");
+    ok(train_events(
+        &events,
+        &coded_out,
+        &[
+            "--d-model",
+            "32",
+            "--item-table",
+            "rq1",
+            "--exact-head",
+            "20",
+            "--finetune-epochs",
+            "1",
+        ],
+    ));
+    let report = json(&std::fs::read_to_string(coded_out.join("report.json")).unwrap());
+    assert_eq!(report["test"]["item_table"], "rq1");
+    let c = &report["test"]["compact"];
+    assert_eq!(
+        (c["encoding"].as_str(), c["exact_head"].as_u64()),
+        (Some("rq1"), Some(20))
+    );
+    let shipped = coded_out.join("model.lrec");
+    assert_eq!(
+        report["model"]["bytes"],
+        std::fs::metadata(&shipped).unwrap().len()
+    );
+    assert_eq!(
+        eval(&shipped, &[])["ndcg@10"],
+        c["finetuned"]["ndcg@10"],
+        "{c}"
+    );
+    let header = json(&ok(localrec(&["inspect", p(&shipped)])));
+    assert_eq!(header["format_version"], 4);
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::{Args, ValueEnum};
-use localrec::format::quant::Encoding;
+use localrec::format::pq::ItemTable;
 use localrec::model::{BlockLayout, Positions};
 use localrec::train::pipeline::{ModelSettings, TrainJob, run_train};
 use localrec::train::{Backend, NegativeSharing, TrainOptions};
@@ -106,10 +106,20 @@ pub struct TrainArgs {
     /// catalogues) instead of only the rows the step reads (lazy Adam, the default).
     #[arg(long)]
     dense_item_adam: bool,
-    /// How the shipped model stores the item table: int8, or int4 (about half the bytes per
-    /// item; on Beauty 0.3% of test NDCG@10). Default: int8 up to 20,000 items, int4 above.
+    /// How the shipped model stores the item table: int8; int4 (about half the bytes per item;
+    /// on Beauty 0.8% of test NDCG@10); or rqM, M one-byte residual codes per item with the
+    /// --exact-head most popular items int8, the codebooks then fine-tuned through the codes
+    /// (rq12 with 2% exact: 12 bytes per item, on Beauty 1.5%). Default: int8 up to 20,000
+    /// items, int4 above.
     #[arg(long)]
-    item_table: Option<Encoding>,
+    item_table: Option<ItemTable>,
+    /// With --item-table rqM: the most popular items stored whole (default: 2% of the
+    /// catalogue).
+    #[arg(long, requires = "item_table")]
+    exact_head: Option<usize>,
+    /// With --item-table rqM: fine-tuning epochs at most (patience 10).
+    #[arg(long, default_value_t = TrainOptions::default().finetune_epochs)]
+    finetune_epochs: usize,
     /// Adam's L2 weight decay.
     #[arg(long, default_value_t = TrainOptions::default().weight_decay)]
     weight_decay: f64,
@@ -225,6 +235,8 @@ pub fn run(a: TrainArgs) -> Result<()> {
             },
             dense_item_adam: a.dense_item_adam,
             item_table: a.item_table,
+            exact_head: a.exact_head,
+            finetune_epochs: a.finetune_epochs,
             weight_decay: a.weight_decay,
             purchase_weight: a.purchase_weight,
             patience: a.patience,
@@ -246,6 +258,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use clap::Parser;
+    use localrec::format::quant::Encoding;
     use localrec::model::SeqRecConfig;
 
     use super::*;
@@ -302,7 +315,14 @@ mod tests {
         );
         assert_eq!(o.negatives_for(100_000), 256);
         assert_eq!(a.item_table, None);
-        assert_eq!(o.item_table_for(12_101), Encoding::Int8);
-        assert_eq!(o.item_table_for(100_000), Encoding::Int4);
+        assert_eq!(
+            o.item_table_for(12_101),
+            ItemTable::Quantized(Encoding::Int8)
+        );
+        assert_eq!(
+            o.item_table_for(100_000),
+            ItemTable::Quantized(Encoding::Int4)
+        );
+        assert_eq!((o.exact_head_for(12_101), o.exact_head_for(10)), (242, 1));
     }
 }
