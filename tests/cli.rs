@@ -259,7 +259,8 @@ fn synth_train_eval_inspect_recommend() {
         "the default: {t}"
     );
     // With the most popular items kept whole (trained as rows, ranked as int8 would store them),
-    // items free to change codes after each epoch, and every weight learning.
+    // items free to change codes after each epoch, every weight learning, and sampled
+    // negatives.
     let headed = json(&ok(eval_with(&[
         "--json",
         "--item-table",
@@ -270,9 +271,14 @@ fn synth_train_eval_inspect_recommend() {
         "1",
         "--finetune-reassign",
         "--finetune-whole-model",
+        "--finetune-negatives",
+        "16",
     ])));
     let h = &headed["item_table"];
     assert_eq!(h["exact_head"], 50);
+    // Sampled negatives: each step builds only the rows it reads from their codes.
+    assert_eq!(h["finetuned"]["options"]["negatives"], 16, "{h}");
+    assert!(h["finetuned"]["curve"][1]["loss"].as_f64().unwrap().is_finite(), "{h}");
     assert_eq!(h["finetuned"]["options"]["table_only"], false, "{h}");
     let curve = h["finetuned"]["curve"].as_array().unwrap();
     assert_eq!(curve.len(), 2, "{h}");

@@ -29,7 +29,7 @@ use super::fit::{
     ADAM_BETAS, ADAM_EPSILON, Positions, ScoreTable, StepBatch, draw_negatives, epoch_batches,
     epoch_seed, examples, int_tensor, lap, objective, progress_bar, seeded_sample,
 };
-use super::lazy::{AdamSettings, LazyTable};
+use super::lazy::{AdamSettings, LazyTable, local_row, step_rows};
 use super::options::{DEFAULT_VALIDATION_USERS, TrainOptions};
 use super::prepare::Prepared;
 
@@ -44,6 +44,10 @@ pub struct PqTuneOptions {
     pub purchase_weight: f64,
     /// Stop after this many epochs without a better validation NDCG@10.
     pub patience: usize,
+    /// Sampled-softmax negatives (0: full cross-entropy); None: the trainer's rule for the
+    /// catalogue ([`TrainOptions::negatives_for`]). With sampled negatives a step builds only
+    /// the rows it reads from their codes.
+    pub negatives: Option<usize>,
     /// Let items change codes: a latent copy of the table takes each step's gradient of the
     /// rows (Adam, as if the rows were free), and after each epoch every coded row takes the
     /// nearest centroids to its latent row.
@@ -72,6 +76,7 @@ impl Default for PqTuneOptions {
             batch_size: train.batch_size,
             purchase_weight: train.purchase_weight,
             patience: 10,
+            negatives: None,
             reassign: false,
             table_only: true,
             seed: train.seed,
@@ -257,6 +262,57 @@ impl Tuned {
         Tensor::cat(parts, 0).select(0, order.clone())
     }
 
+    /// Table rows `rows` (any order), `[rows.len(), d]`: what [`Self::table`] holds there,
+    /// made from those rows' codes alone (a step with sampled negatives reads a few thousand
+    /// rows; building the whole table would cost `rows x books x width` values every step).
+    fn rows_of(&self, layout: &Layout, rows: &[u32], device: &Device) -> Tensor<2> {
+        let first_coded = 1 + layout.head.len();
+        let (mut whole, mut coded) = (Vec::new(), Vec::new());
+        for &r in rows {
+            let k = layout.order[r as usize] as usize;
+            if k < first_coded {
+                whole.push(k as u32);
+            } else {
+                let at = (k - first_coded) * layout.books;
+                coded.extend_from_slice(&layout.codes[at..at + layout.books]);
+            }
+        }
+        let n_coded = coded.len() / layout.books;
+        let mut parts = Vec::new();
+        if !whole.is_empty() {
+            let mut stacked = vec![self.padding.val()];
+            stacked.extend(self.head.as_ref().map(Param::val));
+            parts.push(Tensor::cat(stacked, 0).select(0, int_tensor(&whole, device)));
+        }
+        if n_coded > 0 {
+            let items = self.centroids.val().select(0, int_tensor(&coded, device));
+            parts.push(if layout.residual {
+                let [_, w] = items.dims();
+                items
+                    .reshape([n_coded, layout.books, w])
+                    .sum_dim(1)
+                    .reshape([n_coded, w])
+            } else {
+                items.reshape([n_coded, layout.d])
+            });
+        }
+        // Back in the order asked: whole rows first in `parts`, then coded ones.
+        let (mut next_whole, mut next_coded) = (0u32, whole.len() as u32);
+        let order: Vec<u32> = rows
+            .iter()
+            .map(|&r| {
+                let slot = if (layout.order[r as usize] as usize) < first_coded {
+                    &mut next_whole
+                } else {
+                    &mut next_coded
+                };
+                *slot += 1;
+                *slot - 1
+            })
+            .collect();
+        Tensor::cat(parts, 0).select(0, int_tensor(&order, device))
+    }
+
     /// The model for ranking: its item table made from the codes, with row 0, the head's rows
     /// and the centroids quantised to int8 as a file stores them; and the codebooks so rounded.
     fn for_ranking(self, layout: &Layout) -> Result<(SeqRec, Vec<f32>)> {
@@ -371,7 +427,9 @@ pub fn fine_tune(
     );
 
     let train = TrainOptions::default();
-    let n_negatives = train.negatives_for(config.n_items);
+    let n_negatives = opts
+        .negatives
+        .unwrap_or_else(|| train.negatives_for(config.n_items));
     let examples = examples(data, config.max_len);
     if examples.is_empty() {
         return Err(Error::InvalidArgument(
@@ -414,11 +472,11 @@ pub fn fine_tune(
         let mut loss_sum = 0.0;
         for chunk in &batches {
             let StepBatch {
-                groups,
-                targets,
+                mut groups,
+                mut targets,
                 weights,
             } = StepBatch::new(&examples, chunk, config, item_attrs, opts.purchase_weight);
-            let negatives = draw_negatives(
+            let mut negatives = draw_negatives(
                 &mut rng,
                 train.negative_sharing,
                 n_negatives,
@@ -426,11 +484,31 @@ pub fn fine_tune(
                 targets.len(),
                 config.n_items,
             );
-            let mut table = tuned.table(&layout, &codes_t, &order_t);
+            // With sampled negatives the step reads only the rows it gathers, renumbered
+            // (as the trainer's sparse table does); full cross-entropy reads every row.
+            let (gathered, mut table) = if n_negatives > 0 {
+                let ids = groups
+                    .iter()
+                    .flat_map(|(b, _)| b.item_rows())
+                    .chain(targets.iter().copied())
+                    .chain(negatives.iter().copied());
+                let step = step_rows(ids);
+                for x in targets.iter_mut().chain(&mut negatives) {
+                    *x = local_row(&step, *x);
+                }
+                for (batch, _) in &mut groups {
+                    batch.renumber_items(|x| local_row(&step, x));
+                }
+                let table = tuned.rows_of(&layout, &step, &device);
+                (step, table)
+            } else {
+                (Vec::new(), tuned.table(&layout, &codes_t, &order_t))
+            };
             // The rows' own gradient, for the latent table: that of a zero added to them.
-            let zero = latent
-                .is_some()
-                .then(|| Tensor::<2>::zeros([rows, d], &device).require_grad());
+            let zero = latent.is_some().then(|| {
+                let [n, _] = table.dims();
+                Tensor::<2>::zeros([n, d], &device).require_grad()
+            });
             if let Some(z) = &zero {
                 table = table + z.clone();
             }
@@ -461,7 +539,12 @@ pub fn fine_tune(
             if let (Some(latent), Some(z)) = (&mut latent, zero)
                 && let Some(g) = z.grad_remove(&mut grads)
             {
-                latent.step(opts.learning_rate, &all_rows, &floats(g)?)?;
+                let rows = if gathered.is_empty() {
+                    &all_rows
+                } else {
+                    &gathered
+                };
+                latent.step(opts.learning_rate, rows, &floats(g)?)?;
             }
             let grads = GradientsParams::from_grads(grads, &tuned);
             tuned = optim.step(opts.learning_rate, tuned, grads);
@@ -552,6 +635,54 @@ mod tests {
         assert_eq!(codes[4..6], [0, 0]);
         for bad in [&[0usize][..], &[6], &[2, 2]] {
             assert!(Layout::new(&pq, bad).is_err(), "{bad:?}");
+        }
+    }
+
+    /// A step's rows made from their codes alone are the whole table's rows, for product and
+    /// residual codes, whole rows and coded ones, in any order.
+    #[test]
+    fn rows_of_a_step_are_the_tables_rows() {
+        let (rows, d) = (9, 4);
+        let values: Vec<f32> = (0..rows * d)
+            .map(|i| ((i * 37 % 101) as f32) / 50.0)
+            .collect();
+        let device = crate::cpu_device();
+        let config = SeqRecConfig::new(rows - 1)
+            .with_d_model(d)
+            .with_layers(1)
+            .with_max_len(4);
+        for residual in [false, true] {
+            let pq = ProductQuantized::train(&values, rows, d, 2, residual, 1 << 16, 7).unwrap();
+            let layout = Layout::new(&pq, &[6, 2]).unwrap();
+            let matrix = |v: Vec<f32>, shape: [usize; 2]| {
+                Param::from_tensor(Tensor::<2>::from_data(TensorData::new(v, shape), &device))
+            };
+            let tuned = Tuned {
+                model: config.init(&device).unwrap(),
+                padding: matrix(values[..d].to_vec(), [1, d]),
+                head: Some(matrix(
+                    [&values[2 * d..3 * d], &values[6 * d..7 * d]].concat(),
+                    [2, d],
+                )),
+                centroids: matrix(pq.codebooks.clone(), [2 * CENTROIDS, pq.width()]),
+            };
+            let table = floats(tuned.table(
+                &layout,
+                &int_tensor(&layout.codes, &device),
+                &int_tensor(&layout.order, &device),
+            ))
+            .unwrap();
+            let asked = [5u32, 0, 2, 8, 6, 1];
+            let got = floats(tuned.rows_of(&layout, &asked, &device)).unwrap();
+            for (i, &r) in asked.iter().enumerate() {
+                let r = r as usize;
+                for (a, b) in got[i * d..(i + 1) * d]
+                    .iter()
+                    .zip(&table[r * d..(r + 1) * d])
+                {
+                    assert!((a - b).abs() < 1e-6, "residual {residual}, row {r}");
+                }
+            }
         }
     }
 

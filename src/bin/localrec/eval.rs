@@ -48,6 +48,11 @@ pub struct EvalArgs {
     /// --exact-head rows) with the Transformer as the file has it.
     #[arg(long, requires = "finetune_epochs")]
     finetune_whole_model: bool,
+    /// Fine-tuning's sampled negatives (0: full cross-entropy; default: the trainer's rule, full
+    /// up to 20,000 items, 256 above). With sampled negatives a step builds only the item rows it
+    /// reads from their codes.
+    #[arg(long, requires = "finetune_epochs")]
+    finetune_negatives: Option<usize>,
     /// Fine-tuning's loss weight of the positions after a purchase (as `train --purchase-weight`).
     #[arg(long, requires = "finetune_epochs")]
     purchase_weight: Option<f64>,
@@ -73,6 +78,7 @@ pub fn run(a: EvalArgs) -> Result<()> {
                     learning_rate: a.finetune_lr.unwrap_or(defaults.learning_rate),
                     purchase_weight: a.purchase_weight.unwrap_or(defaults.purchase_weight),
                     reassign: a.finetune_reassign,
+                    negatives: a.finetune_negatives,
                     table_only: !a.finetune_whole_model,
                     progress: true,
                     ..defaults
