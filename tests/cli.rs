@@ -278,7 +278,13 @@ fn synth_train_eval_inspect_recommend() {
     assert_eq!(h["exact_head"], 50);
     // Sampled negatives: each step builds only the rows it reads from their codes.
     assert_eq!(h["finetuned"]["options"]["negatives"], 16, "{h}");
-    assert!(h["finetuned"]["curve"][1]["loss"].as_f64().unwrap().is_finite(), "{h}");
+    assert!(
+        h["finetuned"]["curve"][1]["loss"]
+            .as_f64()
+            .unwrap()
+            .is_finite(),
+        "{h}"
+    );
     assert_eq!(h["finetuned"]["options"]["table_only"], false, "{h}");
     let curve = h["finetuned"]["curve"].as_array().unwrap();
     assert_eq!(curve.len(), 2, "{h}");
