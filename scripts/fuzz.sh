@@ -33,6 +33,9 @@ trap 'rm -rf "$seeds"' EXIT
 mkdir -p "$seeds/artefact" "$seeds/artefact_sealed"
 "$lr" random-model --items 12 --d-model 8 --layers 1 --max-len 8 --query-buckets 16 \
   --out "$seeds/artefact/random.lrec" >/dev/null
+# Residual codes (format version 4): the codebooks, the exact rows and the codes' layout.
+"$lr" random-model --items 300 --d-model 8 --layers 1 --max-len 8 --query-buckets 16 \
+  --item-table rq2 --exact-head 10 --out "$seeds/artefact/coded.lrec" >/dev/null
 "$lr" synth --items 50 --shoppers 100 --seed 1 --out "$seeds/shop" >/dev/null
 "$lr" train --data "$seeds/shop/events.csv" --format events --catalog "$seeds/shop/catalog.json" \
   --out "$seeds/trained" --d-model 8 --max-len 8 --query-buckets 16 --epochs 1 --quiet >/dev/null
