@@ -9,8 +9,9 @@
 //!   code shapes every dimension. Scoring stays one table lookup per code (the query's dot
 //!   product with each centroid, computed once per query).
 //!
-//! `localrec eval --item-table` measures what an encoding costs in quality ([`ItemTable`]);
-//! no weights file stores one yet.
+//! `localrec eval --item-table` measures what an encoding costs in quality ([`ItemTable`]).
+//! Residual codes are what a weights file can store (format version 4,
+//! [`super::coded::CodedTable`]); product codes are measured only.
 
 use crate::error::{Error, Result};
 
