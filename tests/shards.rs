@@ -421,27 +421,20 @@ fn coded_shards_hold_codes_and_the_core_holds_every_whole_row() {
     for (entry, file) in &parts.shards {
         // Header, then two codes per item (padded to 4 bytes) and the 32-byte trailer.
         let codes = (2 * entry.items).next_multiple_of(4);
-        let (header, _, _, version) = frame_of(file);
-        assert_eq!(version, 4);
-        assert_eq!(file.len(), 20 + header + 8 + codes + 32, "{}", entry.items);
+        let (_, payload) = parts_of(file);
+        assert_eq!(payload.len(), codes, "{}", entry.items);
+        assert_eq!(u32::from_le_bytes(file[8..12].try_into().unwrap()), 4);
     }
     let err = split(&full, Some(&catalog()), 20, 9).err().unwrap();
     assert_eq!(err.code(), "INVALID_ARGUMENT");
     assert!(err.to_string().contains("--core-items 30"), "{err}");
-    // Coded rows do not join an int8 core, nor int8 rows a coded one.
-    let int8 = split(&full_model(Encoding::Int8), Some(&catalog()), 40, 9).unwrap();
-    let engine = Engine::load(&parts.core, &device(), None).unwrap();
-    let (_, foreign) = &int8.shards[0];
-    assert_eq!(
-        engine.read_shard(foreign, None).unwrap_err().code(),
-        "MODEL_CORRUPT"
-    );
-}
-
-/// Header length, payload length, payload start and version of a framed file.
-fn frame_of(file: &[u8]) -> (usize, usize, usize, u32) {
-    let header = u64::from_le_bytes(file[12..20].try_into().unwrap()) as usize;
-    let payload = u64::from_le_bytes(file[20 + header..28 + header].try_into().unwrap()) as usize;
-    let version = u32::from_le_bytes(file[8..12].try_into().unwrap());
-    (header, payload, 28 + header, version)
+    // Coded rows do not join an int8 table, nor int8 rows a coded one; a refused append
+    // changes nothing.
+    let table = |file: &[u8]| format::read(file).unwrap().item_table.unwrap();
+    let (mut coded, mut int8) = (table(&parts.core), table(&full_model(Encoding::Int8)));
+    let (coded_before, int8_before) = (coded.clone(), int8.clone());
+    let err = coded.append(int8.select([40, 41]).unwrap()).unwrap_err();
+    assert_eq!(err.code(), "MODEL_CORRUPT");
+    assert!(int8.append(coded.select([35]).unwrap()).is_err());
+    assert_eq!((coded, int8), (coded_before, int8_before));
 }

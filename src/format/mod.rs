@@ -675,17 +675,26 @@ mod tests {
     /// [`tiny`]'s items and weights with `config` (its shapes), written with `storage`.
     fn stored_with(config: &SeqRecConfig, storage: Storage) -> Vec<u8> {
         let (_, items, weights) = tiny();
-        write(&ArtefactParts {
+        write(&tiny_parts(config, &items, &weights, storage)).unwrap()
+    }
+
+    /// What [`stored_with`] writes.
+    fn tiny_parts<'a>(
+        config: &'a SeqRecConfig,
+        items: &'a [String],
+        weights: &'a Weights,
+        storage: Storage,
+    ) -> ArtefactParts<'a> {
+        ArtefactParts {
             config,
-            items: &items,
+            items,
             popularity: &[5, 3, 1],
             attributes: &[],
             catalog: None,
-            weights: &weights,
+            weights,
             provenance: serde_json::json!({"seed": 1}),
             storage,
-        })
-        .unwrap()
+        }
     }
 
     fn version_of(file: &[u8]) -> u32 {
@@ -749,22 +758,10 @@ mod tests {
             vec![3, 200, 17, 255],
         )
         .unwrap();
-        let file = write_coded(
-            &ArtefactParts {
-                config: &config,
-                items: &items,
-                popularity: &[5, 3, 1],
-                attributes: &[],
-                catalog: None,
-                weights: &weights,
-                provenance: serde_json::json!({"seed": 1}),
-                storage: Storage::Quantized {
-                    item_table: Encoding::Int8,
-                },
-            },
-            &table,
-        )
-        .unwrap();
+        let storage = Storage::Quantized {
+            item_table: Encoding::Int8,
+        };
+        let file = write_coded(&tiny_parts(&config, &items, &weights, storage), &table).unwrap();
         (file, table)
     }
 

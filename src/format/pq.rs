@@ -455,6 +455,17 @@ mod tests {
             .collect()
     }
 
+    /// Squared error of the decoded codes relative to the values' squared norm.
+    fn relative_error(codes: &ProductQuantized, values: &[f32]) -> f32 {
+        let e: f32 = codes
+            .decode()
+            .iter()
+            .zip(values)
+            .map(|(a, b)| (a - b) * (a - b))
+            .sum();
+        e / values.iter().map(|v| v * v).sum::<f32>()
+    }
+
     #[test]
     fn more_subspaces_reconstruct_better_and_training_is_seeded() {
         let (rows, cols) = (3000, 16);
@@ -462,14 +473,7 @@ mod tests {
         let error = |subspaces: usize| {
             let pq =
                 ProductQuantized::train(&values, rows, cols, subspaces, false, 10_000, 1).unwrap();
-            let e: f32 = pq
-                .decode()
-                .iter()
-                .zip(&values)
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum();
-            let total: f32 = values.iter().map(|v| v * v).sum();
-            (e / total, pq)
+            (relative_error(&pq, &values), pq)
         };
         let (e2, a) = error(2);
         let (e8, _) = error(8);
@@ -482,15 +486,7 @@ mod tests {
     fn residual_stages_each_reconstruct_better_and_rows_code_as_trained() {
         let (rows, cols) = (3000, 16);
         let values = table(rows, cols);
-        let error = |codes: &ProductQuantized| -> f32 {
-            let e: f32 = codes
-                .decode()
-                .iter()
-                .zip(&values)
-                .map(|(a, b)| (a - b) * (a - b))
-                .sum();
-            e / values.iter().map(|v| v * v).sum::<f32>()
-        };
+        let error = |codes: &ProductQuantized| relative_error(codes, &values);
         // 3 stages: a count that does not divide the width.
         let mut last = f32::INFINITY;
         for stages in 1..=3 {

@@ -228,16 +228,7 @@ fn table_trial(
             Some(t) => (t.model, t.codebooks, t.codes),
             None => (compact, pq.codebooks.clone(), pq.codes.clone()),
         };
-        let popularity = artefact.popularity_rows();
-        let file = write_compact(
-            artefact,
-            &model,
-            &head,
-            &popularity,
-            &pq,
-            &codebooks,
-            &codes,
-        )?;
+        let file = write_compact(artefact, &model, &head, &pq, &codebooks, &codes)?;
         write_file(&path, &file)?;
         out["written"] = json!({
             "file": path.display().to_string(),
@@ -255,7 +246,6 @@ fn write_compact(
     artefact: &Artefact,
     model: &crate::model::SeqRec,
     head: &[usize],
-    popularity: &[u32],
     pq: &crate::format::pq::ProductQuantized,
     codebooks: &[f32],
     codes: &[u8],
@@ -264,6 +254,7 @@ fn write_compact(
     use crate::format::quant::QuantizedMatrix;
     let h = &artefact.header;
     let (rows, d, books) = (pq.rows, pq.cols, pq.books);
+    let popularity = artefact.popularity_rows();
     let mut first: Vec<usize> = head.to_vec();
     first.sort_by_key(|&r| (std::cmp::Reverse(popularity[r]), r));
     let mut is_head = vec![false; rows];
@@ -293,9 +284,8 @@ fn write_compact(
         std::sync::Arc::new(Codebooks::quantize(books, d, codebooks)?),
         coded_codes,
     )?;
-    let item = |r: usize| r - 1;
-    let permute = |k: &[usize]| -> Vec<usize> { k.iter().map(|&r| item(r)).collect() };
-    let items_order = permute(&order[1..]);
+    // Item `i` is table row `i + 1`.
+    let items_order: Vec<usize> = order[1..].iter().map(|&r| r - 1).collect();
     let items: Vec<String> = items_order.iter().map(|&i| h.items[i].clone()).collect();
     let popularity: Vec<u32> = items_order.iter().map(|&i| h.popularity[i]).collect();
     let attributes: Vec<Vec<u32>> = if h.attributes.is_empty() {
