@@ -109,7 +109,7 @@ pub struct TrainArgs {
     /// How the shipped model stores the item table: int8; int4 (about half the bytes per item;
     /// on Beauty 0.8% of test NDCG@10); or rqM, M one-byte residual codes per item with the
     /// --exact-head most popular items int8, the codebooks then fine-tuned through the codes
-    /// (rq12 with 2% exact: 12 bytes per item, on Beauty 1.5%). Default: int8 up to 20,000
+    /// (rq12 with 2% exact: 12 bytes per item, on Beauty 1.4%). Default: int8 up to 20,000
     /// items, int4 above.
     #[arg(long)]
     item_table: Option<ItemTable>,
