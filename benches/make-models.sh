@@ -8,7 +8,10 @@
 #   random-100k-sharded/, ...-1m-sharded/  the same split by `localrec shard` (defaults: the 20,000
 #                                      most popular items in the core, at most 20,000 a shard)
 #                                      over 500 categories (random-*-catalog.json: item i in
-#                                      category cat-(i * 2654435761 mod 2^32 mod 500))
+#                                      category cat-(murmur3's 32-bit finaliser of i, mod 500):
+#                                      scattered like a shop's numbering; a multiplicative hash
+#                                      spaced each category's ids so evenly that their gaps
+#                                      gzipped to nearly nothing)
 #   beauty.onnx, random-*.onnx         the same models exported to ONNX by torch_sasrec.py from the
 #                                      .lrec files (dequantised int8 weights), for onnxruntime-web
 # Needs the release binary (`make bench` builds it) and benches/setup.sh's venv. Existing files
@@ -30,13 +33,14 @@ for spec in 100k:100000 1m:1000000; do
     "$LOCALREC" random-model --items "$items" --d-model 64 --layers 2 --heads 1 --max-len 50 --seed 42 --item-table int8 --out "$int8"
   fi
   catalog="models/random-$name-catalog.json"
-  if [ ! -s "$catalog" ]; then
+  if [ ! -s "$catalog" ] || [ "$0" -nt "$catalog" ]; then
     node -e 'const n = +process.argv[1]; const out = [];
-      for (let i = 1; i <= n; i++) out.push({ item_id: `item-${i}`, category: `cat-${(Math.imul(i, 2654435761) >>> 0) % 500}` });
+      const mix = (h) => { h = Math.imul(h ^ (h >>> 16), 0x85ebca6b); h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35); return (h ^ (h >>> 16)) >>> 0; };
+      for (let i = 1; i <= n; i++) out.push({ item_id: `item-${i}`, category: `cat-${mix(i) % 500}` });
       require("fs").writeFileSync(process.argv[2], JSON.stringify(out));' "$items" "$catalog"
   fi
   sharded="models/random-$name-sharded"
-  if [ ! -s "$sharded/model.lrec" ] || [ "$out" -nt "$sharded/model.lrec" ]; then
+  if [ ! -s "$sharded/model.lrec" ] || [ "$out" -nt "$sharded/model.lrec" ] || [ "$catalog" -nt "$sharded/model.lrec" ]; then
     rm -rf "$sharded"
     "$LOCALREC" shard --model "$out" --catalog "$catalog" --out "$sharded"
   fi

@@ -642,7 +642,7 @@ fn a_trained_model_splits_into_a_core_and_category_shards() {
     assert!(run.status.success(), "{stderr}");
     let core = site.join("model.lrec");
     let header = json(&ok(localrec(&["inspect", p(&core)])));
-    assert_eq!(header["format_version"], 3);
+    assert_eq!(header["format_version"], 5); // its shards number their ids
     assert_eq!(header["items"], 40);
     let whole = json(&ok(localrec(&["inspect", p(&model)])));
     assert_eq!(header["shards"]["catalog_items"], whole["items"]);
@@ -896,7 +896,7 @@ fn residual_codes_write_a_compact_model_that_evaluates_ranks_and_shards() {
         "20",
     ]));
     let core = json(&ok(localrec(&["inspect", p(&sharded.join("model.lrec"))])));
-    assert_eq!(core["format_version"], 4);
+    assert_eq!(core["format_version"], 5); // coded, and its shards number their ids
     let refused = localrec(&[
         "shard",
         "--model",

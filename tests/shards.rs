@@ -262,9 +262,10 @@ fn shards_are_checked_against_the_core() {
         "INVALID_ARGUMENT"
     );
     assert!(whole.shards_to_load(None).is_empty());
-    // The core is version 3: an older version field is refused, by name.
+    // The core is version 5 (its shards number their ids); a version field older than a core
+    // needs is refused, by name.
     let core = format::read(&parts.core).unwrap();
-    assert_eq!(core.version, 3);
+    assert_eq!(core.version, 5);
     let mut old = parts.core.clone();
     old[8..12].copy_from_slice(&2u32.to_le_bytes());
     let body = old.len() - 32;
@@ -404,13 +405,14 @@ fn damaged_shards_behind_a_matching_manifest_are_refused_or_read() {
 }
 
 /// A coded model's shards are codes alone (the core holds the codebooks and every item stored
-/// whole), format version 4; a core that would leave some of those items to shards is refused.
+/// whole), format version 4 (5 with numbered ids); a core that would leave some of those items
+/// to shards is refused.
 #[test]
 fn coded_shards_hold_codes_and_the_core_holds_every_whole_row() {
     let full = coded_model();
     let parts = split(&full, Some(&catalog()), 40, 9).unwrap();
     let core = format::read(&parts.core).unwrap();
-    assert_eq!(core.version, 4);
+    assert_eq!(core.version, 5);
     let t = core
         .header
         .tensors
@@ -423,7 +425,7 @@ fn coded_shards_hold_codes_and_the_core_holds_every_whole_row() {
         let codes = (2 * entry.items).next_multiple_of(4);
         let (_, payload) = parts_of(file);
         assert_eq!(payload.len(), codes, "{}", entry.items);
-        assert_eq!(u32::from_le_bytes(file[8..12].try_into().unwrap()), 4);
+        assert_eq!(u32::from_le_bytes(file[8..12].try_into().unwrap()), 5);
     }
     let err = split(&full, Some(&catalog()), 20, 9).err().unwrap();
     assert_eq!(err.code(), "INVALID_ARGUMENT");
@@ -437,4 +439,167 @@ fn coded_shards_hold_codes_and_the_core_holds_every_whole_row() {
     assert_eq!(err.code(), "MODEL_CORRUPT");
     assert!(int8.append(coded.select([35]).unwrap()).is_err());
     assert_eq!((coded, int8), (coded_before, int8_before));
+}
+
+/// `full` with item `i`'s id replaced by `rename(i)` (and `catalog()` to match).
+fn renamed(full: &[u8], rename: impl Fn(usize) -> String) -> (Vec<u8>, HashMap<String, ItemMeta>) {
+    let (mut header, payload, _, _) = format::read_header(full).unwrap();
+    header.items = (1..=ITEMS).map(&rename).collect();
+    let file = format::envelope(&serde_json::to_vec(&header).unwrap(), payload);
+    let old = catalog();
+    let catalog = (1..=ITEMS)
+        .filter_map(|i| Some((rename(i), old.get(&format!("item-{i}"))?.clone())))
+        .collect();
+    (file, catalog)
+}
+
+/// A file's version field.
+fn version_of(file: &[u8]) -> u32 {
+    u32::from_le_bytes(file[8..12].try_into().unwrap())
+}
+
+/// Ids that are one prefix and a number travel as the first number and the gaps (format version
+/// 5, and the core that lists such shards is version 5 too); a shard with any other id lists
+/// its ids as before, in the version its table needs. Either way the core with every shard
+/// ranks as the full model, ids included.
+#[test]
+fn shards_number_their_ids_when_they_can_and_list_them_otherwise() {
+    // Category c0's items get ids that are not one prefix and a number written one way: a
+    // letter after the digits, or zero-padded to two widths. Categories `*/s0` get numbers
+    // alone, `*/s1` numbers padded to one width.
+    let name = |i: usize| match (i % 3, i % 2) {
+        (0, 0) => format!("sku-{i}a"),
+        (0, _) => format!("sku-{i:0w$}", w = if i % 4 == 1 { 5 } else { 6 }),
+        _ if i % 5 == 0 => format!("{}", 7_000_000_000_000 + 977 * i),
+        _ if i % 5 == 1 => format!("sku-{i:06}"),
+        _ => format!("gid://shopify/Product/{i}"),
+    };
+    let (full, catalog) = renamed(&full_model(Encoding::Int8), name);
+    let parts = split(&full, Some(&catalog), 40, 9).unwrap();
+    assert_eq!(version_of(&parts.core), 5);
+    let (mut numbered, mut listed) = (0, 0);
+    for (entry, file) in &parts.shards {
+        let header: serde_json::Value = serde_json::from_slice(&parts_of(file).0).unwrap();
+        if entry.category.starts_with("c0") {
+            assert_eq!(header["items"].as_array().unwrap().len(), entry.items);
+            assert!(header.get("numbered").is_none());
+            assert_eq!(version_of(file), 3);
+            listed += 1;
+        } else if entry.category.ends_with("/s0") {
+            assert_eq!(header["numbered"]["prefix"], "");
+            numbered += 1;
+        } else if entry.category.ends_with("/s1") {
+            assert_eq!(header["numbered"]["prefix"], "sku-");
+            assert_eq!(header["numbered"]["width"], 6);
+            numbered += 1;
+        } else if !entry.category.is_empty() {
+            assert_eq!(header["numbered"]["prefix"], "gid://shopify/Product/");
+            assert!(header.get("items").is_none());
+            assert_eq!(version_of(file), 5);
+            numbered += 1;
+        }
+    }
+    assert!(
+        numbered > 0 && listed > 0,
+        "{numbered} numbered, {listed} listed"
+    );
+    let reference = Engine::load(&full, &device(), Some(catalog.clone())).unwrap();
+    let mut engine = Engine::load(&parts.core, &device(), None).unwrap();
+    load(&mut engine, &parts, None);
+    assert_eq!(engine.info().items, ITEMS);
+    let item = |i: usize| Event::item(EventKind::View, name(i), i as f64);
+    let history = vec![item(3), item(200), item(77), item(390)];
+    let opts = RecommendOptions {
+        k: 50,
+        ..RecommendOptions::default()
+    };
+    let want = reference.recommend_blocking(&history, &opts).unwrap();
+    let got = engine.recommend_blocking(&history, &opts).unwrap();
+    assert_eq!(want.len(), 50);
+    for (w, g) in want.iter().zip(&got) {
+        assert_eq!(w.item_id, g.item_id);
+        assert!(
+            (w.score - g.score).abs() <= 1e-5,
+            "{} vs {}",
+            w.score,
+            g.score
+        );
+    }
+}
+
+/// A numbered shard is read only as version 5, with its ids in one form, as many as the
+/// manifest says, ascending and at most 2^53 - 1, under a bounded prefix: each damage below is
+/// refused with `MODEL_CORRUPT`.
+#[test]
+fn numbered_ids_are_checked() {
+    let (_, parts) = split_model(Encoding::Int8, 40);
+    let (core_header, core_payload) = parts_of(&parts.core);
+    let core_header: serde_json::Value = serde_json::from_slice(&core_header).unwrap();
+    let at = 3;
+    let (shard_header, payload) = parts_of(&parts.shards[at].1);
+    let shard_header: serde_json::Value = serde_json::from_slice(&shard_header).unwrap();
+    let n = parts.shards[at].0.items;
+    assert_eq!(
+        shard_header["numbered"]["gaps"].as_array().unwrap().len(),
+        n - 1
+    );
+    // The shard as `edit` leaves its header, sealed as `version`, listed by a core sealed again.
+    let read = |edit: &dyn Fn(&mut serde_json::Value), version: u32| {
+        let mut h = shard_header.clone();
+        edit(&mut h);
+        let mut shard = format::envelope(&serde_json::to_vec(&h).unwrap(), &payload);
+        shard[8..12].copy_from_slice(&version.to_le_bytes());
+        let body = shard.len() - 32;
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(&shard[..body]);
+        shard[body..].copy_from_slice(&digest);
+        let digest = <sha2::Sha256 as sha2::Digest>::digest(&shard);
+        let mut core = core_header.clone();
+        let entry = &mut core["shards"]["shards"][at];
+        entry["sha256"] = digest
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<String>()
+            .into();
+        entry["bytes"] = shard.len().into();
+        let core = format::envelope(&serde_json::to_vec(&core).unwrap(), &core_payload);
+        let engine = Engine::load(&core, &device(), None).unwrap();
+        engine.read_shard(&shard, None).map(|s| s.unwrap().items)
+    };
+    let ids = read(&|_| {}, 5).unwrap();
+    assert_eq!(ids.len(), n);
+    assert!(ids.iter().all(|id| id.starts_with("item-")));
+    let refusals: [(&str, &dyn Fn(&mut serde_json::Value), u32); 8] = [
+        ("version 5", &|_| {}, 4),
+        (
+            "numbers them too",
+            &|h| h["items"] = serde_json::json!(["item-1"]),
+            5,
+        ),
+        ("repeat", &|h| h["numbered"]["gaps"][2] = 0.into(), 5),
+        ("2^53", &|h| h["numbered"]["first"] = (1u64 << 53).into(), 5),
+        ("2^53", &|h| h["numbered"]["gaps"][1] = u64::MAX.into(), 5),
+        (
+            "for",
+            &|h| {
+                h["numbered"]["gaps"]
+                    .as_array_mut()
+                    .unwrap()
+                    .pop()
+                    .map(drop)
+                    .unwrap()
+            },
+            5,
+        ),
+        (
+            "prefix",
+            &|h| h["numbered"]["prefix"] = "p".repeat(65).into(),
+            5,
+        ),
+        ("wider", &|h| h["numbered"]["width"] = 21.into(), 5),
+    ];
+    for (why, edit, version) in refusals {
+        let err = read(edit, version).unwrap_err();
+        assert_eq!(err.code(), "MODEL_CORRUPT", "{err}");
+        assert!(err.to_string().contains(why), "{why}: {err}");
+    }
 }

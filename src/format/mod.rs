@@ -17,7 +17,8 @@
 //! byte, [`quant::Int4Matrix`]) for the item table only; a file is written as the oldest version
 //! that can hold it, so int8 files stay version 1 and load in every earlier build. Version 3 adds
 //! cores and catalogue shards ([`shard`]): a core's header lists the shards holding the items it
-//! leaves out.
+//! leaves out. Version 4 adds item tables of residual-quantisation codes ([`coded`]); version 5
+//! shards whose ids are numbered runs ([`shard::NumberedIds`]).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -43,7 +44,7 @@ pub use write::{
 /// First bytes of every weights file.
 pub const MAGIC: [u8; 8] = *b"\x89LREC\r\n\x1a";
 /// The newest format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 4;
+pub const FORMAT_VERSION: u32 = 5;
 /// The oldest format version this build reads.
 pub const OLDEST_VERSION: u32 = 1;
 /// The version that introduced int4 item tables.
@@ -1016,11 +1017,11 @@ mod tests {
     #[test]
     fn rejects_other_versions() {
         let mut b = bytes();
-        b[8..12].copy_from_slice(&5u32.to_le_bytes());
+        b[8..12].copy_from_slice(&6u32.to_le_bytes());
         match read(&b).unwrap_err() {
             Error::ModelVersion {
-                found: 5,
-                expected: 4,
+                found: 6,
+                expected: 5,
             } => {}
             e => panic!("wrong error {e}"),
         }

@@ -53,7 +53,7 @@ test("a core answers alone; a category page fetches only its shards; all shards 
       const top = await rec.recommend({ k: 10 });
       return { model: rec.model, top: top.map((r) => r.itemId) };
     }, HISTORY);
-    assert.equal(first.model.version, 3);
+    assert.equal(first.model.version, 5);
     assert.equal(first.model.items, CORE_ITEMS);
     assert.equal(first.model.catalogItems, 3000);
     assert.equal(first.model.shards, manifest.shards.length);
