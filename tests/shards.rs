@@ -568,7 +568,7 @@ fn numbered_ids_are_checked() {
     let ids = read(&|_| {}, 5).unwrap();
     assert_eq!(ids.len(), n);
     assert!(ids.iter().all(|id| id.starts_with("item-")));
-    let refusals: [(&str, &dyn Fn(&mut serde_json::Value), u32); 8] = [
+    let refusals: [(&str, &dyn Fn(&mut serde_json::Value), u32); 9] = [
         ("version 5", &|_| {}, 4),
         (
             "numbers them too",
@@ -596,6 +596,15 @@ fn numbered_ids_are_checked() {
             5,
         ),
         ("wider", &|h| h["numbered"]["width"] = 21.into(), 5),
+        // Version 5 leaves the table's entry out; one that is there must fit.
+        (
+            "does not fit",
+            &|h| {
+                h["table"] = serde_json::json!(
+                {"name": "item_emb", "shape": [1, 16], "dtype": "i8", "offset": 0, "bytes": 16})
+            },
+            5,
+        ),
     ];
     for (why, edit, version) in refusals {
         let err = read(edit, version).unwrap_err();

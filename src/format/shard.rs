@@ -237,8 +237,10 @@ pub struct ShardHeader {
     pub attributes: Vec<Vec<u32>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catalog: Option<Vec<ItemMeta>>,
-    /// The shard's rows of the item table (`item_emb`), at the start of the payload.
-    pub table: TensorEntry,
+    /// The shard's rows of the item table (`item_emb`): the whole payload. Left out from
+    /// version 5 (numbered ids), where the core's table and the manifest's count determine it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<TensorEntry>,
 }
 
 /// A verified shard, ready to append to the engine's catalogue.
@@ -329,16 +331,31 @@ pub fn read_shard(bytes: &[u8], digests: Option<&Digests>, core: &Core<'_>) -> R
             n
         ],
     };
-    let t = &h.table;
     let need = core.table.shard_bytes(n);
-    if t.name != "item_emb"
-        || t.shape != [n, c.d_model]
-        || t.dtype != core.table.dtype()
-        || t.exact.is_some()
-        || t.offset != 0
-        || Some(t.bytes) != need
-        || t.bytes != frame.payload.len()
-    {
+    let fits = match &h.table {
+        Some(t) => {
+            t.name == "item_emb"
+                && t.shape == [n, c.d_model]
+                && t.dtype == core.table.dtype()
+                && t.exact.is_none()
+                && t.offset == 0
+                && Some(t.bytes) == need
+                && t.bytes == frame.payload.len()
+        }
+        None if frame.version < NUMBERED_VERSION => {
+            return Err(corrupt("a shard before version 5 must describe its table"));
+        }
+        None => need == Some(frame.payload.len()),
+    };
+    if !fits {
+        let t = h.table.unwrap_or_else(|| TensorEntry {
+            name: "item_emb".into(),
+            shape: vec![n, c.d_model],
+            dtype: core.table.dtype(),
+            offset: 0,
+            bytes: frame.payload.len(),
+            exact: None,
+        });
         return Err(corrupt(format!(
             "shard table {} {:?} ({}) does not fit a {} x {} {} table",
             t.name,
@@ -488,16 +505,18 @@ mod split {
                 let chunk = chunk.as_slice();
                 let part = pick(chunk);
                 let rows = table.select(chunk.iter().map(|&i| i + 1))?;
-                let table_entry = TensorEntry {
+                let bytes = table
+                    .shard_bytes(chunk.len())
+                    .ok_or_else(|| corrupt("shard too large"))?;
+                // From version 5 the core's table and the manifest's count say it all.
+                let table_entry = numbered.is_none().then(|| TensorEntry {
                     name: "item_emb".into(),
                     shape: vec![chunk.len(), d],
                     dtype: table.dtype(),
                     offset: 0,
-                    bytes: table
-                        .shard_bytes(chunk.len())
-                        .ok_or_else(|| corrupt("shard too large"))?,
+                    bytes,
                     exact: None,
-                };
+                });
                 // Metadata that says nothing but the category is left out (the reader fills it
                 // in): at a million items it was most of the shards' bytes.
                 let bare = ItemMeta {
@@ -526,9 +545,7 @@ mod split {
                     _ => SHARDS_VERSION,
                 };
                 shard_version = shard_version.max(version);
-                let file = framed(&json, version, shard_header.table.bytes, |out| {
-                    rows.write_shard_into(out)
-                });
+                let file = framed(&json, version, bytes, |out| rows.write_shard_into(out));
                 let entry = ShardEntry {
                     category: category.to_string(),
                     sha256: hex(&Sha256::digest(&file)),
