@@ -470,7 +470,7 @@ fn shards_number_their_ids_when_they_can_and_list_them_otherwise() {
     let name = |i: usize| match (i % 3, i % 2) {
         (0, 0) => format!("sku-{i}a"),
         (0, _) => format!("sku-{i:0w$}", w = if i % 4 == 1 { 5 } else { 6 }),
-        _ if i % 5 == 0 => format!("{}", 7_000_000_000_000 + 977 * i),
+        _ if i.is_multiple_of(5) => format!("{}", 7_000_000_000_000 + 977 * i),
         _ if i % 5 == 1 => format!("sku-{i:06}"),
         _ => format!("gid://shopify/Product/{i}"),
     };
@@ -527,6 +527,9 @@ fn shards_number_their_ids_when_they_can_and_list_them_otherwise() {
     }
 }
 
+/// What a damage should be refused for, the damage, and the version the shard is sealed as.
+type Refusal<'a> = (&'a str, &'a dyn Fn(&mut serde_json::Value), u32);
+
 /// A numbered shard is read only as version 5, with its ids in one form, as many as the
 /// manifest says, ascending and at most 2^53 - 1, under a bounded prefix: each damage below is
 /// refused with `MODEL_CORRUPT`.
@@ -568,7 +571,7 @@ fn numbered_ids_are_checked() {
     let ids = read(&|_| {}, 5).unwrap();
     assert_eq!(ids.len(), n);
     assert!(ids.iter().all(|id| id.starts_with("item-")));
-    let refusals: [(&str, &dyn Fn(&mut serde_json::Value), u32); 9] = [
+    let refusals: [Refusal<'_>; 9] = [
         ("version 5", &|_| {}, 4),
         (
             "numbers them too",
