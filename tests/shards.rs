@@ -266,12 +266,7 @@ fn shards_are_checked_against_the_core() {
     // needs is refused, by name.
     let core = format::read(&parts.core).unwrap();
     assert_eq!(core.version, 5);
-    let mut old = parts.core.clone();
-    old[8..12].copy_from_slice(&2u32.to_le_bytes());
-    let body = old.len() - 32;
-    let digest = <sha2::Sha256 as sha2::Digest>::digest(&old[..body]);
-    old[body..].copy_from_slice(&digest);
-    let err = format::read(&old).unwrap_err();
+    let err = format::read(&sealed_as(&parts.core, 2)).unwrap_err();
     assert!(err.to_string().contains("version 3"), "{err}");
     // Content addressing: the core lists each shard by the SHA-256 of its bytes, which names it.
     let manifest = format::read_header(&parts.core).unwrap().0.shards.unwrap();
@@ -335,6 +330,36 @@ fn parts_of(file: &[u8]) -> (Vec<u8>, Vec<u8>) {
     (file[20..20 + h].to_vec(), file[28 + h..28 + h + p].to_vec())
 }
 
+/// `file` with its version field set to `version` and its SHA-256 trailer sealed again.
+fn sealed_as(file: &[u8], version: u32) -> Vec<u8> {
+    let mut file = file.to_vec();
+    file[8..12].copy_from_slice(&version.to_le_bytes());
+    let body = file.len() - 32;
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(&file[..body]);
+    file[body..].copy_from_slice(&digest);
+    file
+}
+
+/// A core (its header as JSON and its payload) whose manifest lists `shard` as its `at`-th
+/// shard, sealed again.
+fn listing(
+    core_header: &serde_json::Value,
+    core_payload: &[u8],
+    at: usize,
+    shard: &[u8],
+) -> Vec<u8> {
+    let digest = <sha2::Sha256 as sha2::Digest>::digest(shard);
+    let mut core = core_header.clone();
+    let entry = &mut core["shards"]["shards"][at];
+    entry["sha256"] = digest
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<String>()
+        .into();
+    entry["bytes"] = shard.len().into();
+    format::envelope(&serde_json::to_vec(&core).unwrap(), core_payload)
+}
+
 /// Shards damaged inside and then listed by a core, so that the checks behind the manifest's
 /// digest see them (seeded: a byte flipped in the header or the payload, a digit of the header
 /// changed, the payload cut; each shard sealed again and named in a core sealed again). Each is
@@ -369,16 +394,7 @@ fn damaged_shards_behind_a_matching_manifest_are_refused_or_read() {
             _ => h[digits[rng.random_range(0..digits.len())]] = b'0' + rng.random_range(0..10u8),
         }
         let shard = format::envelope(&h, &p);
-        let digest = <sha2::Sha256 as sha2::Digest>::digest(&shard);
-        let mut core = core_header.clone();
-        let entry = &mut core["shards"]["shards"][at];
-        entry["sha256"] = digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-            .into();
-        entry["bytes"] = shard.len().into();
-        let core = format::envelope(&serde_json::to_vec(&core).unwrap(), &core_payload);
+        let core = listing(&core_header, &core_payload, at, &shard);
         let mut engine = Engine::load(&core, &device(), None).unwrap();
         match engine.read_shard(&shard, None) {
             Ok(s) => {
@@ -550,21 +566,11 @@ fn numbered_ids_are_checked() {
     let read = |edit: &dyn Fn(&mut serde_json::Value), version: u32| {
         let mut h = shard_header.clone();
         edit(&mut h);
-        let mut shard = format::envelope(&serde_json::to_vec(&h).unwrap(), &payload);
-        shard[8..12].copy_from_slice(&version.to_le_bytes());
-        let body = shard.len() - 32;
-        let digest = <sha2::Sha256 as sha2::Digest>::digest(&shard[..body]);
-        shard[body..].copy_from_slice(&digest);
-        let digest = <sha2::Sha256 as sha2::Digest>::digest(&shard);
-        let mut core = core_header.clone();
-        let entry = &mut core["shards"]["shards"][at];
-        entry["sha256"] = digest
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>()
-            .into();
-        entry["bytes"] = shard.len().into();
-        let core = format::envelope(&serde_json::to_vec(&core).unwrap(), &core_payload);
+        let shard = sealed_as(
+            &format::envelope(&serde_json::to_vec(&h).unwrap(), &payload),
+            version,
+        );
+        let core = listing(&core_header, &core_payload, at, &shard);
         let engine = Engine::load(&core, &device(), None).unwrap();
         engine.read_shard(&shard, None).map(|s| s.unwrap().items)
     };
@@ -582,7 +588,7 @@ fn numbered_ids_are_checked() {
         ("2^53", &|h| h["numbered"]["first"] = (1u64 << 53).into(), 5),
         ("2^53", &|h| h["numbered"]["gaps"][1] = u64::MAX.into(), 5),
         (
-            "for",
+            "numbered ids are",
             &|h| {
                 h["numbered"]["gaps"]
                     .as_array_mut()

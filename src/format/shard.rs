@@ -331,36 +331,31 @@ pub fn read_shard(bytes: &[u8], digests: Option<&Digests>, core: &Core<'_>) -> R
             n
         ],
     };
-    let need = core.table.shard_bytes(n);
-    let fits = match &h.table {
-        Some(t) => {
-            t.name == "item_emb"
-                && t.shape == [n, c.d_model]
-                && t.dtype == core.table.dtype()
-                && t.exact.is_none()
-                && t.offset == 0
-                && Some(t.bytes) == need
-                && t.bytes == frame.payload.len()
-        }
+    // What the shard's table must be: `n` rows of the core's encoding, the whole payload.
+    let want = TensorEntry {
+        name: "item_emb".into(),
+        shape: vec![n, c.d_model],
+        dtype: core.table.dtype(),
+        offset: 0,
+        bytes: frame.payload.len(),
+        exact: None,
+    };
+    let described = match &h.table {
         None if frame.version < NUMBERED_VERSION => {
             return Err(corrupt("a shard before version 5 must describe its table"));
         }
-        None => need == Some(frame.payload.len()),
+        // From version 5 the entry is left out: the core and the manifest determine it.
+        None => &want,
+        Some(t) => t,
     };
-    if !fits {
-        let t = h.table.unwrap_or_else(|| TensorEntry {
-            name: "item_emb".into(),
-            shape: vec![n, c.d_model],
-            dtype: core.table.dtype(),
-            offset: 0,
-            bytes: frame.payload.len(),
-            exact: None,
-        });
+    if *described != want || core.table.shard_bytes(n) != Some(want.bytes) {
+        let t = described;
         return Err(corrupt(format!(
-            "shard table {} {:?} ({}) does not fit a {} x {} {} table",
+            "shard table {} {:?} ({}, {} bytes) does not fit a {} x {} {} table",
             t.name,
             t.shape,
             t.dtype,
+            t.bytes,
             n,
             c.d_model,
             core.table.describe()
