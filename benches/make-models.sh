@@ -2,8 +2,8 @@
 # The models of the browser benchmark, into benches/models/ (gitignored):
 #   random-100k.lrec, random-1m.lrec   `localrec random-model` (random weights, d 64, 2 blocks,
 #                                      1 head, max length 50, item ids item-1..item-N; int8
-#                                      matrices, the item table int4 as the trainer's default
-#                                      above 20,000 items)
+#                                      matrices, the item table as the trainer's default: int4
+#                                      at 100k, rq12 with the first 2% of the items int8 at 1M)
 #   random-100k-int8.lrec, ...-1m-int8 the same with an int8 item table (sizes only)
 #   random-100k-sharded/, ...-1m-sharded/  the same split by `localrec shard` (defaults: the 20,000
 #                                      most popular items in the core, at most 20,000 a shard)
@@ -13,7 +13,8 @@
 #                                      spaced each category's ids so evenly that their gaps
 #                                      gzipped to nearly nothing)
 #   beauty.onnx, random-*.onnx         the same models exported to ONNX by torch_sasrec.py from the
-#                                      .lrec files (dequantised int8 weights), for onnxruntime-web
+#                                      .lrec files (dequantised weights: int8, int4 or the sum
+#                                      of each row's residual centroids), for onnxruntime-web
 # Needs the release binary (`make bench` builds it) and benches/setup.sh's venv. Existing files
 # newer than their source are kept.
 set -euo pipefail

@@ -407,9 +407,31 @@ def read_lrec(path):
     (plen,) = struct.unpack_from("<Q", data, 20 + hlen)
     payload = memoryview(data)[28 + hlen:28 + hlen + plen]
     weights = {}
+
+    def int8_matrix(off, rows, cols):
+        # Codes (padded to 4 bytes), then one f32 scale per row; returns the matrix and the end.
+        q = np.frombuffer(payload, dtype=np.int8, count=rows * cols, offset=off).reshape(rows, cols)
+        soff = off + ((rows * cols + 3) // 4) * 4
+        scales = np.frombuffer(payload, dtype="<f4", count=rows, offset=soff)
+        return (q.astype(np.float32) * scales[:, None]).astype(np.float32), soff + 4 * rows
+
     for t in header["tensors"]:
         shape, off = t["shape"], t["offset"]
-        if t["dtype"] == "i8":
+        if t["dtype"].startswith("rq"):
+            # Residual codes (src/format/coded.rs): the exact rows and the codebooks as int8
+            # matrices, then the other rows' codes stage by stage; a row is the sum of its stages'
+            # centroids.
+            rows, cols = shape
+            books, exact = int(t["dtype"][2:]), t["exact"]
+            head, end = int8_matrix(off, exact, cols)
+            centroids, end = int8_matrix(end, books * 256, cols)
+            codes = np.frombuffer(payload, dtype=np.uint8, count=books * (rows - exact), offset=end)
+            codes = codes.reshape(books, rows - exact)
+            coded = np.zeros((rows - exact, cols), dtype=np.float32)
+            for j in range(books):
+                coded += centroids[j * 256 + codes[j].astype(np.int64)]
+            weights[t["name"]] = np.concatenate([head, coded])
+        elif t["dtype"] == "i8":
             rows, cols = shape
             q = np.frombuffer(payload, dtype=np.int8, count=rows * cols, offset=off).reshape(rows, cols)
             soff = off + ((rows * cols + 3) // 4) * 4

@@ -254,6 +254,28 @@ fn synth_train_eval_inspect_recommend() {
     assert!(curve[1]["loss"].as_f64().unwrap().is_finite());
     assert!(t["finetuned"]["ndcg@10"].as_f64().unwrap() > 0.0, "{t}");
     assert!(curve.iter().all(|e| e["reassigned"] == 0), "{t}");
+    // An epoch trains on every history (fewer than the default sample), or on a fresh sample
+    // of --finetune-histories of them.
+    let histories = |e: &serde_json::Value| e["histories"].as_u64().unwrap();
+    let all = histories(&curve[1]);
+    assert!(
+        all > 50 && curve[1..].iter().all(|e| histories(e) == all),
+        "{t}"
+    );
+    let sampled = json(&ok(eval_with(&[
+        "--json",
+        "--item-table",
+        "pq4",
+        "--finetune-epochs",
+        "1",
+        "--finetune-histories",
+        "50",
+    ])));
+    assert_eq!(
+        histories(&sampled["item_table"]["finetuned"]["curve"][1]),
+        50,
+        "{sampled}"
+    );
     assert_eq!(
         t["finetuned"]["options"]["table_only"], true,
         "the default: {t}"
@@ -545,10 +567,18 @@ fn int4_item_tables_train_evaluate_and_rank() {
     ok(train_events(
         &events,
         &out,
-        &["--d-model", "32", "--item-table", "int4"],
+        &[
+            "--d-model",
+            "32",
+            "--item-table",
+            "int4",
+            "--test-users",
+            "40",
+        ],
     ));
     let report = json(&std::fs::read_to_string(out.join("report.json")).unwrap());
     assert_eq!(report["test"]["item_table"], "int4");
+    assert_eq!(report["test"]["users"], 40);
     let model = out.join("model.lrec");
     let header = json(&ok(localrec(&["inspect", p(&model)])));
     assert_eq!(header["format_version"], 2);
@@ -569,8 +599,14 @@ fn int4_item_tables_train_evaluate_and_rank() {
         "--format",
         "events",
         "--json",
+        "--test-users",
+        "40",
     ])));
-    // `eval` reads the shipped file as the trainer's own read-back did: the same figures.
+    // `eval` reads the shipped file as the trainer's own read-back did, on the same sample of
+    // test users: the same figures.
+    assert_eq!(eval["users"], 40);
+    assert_eq!(eval["users_of"], report["test"]["users_of"]);
+    assert!(eval["users_of"].as_u64().unwrap() > 40);
     assert_eq!(eval["ndcg@10"], report["test"]["int8"]["ndcg@10"]);
     let first = std::fs::read_to_string(&events).unwrap();
     let item = first

@@ -9,7 +9,7 @@ use std::collections::HashMap;
 use localrec::catalog::ItemMeta;
 use localrec::event::{Event, EventKind};
 use localrec::format::quant::Encoding;
-use localrec::format::shard::{Split, split};
+use localrec::format::shard::{DEFAULT_CORE_ITEMS, Split, split};
 use localrec::format::{self, random_model};
 use localrec::model::SeqRecConfig;
 use localrec::runtime::{Engine, RecommendOptions};
@@ -51,7 +51,7 @@ fn coded_model() -> Vec<u8> {
 
 fn split_model(encoding: Encoding, core: usize) -> (Vec<u8>, Split) {
     let full = full_model(encoding);
-    let parts = split(&full, Some(&catalog()), core, 9).unwrap();
+    let parts = split(&full, Some(&catalog()), Some(core), 9).unwrap();
     (full, parts)
 }
 
@@ -85,7 +85,7 @@ fn the_core_with_every_shard_ranks_as_the_full_model() {
         full_model(Encoding::Int4),
         coded_model(),
     ] {
-        let parts = split(&full, Some(&catalog()), 40, 9).unwrap();
+        let parts = split(&full, Some(&catalog()), Some(40), 9).unwrap();
         let encoding = format::read(&full).unwrap().item_table.unwrap().describe();
         let reference = Engine::load(&full, &device(), Some(catalog())).unwrap();
         let mut engine = Engine::load(&parts.core, &device(), None).unwrap();
@@ -238,7 +238,7 @@ fn shards_are_checked_against_the_core() {
         "MODEL_CORRUPT"
     );
     // Intact but another model's: a split with a different core.
-    let other = split(&full, Some(&catalog()), 60, 9).unwrap();
+    let other = split(&full, Some(&catalog()), Some(60), 9).unwrap();
     let foreign = other
         .shards
         .iter()
@@ -283,8 +283,8 @@ fn shards_are_checked_against_the_core() {
 fn splitting_is_deterministic_and_shards_of_unchanged_categories_keep_their_names() {
     // (One model for every split: tests running in parallel share the device's random state.)
     let full = full_model(Encoding::Int4);
-    let a = split(&full, Some(&catalog()), 40, 9).unwrap();
-    let b = split(&full, Some(&catalog()), 40, 9).unwrap();
+    let a = split(&full, Some(&catalog()), Some(40), 9).unwrap();
+    let b = split(&full, Some(&catalog()), Some(40), 9).unwrap();
     assert!(a.core == b.core);
     let names = |s: &Split| {
         s.shards
@@ -297,7 +297,7 @@ fn splitting_is_deterministic_and_shards_of_unchanged_categories_keep_their_name
     // two categories (and the core's manifest).
     let mut moved = catalog();
     moved.get_mut("item-200").unwrap().category = "c1/s1".into(); // was c2/s0
-    let c = split(&full, Some(&moved), 40, 9).unwrap();
+    let c = split(&full, Some(&moved), Some(40), 9).unwrap();
     let changed: Vec<_> = c
         .shards
         .iter()
@@ -314,13 +314,15 @@ fn splitting_is_deterministic_and_shards_of_unchanged_categories_keep_their_name
 #[test]
 fn splitting_needs_categories_and_a_shipped_model() {
     let full = full_model(Encoding::Int8);
-    let err = split(&full, None, 10, 10).err().unwrap();
+    let err = split(&full, None, Some(10), 10).err().unwrap();
     assert!(err.to_string().contains("catalogue"), "{err}");
     let (_, parts) = split_model(Encoding::Int8, 40);
-    let err = split(&parts.core, Some(&catalog()), 10, 10).err().unwrap();
+    let err = split(&parts.core, Some(&catalog()), Some(10), 10)
+        .err()
+        .unwrap();
     assert!(err.to_string().contains("already"), "{err}");
-    assert!(split(&full, Some(&catalog()), 10, 0).is_err());
-    assert!(split(&full, Some(&catalog()), 0, 10).is_err());
+    assert!(split(&full, Some(&catalog()), Some(10), 0).is_err());
+    assert!(split(&full, Some(&catalog()), Some(0), 10).is_err());
 }
 
 /// A weights or shard file's JSON header and payload.
@@ -426,7 +428,7 @@ fn damaged_shards_behind_a_matching_manifest_are_refused_or_read() {
 #[test]
 fn coded_shards_hold_codes_and_the_core_holds_every_whole_row() {
     let full = coded_model();
-    let parts = split(&full, Some(&catalog()), 40, 9).unwrap();
+    let parts = split(&full, Some(&catalog()), Some(40), 9).unwrap();
     let core = format::read(&parts.core).unwrap();
     assert_eq!(core.version, 5);
     let t = core
@@ -443,7 +445,7 @@ fn coded_shards_hold_codes_and_the_core_holds_every_whole_row() {
         assert_eq!(payload.len(), codes, "{}", entry.items);
         assert_eq!(u32::from_le_bytes(file[8..12].try_into().unwrap()), 5);
     }
-    let err = split(&full, Some(&catalog()), 20, 9).err().unwrap();
+    let err = split(&full, Some(&catalog()), Some(20), 9).err().unwrap();
     assert_eq!(err.code(), "INVALID_ARGUMENT");
     assert!(err.to_string().contains("--core-items 30"), "{err}");
     // Coded rows do not join an int8 table, nor int8 rows a coded one; a refused append
@@ -455,6 +457,35 @@ fn coded_shards_hold_codes_and_the_core_holds_every_whole_row() {
     assert_eq!(err.code(), "MODEL_CORRUPT");
     assert!(int8.append(coded.select([35]).unwrap()).is_err());
     assert_eq!((coded, int8), (coded_before, int8_before));
+}
+
+/// By default the core holds 20,000 items, or every item a coded model stores whole when it
+/// stores more (the trainer's 2% of a catalogue above a million items).
+#[test]
+fn the_default_core_holds_every_whole_row() {
+    let items = DEFAULT_CORE_ITEMS + 600;
+    let config = SeqRecConfig::new(items).with_d_model(8).with_max_len(4);
+    let core_items = |file: &[u8]| format::read(file).unwrap().header.items.len();
+    for exact in [DEFAULT_CORE_ITEMS - 100, DEFAULT_CORE_ITEMS + 200] {
+        let full = format::random_model_coded(&config, 3, 2, exact + 1).unwrap();
+        let catalog: HashMap<String, ItemMeta> = (1..=items)
+            .map(|i| {
+                let meta = ItemMeta {
+                    category: format!("c{}", i % 4),
+                    ..ItemMeta::default()
+                };
+                (format!("item-{i}"), meta)
+            })
+            .collect();
+        let parts = split(&full, Some(&catalog), None, 5_000).unwrap();
+        assert_eq!(
+            core_items(&parts.core),
+            DEFAULT_CORE_ITEMS.max(exact),
+            "{exact} stored whole"
+        );
+        let shard_items: usize = parts.shards.iter().map(|(e, _)| e.items).sum();
+        assert_eq!(core_items(&parts.core) + shard_items, items);
+    }
 }
 
 /// `full` with item `i`'s id replaced by `rename(i)` (and `catalog()` to match).
@@ -491,7 +522,7 @@ fn shards_number_their_ids_when_they_can_and_list_them_otherwise() {
         _ => format!("gid://shopify/Product/{i}"),
     };
     let (full, catalog) = renamed(&full_model(Encoding::Int8), name);
-    let parts = split(&full, Some(&catalog), 40, 9).unwrap();
+    let parts = split(&full, Some(&catalog), Some(40), 9).unwrap();
     assert_eq!(version_of(&parts.core), 5);
     let (mut numbered, mut listed) = (0, 0);
     for (entry, file) in &parts.shards {

@@ -243,6 +243,24 @@ pub enum ItemTable {
     Rq(usize),
 }
 
+impl ItemTable {
+    /// The trainer's default is residual codes (rq12, [`ItemTable::DEFAULT_STAGES`] stages)
+    /// above this many items; up to it, [`Encoding::for_items`] (int8, then int4 above 20,000).
+    /// README, "Compact item tables", gives the measurements behind it.
+    pub const RQ_ABOVE: usize = 100_000;
+    /// The default residual code's one-byte stages.
+    pub const DEFAULT_STAGES: usize = 12;
+
+    /// The trainer's default for a catalogue of `n_items`.
+    pub fn for_items(n_items: usize) -> Self {
+        if n_items > Self::RQ_ABOVE {
+            Self::Rq(Self::DEFAULT_STAGES)
+        } else {
+            Self::Quantized(Encoding::for_items(n_items))
+        }
+    }
+}
+
 impl std::str::FromStr for ItemTable {
     type Err = Error;
 

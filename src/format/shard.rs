@@ -373,7 +373,7 @@ pub fn read_shard(bytes: &[u8], digests: Option<&Digests>, core: &Core<'_>) -> R
 }
 
 #[cfg(feature = "train")]
-pub use split::{Split, split};
+pub use split::{DEFAULT_CORE_ITEMS, Split, split};
 
 #[cfg(feature = "train")]
 mod split {
@@ -386,6 +386,10 @@ mod split {
     use crate::format::write::framed;
     use crate::format::{Header, hex, read_header, validate_header};
 
+    /// The items a core holds by default: the first answer ranks these (at a million items, a
+    /// 1.67 MB core with residual codes; README, "Compact item tables").
+    pub const DEFAULT_CORE_ITEMS: usize = 20_000;
+
     /// A model split into a core and shards ([`split`]).
     pub struct Split {
         /// The core file (served where the model was).
@@ -394,7 +398,8 @@ mod split {
         pub shards: Vec<(ShardEntry, Vec<u8>)>,
     }
 
-    /// Splits a shipped weights file: the `core_items` most popular items stay in the core, the
+    /// Splits a shipped weights file: the `core_items` most popular items stay in the core (None:
+    /// [`DEFAULT_CORE_ITEMS`], or every item the file stores whole if that is more), the
     /// others go to shards by category, at most `shard_items` items each. Categories come from
     /// `catalog` (item id -> metadata, which then also becomes the files' catalogue; read with
     /// [`ItemMeta::of`], as `load({catalog})` does) or else from the
@@ -402,10 +407,10 @@ mod split {
     pub fn split(
         model: &[u8],
         catalog: Option<&HashMap<String, ItemMeta>>,
-        core_items: usize,
+        core_items: Option<usize>,
         shard_items: usize,
     ) -> Result<Split> {
-        if shard_items == 0 || core_items == 0 {
+        if shard_items == 0 || core_items == Some(0) {
             return Err(Error::InvalidArgument(
                 "the core and each shard hold at least one item".into(),
             ));
@@ -436,8 +441,14 @@ mod split {
         )?
         .item_table
         .ok_or_else(|| corrupt("no item table"))?;
+        // Residual codes keep their exact rows (row 0 and the most popular items) in the core.
+        let exact = match &table {
+            Quantized::Coded(t) => t.exact.rows - 1,
+            _ => 0,
+        };
+        let core_items = core_items.unwrap_or(DEFAULT_CORE_ITEMS.max(exact));
         if let Quantized::Coded(t) = &table
-            && core_items + 1 < t.exact.rows
+            && core_items < exact
         {
             return Err(Error::InvalidArgument(format!(
                 "the core must hold the {} items this model stores whole: --core-items {} or \

@@ -6,7 +6,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::format::pq::ItemTable;
-use crate::format::quant::Encoding;
 
 /// Optimisation settings (the model's own live in [`SeqRecConfig`]).
 #[derive(Debug, Clone, Serialize)]
@@ -25,13 +24,17 @@ pub struct TrainOptions {
     pub dense_item_adam: bool,
     /// How the shipped file stores the item table: int8, int4 or residual codes (`rqM`: the
     /// trainer then fine-tunes the codebooks through the codes, [`super::pq_tune`]); None
-    /// chooses by the catalogue's size ([`Encoding::for_items`]: int4 above 20,000 items).
+    /// chooses by the catalogue's size ([`ItemTable::for_items`]: int4 above 20,000 items,
+    /// rq12 above 100,000).
     pub item_table: Option<ItemTable>,
     /// With residual codes: the items stored whole (int8), the most popular; None: 2% of the
     /// catalogue ([`TrainOptions::exact_head_for`]).
     pub exact_head: Option<usize>,
     /// With residual codes: fine-tuning's epochs at most (patience 10, best validation kept).
     pub finetune_epochs: usize,
+    /// With residual codes: histories a fine-tuning epoch trains on, a fresh seeded sample
+    /// each epoch when there are more (0: all; [`super::pq_tune::PqTuneOptions::epoch_histories`]).
+    pub finetune_histories: usize,
     /// Adam's L2 weight decay (0 = none).
     pub weight_decay: f64,
     /// Loss weight of the positions right after a purchase (1 = like every other position).
@@ -84,6 +87,7 @@ impl Default for TrainOptions {
             item_table: None,
             exact_head: None,
             finetune_epochs: 40,
+            finetune_histories: super::pq_tune::DEFAULT_EPOCH_HISTORIES,
             weight_decay: 1e-8,
             purchase_weight: 1.0,
             patience: 20,
@@ -128,10 +132,10 @@ impl TrainOptions {
 
 impl TrainOptions {
     /// How the shipped file stores a catalogue of `n_items`: the chosen encoding, else int8 up
-    /// to [`Encoding::INT4_ABOVE`] items and int4 above.
+    /// to [`crate::format::quant::Encoding::INT4_ABOVE`] items, int4 up to [`ItemTable::RQ_ABOVE`] and rq12 above.
     pub fn item_table_for(&self, n_items: usize) -> ItemTable {
         self.item_table
-            .unwrap_or_else(|| ItemTable::Quantized(Encoding::for_items(n_items)))
+            .unwrap_or_else(|| ItemTable::for_items(n_items))
     }
 
     /// The items a residual-coded table stores whole: the chosen count, else 2% of the

@@ -573,6 +573,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
             exact_head: opts.exact_head_for(config.n_items),
             finetune: PqTuneOptions {
                 epochs: opts.finetune_epochs,
+                epoch_histories: opts.finetune_histories,
                 purchase_weight: opts.purchase_weight,
                 seed: opts.seed,
                 progress: opts.progress,
@@ -742,6 +743,7 @@ pub fn run_eval(
     data: &DataSource,
     offers: Option<&Path>,
     item_table: Option<TableTrial>,
+    test_users: usize,
 ) -> Result<serde_json::Value> {
     let (artefact, bytes) = read_model(model)?;
     if artefact.header.shards.is_some() {
@@ -756,11 +758,15 @@ pub fn run_eval(
     let prepared = prepare_for(&artefact, &ds)?;
     let item_attrs = artefact.item_attrs();
     let net = artefact.model(&crate::cpu_device())?;
-    let test = cases(&prepared, Split::Test);
+    let all_test = cases(&prepared, Split::Test);
+    let test_of = all_test.len();
+    // The trainer's sample for the same count (its default seed): the same users.
+    let test = super::fit::seeded_sample(all_test, test_users, TrainOptions::default().seed);
     let m = evaluate(&net, &artefact.header.config, &item_attrs, &test, false)?;
     let pop = evaluate_popularity(&artefact.popularity_rows(), &test)?;
     let mut out = json!({
         "users": m.metrics.users,
+        "users_of": test_of,
         "hr@10": m.metrics.hr(),
         "ndcg@10": m.metrics.ndcg(),
         "popularity": Scores::from(&pop.metrics),

@@ -56,6 +56,14 @@ pub struct EvalArgs {
     /// Fine-tuning's loss weight of the positions after a purchase (as `train --purchase-weight`).
     #[arg(long, requires = "finetune_epochs")]
     purchase_weight: Option<f64>,
+    /// Histories a fine-tuning epoch trains on, a fresh sample each epoch when the log has
+    /// more (0: all).
+    #[arg(long, requires = "finetune_epochs", default_value_t = PqTuneOptions::default().epoch_histories)]
+    finetune_histories: usize,
+    /// Users whose test target is ranked: a seeded sample of this many when there are more (0:
+    /// every user). The same users as `train --test-users` with the trainer's default seed.
+    #[arg(long, default_value_t = 0)]
+    test_users: usize,
     /// With --item-table rqM: write the model with that item table to this file (format
     /// version 4), the fine-tuned codebooks when --finetune-epochs ran; the --exact-head items
     /// are stored whole and come first.
@@ -80,12 +88,14 @@ pub fn run(a: EvalArgs) -> Result<()> {
                     reassign: a.finetune_reassign,
                     negatives: a.finetune_negatives,
                     table_only: !a.finetune_whole_model,
+                    epoch_histories: a.finetune_histories,
                     progress: true,
                     ..defaults
                 },
                 write_model: a.write_model.clone(),
             }
         }),
+        a.test_users,
     )?;
     if a.json {
         println!("{out}");

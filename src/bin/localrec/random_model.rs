@@ -6,8 +6,8 @@ use anyhow::{Context, Result};
 use clap::Args;
 use localrec::format;
 use localrec::format::pq::ItemTable;
-use localrec::format::quant::Encoding;
 use localrec::model::SeqRecConfig;
+use localrec::train::TrainOptions;
 
 #[derive(Args)]
 pub struct RandomModelArgs {
@@ -28,12 +28,14 @@ pub struct RandomModelArgs {
     #[arg(long, default_value_t = 42)]
     seed: u64,
     /// How the item table is stored: int8, int4, or rqM (residual codes in M codebooks, random
-    /// codes; with --exact-head). Default: the trainer's (int4 above 20,000 items).
+    /// codes; with --exact-head). Default: the trainer's (int8 up to 20,000 items, int4 up to
+    /// 100,000, rq12 above).
     #[arg(long)]
     item_table: Option<ItemTable>,
-    /// With --item-table rqM: the N most popular items are stored whole (int8).
-    #[arg(long, default_value_t = 0)]
-    exact_head: usize,
+    /// With residual codes: the first N items are stored whole (int8), as the trainer stores
+    /// the most popular (default: the trainer's, 2% of the items).
+    #[arg(long)]
+    exact_head: Option<usize>,
     /// The model file to write.
     #[arg(long)]
     out: PathBuf,
@@ -47,13 +49,16 @@ pub fn run(a: RandomModelArgs) -> Result<()> {
         .with_max_len(a.max_len)
         .with_query_buckets(a.query_buckets)
         .with_event_types(true);
-    let table = a
-        .item_table
-        .unwrap_or(ItemTable::Quantized(Encoding::for_items(a.items)));
+    let table = a.item_table.unwrap_or(ItemTable::for_items(a.items));
     let bytes = match table {
         ItemTable::Quantized(encoding) => format::random_model(&config, a.seed, encoding)?,
         ItemTable::Rq(books) => {
-            format::random_model_coded(&config, a.seed, books, a.exact_head + 1)?
+            let exact = TrainOptions {
+                exact_head: a.exact_head,
+                ..TrainOptions::default()
+            }
+            .exact_head_for(a.items);
+            format::random_model_coded(&config, a.seed, books, exact + 1)?
         }
         ItemTable::Pq(_) => anyhow::bail!("a weights file stores residual codes (rqM), not pqM"),
     };

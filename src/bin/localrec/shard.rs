@@ -15,9 +15,10 @@ pub struct ShardArgs {
     /// the shards may be cached forever (`Cache-Control: public, max-age=31536000, immutable`).
     #[arg(long)]
     out: PathBuf,
-    /// The most popular items, kept in the core: the first answer ranks these.
-    #[arg(long, default_value_t = 20_000)]
-    core_items: usize,
+    /// The most popular items, kept in the core: the first answer ranks these. Default: 20,000,
+    /// or every item the model stores whole (residual codes' --exact-head) if that is more.
+    #[arg(long)]
+    core_items: Option<usize>,
     /// The most items one shard holds; a larger category is split over several.
     #[arg(long, default_value_t = 20_000)]
     shard_items: usize,

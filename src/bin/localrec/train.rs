@@ -110,7 +110,7 @@ pub struct TrainArgs {
     /// on Beauty 0.8% of test NDCG@10); or rqM, M one-byte residual codes per item with the
     /// --exact-head most popular items int8, the codebooks then fine-tuned through the codes
     /// (rq12 with 2% exact: 12 bytes per item, on Beauty 1.4%). Default: int8 up to 20,000
-    /// items, int4 above.
+    /// items, int4 up to 100,000, rq12 above.
     #[arg(long)]
     item_table: Option<ItemTable>,
     /// With --item-table rqM: the most popular items stored whole (default: 2% of the
@@ -120,6 +120,10 @@ pub struct TrainArgs {
     /// With --item-table rqM: fine-tuning epochs at most (patience 10).
     #[arg(long, default_value_t = TrainOptions::default().finetune_epochs)]
     finetune_epochs: usize,
+    /// With --item-table rqM: histories a fine-tuning epoch trains on, a fresh sample each
+    /// epoch when the log has more (0: all; only the codebooks and exact rows learn).
+    #[arg(long, default_value_t = TrainOptions::default().finetune_histories)]
+    finetune_histories: usize,
     /// Adam's L2 weight decay.
     #[arg(long, default_value_t = TrainOptions::default().weight_decay)]
     weight_decay: f64,
@@ -237,6 +241,7 @@ pub fn run(a: TrainArgs) -> Result<()> {
             item_table: a.item_table,
             exact_head: a.exact_head,
             finetune_epochs: a.finetune_epochs,
+            finetune_histories: a.finetune_histories,
             weight_decay: a.weight_decay,
             purchase_weight: a.purchase_weight,
             patience: a.patience,
@@ -323,6 +328,7 @@ mod tests {
             o.item_table_for(100_000),
             ItemTable::Quantized(Encoding::Int4)
         );
+        assert_eq!(o.item_table_for(100_001), ItemTable::Rq(12));
         assert_eq!((o.exact_head_for(12_101), o.exact_head_for(10)), (242, 1));
     }
 }
