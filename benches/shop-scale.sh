@@ -3,7 +3,8 @@
 # Parquet, trained for one epoch with the trainer's defaults by `localrec train` in its own
 # process: read and prepare time, the epoch's time and throughput, validation time, peak RSS
 # through it all -> results/shop-scale.json. Test figures rank a seeded 10,000 users (full
-# ranking; ranking all 2M twice would take longer than the epoch on 2 cores).
+# ranking; ranking all 2M twice would take longer than the epoch on 2 cores). At 500k items the
+# default item table is residual codes (rq12): the figures include its k-means and fine-tuning.
 # SHOP_SIZES="5000000" for a quick run; SHOP_DIR for the scratch space (~1 GB at 50M).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,6 +28,15 @@ for n in $sizes; do
   line=$(node -e '
     const r = JSON.parse(require("fs").readFileSync(process.argv[1] + "/report.json", "utf8"));
     const e = r.training.curve[0];
+    // The shipped item table: int8 / int4, or residual codes (coded by k-means, then fine-tuned).
+    const c = r.test.compact;
+    const table = c ? {
+      item_table: c.encoding, exact_head: c.exact_head, coding_seconds: c.coding_seconds,
+      finetune_seconds: c.finetuned?.seconds, finetune_epochs: c.finetuned ? c.finetuned.curve.length - 1 : 0,
+      finetune_best_epoch: c.finetuned?.best_epoch,
+      finetune_histories: c.finetuned?.curve[1]?.histories,
+      compact_ndcg_relative_to_int8: (c.finetuned ?? c).ndcg_relative_to_int8,
+    } : { item_table: r.test.item_table };
     console.log(JSON.stringify({
       events: r.data.stats.events, users: r.data.stats.users, items: r.data.stats.items,
       backend: r.training.options.backend, threads: r.training.threads,
@@ -36,6 +46,7 @@ for n in $sizes; do
       epoch_seconds: e.seconds, sequences_per_second: e.sequences_per_second, steps: e.steps,
       valid_seconds: e.valid_seconds, validation_users: r.training.validation_users,
       test_users: r.test.users, wall_seconds: r.wall_seconds, peak_rss_bytes: r.peak_rss_bytes,
+      model_bytes: r.model.bytes, ...table,
     }));' "$dir/$n/model")
   echo "shop-scale: $line" >&2
   [ $first = 1 ] || echo "," >> "$out"

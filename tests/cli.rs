@@ -999,4 +999,33 @@ fn residual_codes_write_a_compact_model_that_evaluates_ranks_and_shards() {
     );
     let header = json(&ok(localrec(&["inspect", p(&shipped)])));
     assert_eq!(header["format_version"], 4);
+
+    // With a time limit spent, fine-tuning starts no epoch: the file ships k-means' codes.
+    let limited_out = dir.path().join("limited");
+    ok(train_events(
+        &events,
+        &limited_out,
+        &[
+            "--d-model",
+            "32",
+            "--item-table",
+            "rq1",
+            "--finetune-epochs",
+            "3",
+            "--time-limit-min",
+            "0",
+        ],
+    ));
+    let report = json(&std::fs::read_to_string(limited_out.join("report.json")).unwrap());
+    let c = &report["test"]["compact"];
+    let tuned = &c["finetuned"];
+    assert_eq!(tuned["curve"].as_array().map(Vec::len), Some(1), "{c}");
+    assert_eq!(tuned["best_epoch"], 0, "{c}");
+    assert_eq!(tuned["stopped"], "time limit reached before epoch 1", "{c}");
+    assert_eq!(tuned["ndcg@10"], c["ndcg@10"], "{c}");
+    assert_eq!(
+        eval(&limited_out.join("model.lrec"), &[])["ndcg@10"],
+        c["ndcg@10"],
+        "{c}"
+    );
 }

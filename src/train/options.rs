@@ -30,7 +30,7 @@ pub struct TrainOptions {
     /// With residual codes: the items stored whole (int8), the most popular; None: 2% of the
     /// catalogue ([`TrainOptions::exact_head_for`]).
     pub exact_head: Option<usize>,
-    /// With residual codes: fine-tuning's epochs at most (patience 10, best validation kept).
+    /// With residual codes: fine-tuning's epochs at most (patience 5, best validation kept).
     pub finetune_epochs: usize,
     /// With residual codes: histories a fine-tuning epoch trains on, a fresh seeded sample
     /// each epoch when there are more (0: all; [`super::pq_tune::PqTuneOptions::epoch_histories`]).
@@ -57,7 +57,8 @@ pub struct TrainOptions {
     /// at most 0.0008 at Beauty's level.
     pub test_users: usize,
     pub seed: u64,
-    /// Wall-clock budget for the training loop.
+    /// Wall-clock budget for the training loop; with residual codes, also no fine-tuning epoch
+    /// starts once this long has passed since the run began.
     pub time_limit: Option<Duration>,
     /// Show progress bars.
     pub progress: bool,

@@ -157,7 +157,9 @@ fn table_trial(
             "a weights file stores residual codes: --item-table rqM to write one".into(),
         ));
     }
+    let coding = Instant::now();
     let mut pq = encoding.code(&table.values, rows, d, 42)?;
+    let coding_seconds = coding.elapsed().as_secs_f64();
     if let Some(pq) = pq.as_mut().filter(|pq| pq.residual) {
         // The codebooks as a file stores them (int8, a scale per centroid).
         let n = pq.books * CENTROIDS;
@@ -197,6 +199,7 @@ fn table_trial(
         "exact_head": head.len(),
         "bytes_per_item": encoding.bytes_per_item(d),
         "shared_bytes": encoding.shared_bytes(d),
+        "coding_seconds": coding_seconds,
         "hr@10": e.hr(),
         "ndcg@10": e.ndcg(),
         "ndcg_relative_to_int8": relative(e.ndcg(), int8.ndcg()),
@@ -212,6 +215,7 @@ fn table_trial(
         out["finetuned"] = json!({
             "options": finetune,
             "best_epoch": tuned.best_epoch,
+            "stopped": tuned.stopped,
             "seconds": tuned.seconds,
             "curve": tuned.curve,
             "hr@10": e.hr(),
@@ -576,6 +580,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
                 epoch_histories: opts.finetune_histories,
                 purchase_weight: opts.purchase_weight,
                 seed: opts.seed,
+                deadline: opts.time_limit.map(|limit| wall + limit),
                 progress: opts.progress,
                 ..defaults
             },
@@ -591,6 +596,9 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
             &int8_eval.metrics,
         )?;
         bytes = std::fs::read(&model_path).map_err(|e| Error::io(&model_path, e))?;
+        // Coding and fine-tuning count in the run's time and memory.
+        report["wall_seconds"] = json!(wall.elapsed().as_secs_f64());
+        report["peak_rss_bytes"] = json!(peak_rss_bytes());
         if let Some(t) = report["test"]["compact"]["finetuned"].as_object() {
             eprintln!(
                 "{shipped_table} item table: test NDCG@10 {:.4} ({:+.2}% of int8's)",

@@ -113,14 +113,16 @@ pub struct TrainArgs {
     /// items, int4 up to 100,000, rq12 above.
     #[arg(long)]
     item_table: Option<ItemTable>,
-    /// With --item-table rqM: the most popular items stored whole (default: 2% of the
-    /// catalogue).
-    #[arg(long, requires = "item_table")]
+    /// With residual codes (`--item-table rqM`, the default above 100,000 items): the most
+    /// popular items stored whole (default: 2% of the catalogue). Int8 and int4 tables store
+    /// every item whole.
+    #[arg(long)]
     exact_head: Option<usize>,
-    /// With --item-table rqM: fine-tuning epochs at most (patience 10).
+    /// With residual codes: fine-tuning epochs at most (patience 5; none start after
+    /// --time-limit-min).
     #[arg(long, default_value_t = TrainOptions::default().finetune_epochs)]
     finetune_epochs: usize,
-    /// With --item-table rqM: histories a fine-tuning epoch trains on, a fresh sample each
+    /// With residual codes: histories a fine-tuning epoch trains on, a fresh sample each
     /// epoch when the log has more (0: all; only the codebooks and exact rows learn).
     #[arg(long, default_value_t = TrainOptions::default().finetune_histories)]
     finetune_histories: usize,
@@ -148,8 +150,9 @@ pub struct TrainArgs {
     /// more (0 = every user, the default; the report says how many of how many).
     #[arg(long, default_value_t = TrainOptions::default().test_users)]
     test_users: usize,
-    /// Wall-clock budget for training, in minutes. None by default: early stopping on
-    /// validation NDCG@10 (`--patience`) ends a run, whatever the machine.
+    /// Wall-clock budget for training, in minutes (with residual codes, no fine-tuning epoch
+    /// starts after it either, counted from the start of the run). None by default: early
+    /// stopping on validation NDCG@10 (`--patience`) ends a run, whatever the machine.
     #[arg(long)]
     time_limit_min: Option<f64>,
     /// Hash buckets for search-query tokens.
