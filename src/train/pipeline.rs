@@ -191,7 +191,9 @@ fn table_trial(
             row.copy_from_slice(new);
         }
     }
+    drop(stored);
     let compact = config.init_with(&crate::cpu_device(), &weights)?;
+    drop(weights);
     let e = evaluate(&compact, config, item_attrs, cases, false)?.metrics;
     let relative = |x: f64, base: f64| (x - base) / base.max(1e-12);
     let mut out = json!({
@@ -208,7 +210,10 @@ fn table_trial(
     let Some(pq) = pq else {
         return Ok(out);
     };
-    let tuned = if finetune.epochs > 0 {
+    // The model a written file would hold: k-means' codes, or fine-tuning's (which goes on from
+    // a model of its own, so k-means' is dropped first: at 500,000 items a model is 128 MB).
+    let (model, codebooks, codes) = if finetune.epochs > 0 {
+        drop(compact);
         let model = artefact.model(&crate::cpu_device())?;
         let tuned = fine_tune(model, config, &pq, &head, data, item_attrs, &finetune)?;
         let e = evaluate(&tuned.model, config, item_attrs, cases, false)?.metrics;
@@ -223,15 +228,12 @@ fn table_trial(
             "ndcg_relative_to_int8": relative(e.ndcg(), int8.ndcg()),
             "hr_relative_to_int8": relative(e.hr(), int8.hr()),
         });
-        Some(tuned)
+        (tuned.model, tuned.codebooks, tuned.codes)
     } else {
-        None
+        let (books, codes) = (pq.codebooks.clone(), pq.codes.clone());
+        (compact, books, codes)
     };
     if let Some(path) = write_model {
-        let (model, codebooks, codes) = match tuned {
-            Some(t) => (t.model, t.codebooks, t.codes),
-            None => (compact, pq.codebooks.clone(), pq.codes.clone()),
-        };
         let file = write_compact(artefact, &model, &head, &pq, &codebooks, &codes)?;
         write_file(&path, &file)?;
         out["written"] = json!({
@@ -518,10 +520,16 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
     let f32_eval = evaluate(&trained.model, &config, &prepared.item_attrs, &test, true)?;
     let pop_eval = evaluate_popularity(&prepared.popularity, &test)?;
     let weights = trained.model.to_weights()?;
+    // From here on each copy of the model that is not needed goes at once: at 500,000 items
+    // each holds a 128 MB table, and residual codes' fine-tuning comes on top.
+    drop(trained.model);
     let provisional = parts(&weights, serde_json::Value::Null, true)?;
     let shipped = format::read(&provisional)?;
+    drop(provisional);
     let int8_model = shipped.model(&crate::cpu_device())?;
+    drop(shipped);
     let int8_eval = evaluate(&int8_model, &config, &prepared.item_attrs, &test, true)?;
+    drop(int8_model);
     let f32_scores = Scores::from(&f32_eval.metrics);
     let int8_scores = Scores::from(&int8_eval.metrics);
     let pop_scores = Scores::from(&pop_eval.metrics);
@@ -565,6 +573,7 @@ pub fn run_train(job: &TrainJob) -> Result<serde_json::Value> {
         "test": report["test"],
     });
     let mut bytes = parts(&weights, provenance, true)?;
+    drop(weights);
     let model_path = job.out.join("model.lrec");
     write_file(&model_path, &bytes)?;
     if let ItemTable::Rq(_) = shipped_table {
