@@ -321,7 +321,9 @@ impl Tuned {
     /// rows of row 0 and the head in int8, each coded row decoded in codebook order as
     /// [`ProductQuantized::decode`] and a file's table (`CodedTable::row_into`) decode it, so the
     /// model ranks exactly as a written file will; and the codebooks so rounded.
-    fn for_ranking(self, layout: &Layout) -> Result<(SeqRec, Vec<f32>)> {
+    /// `codes` are the layout's codes as [`Layout::row_codes`] gives them (those of the epoch
+    /// this state is from, which reassignment may since have changed).
+    fn for_ranking(self, layout: &Layout, codes: Vec<u8>) -> Result<(SeqRec, Vec<f32>)> {
         let tuned = self.valid();
         let [n, width] = tuned.centroids.val().dims();
         let books = Quantized::quantize(&floats(tuned.centroids.val())?, n, width, Encoding::Int8)
@@ -333,7 +335,7 @@ impl Tuned {
             layout.books,
             layout.residual,
             books.clone(),
-            layout.row_codes(),
+            codes,
         )?
         .decode();
         let mut whole = vec![tuned.padding.val()];
@@ -429,13 +431,16 @@ pub fn fine_tune(
         DEFAULT_VALIDATION_USERS,
         opts.seed,
     );
-    let validate = |tuned: &Tuned, layout: &Layout| -> Result<(Scores, SeqRec, Vec<f32>)> {
-        let (model, books) = tuned.clone().for_ranking(layout)?;
+    // Each validation builds the model it ranks with and drops it: the best epoch is kept as
+    // its (small) trained state and codes, and its model built again at the end, so only one
+    // decoded table (128 MB at 500,000 items) exists at a time.
+    let validate = |tuned: &Tuned, layout: &Layout| -> Result<Scores> {
+        let (model, _) = tuned.clone().for_ranking(layout, layout.row_codes())?;
         let valid = evaluate(&model, config, item_attrs, &valid_cases, false)?;
-        Ok((Scores::from(&valid.metrics), model, books))
+        Ok(Scores::from(&valid.metrics))
     };
     let t0 = Instant::now();
-    let (valid, model0, books0) = validate(&tuned, &layout)?;
+    let valid = validate(&tuned, &layout)?;
     let codes0 = layout.row_codes();
     let mut curve = vec![TuneEpoch {
         epoch: 0,
@@ -445,7 +450,7 @@ pub fn fine_tune(
         reassigned: 0,
         valid,
     }];
-    let mut best = (valid.ndcg10, 0, model0, books0, codes0);
+    let mut best = (valid.ndcg10, 0, tuned.clone(), codes0);
 
     let adam = AdamConfig::new()
         .with_beta_1(ADAM_BETAS.0)
@@ -561,7 +566,7 @@ pub fn fine_tune(
             None => 0,
         };
         let seconds = lap(&mut t);
-        let (valid, model, pq) = validate(&tuned, &layout)?;
+        let valid = validate(&tuned, &layout)?;
         let loss = loss_sum / batches.len().max(1) as f64;
         if let Some(bar) = bar {
             bar.finish_with_message(format!(
@@ -578,7 +583,7 @@ pub fn fine_tune(
             valid,
         });
         if valid.ndcg10 > best.0 {
-            best = (valid.ndcg10, epoch, model, pq, layout.row_codes());
+            best = (valid.ndcg10, epoch, tuned.clone(), layout.row_codes());
         }
         if epoch - best.1 >= opts.patience {
             stopped = format!(
@@ -588,7 +593,9 @@ pub fn fine_tune(
             break;
         }
     }
-    let (_, best_epoch, model, codebooks, codes) = best;
+    let (_, best_epoch, state, codes) = best;
+    drop(tuned);
+    let (model, codebooks) = state.for_ranking(&layout, codes.clone())?;
     Ok(PqTuned {
         model,
         codebooks,
