@@ -360,7 +360,7 @@ async function main() {
     sizes: { wasm: [], js: [], models: [] },
     notes: [
       "WebGPU rows: Chromium --enable-unsafe-webgpu on a machine without a GPU gets SwiftShader, software rendering on the CPU — not GPU figures.",
-      "onnxruntime-web times include the input tensor, session.run (scores read back to JS) and a JS top-k over all items (history excluded); localrec's recommend() includes scoring the quantised catalogue (int8, or int4 above 20,000 items), top-k and reasons.",
+      "onnxruntime-web times include the input tensor, session.run (scores read back to JS) and a JS top-k over all items (history excluded); localrec's recommend() includes scoring the quantised catalogue (int8 up to 20,000 items, int4 up to 100,000, residual codes rq12 above), top-k and reasons.",
       "The ONNX graph takes a fixed [1, 50] input (history left-padded with 0); localrec runs the Transformer on the history's own length (at most 50).",
     ],
   };

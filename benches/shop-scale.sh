@@ -33,7 +33,7 @@ for n in $sizes; do
     const table = c ? {
       item_table: c.encoding, exact_head: c.exact_head, coding_seconds: c.coding_seconds,
       finetune_seconds: c.finetuned?.seconds, finetune_epochs: c.finetuned ? c.finetuned.curve.length - 1 : 0,
-      finetune_best_epoch: c.finetuned?.best_epoch,
+      finetune_best_epoch: c.finetuned?.best_epoch, finetune_stopped: c.finetuned?.stopped,
       finetune_histories: c.finetuned?.curve[1]?.histories,
       compact_ndcg_relative_to_int8: (c.finetuned ?? c).ndcg_relative_to_int8,
     } : { item_table: r.test.item_table };
