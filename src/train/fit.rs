@@ -503,10 +503,7 @@ pub fn train(
             best_epoch,
         })?;
         if epoch - best_epoch >= opts.patience {
-            stopped = format!(
-                "early stop: no better validation NDCG@10 for {} epochs",
-                opts.patience
-            );
+            stopped = early_stop(opts.patience);
             break;
         }
         if opts
@@ -616,6 +613,12 @@ pub(super) fn examples(data: &Prepared, max_len: usize) -> Vec<(&[Step], Vec<u32
         .iter()
         .filter_map(|u| example(u.train_steps(), max_len))
         .collect()
+}
+
+/// Why a run that waited `patience` epochs for a better validation stopped (the trainer's and
+/// fine-tuning's reports say it alike).
+pub(super) fn early_stop(patience: usize) -> String {
+    format!("early stop: no better validation NDCG@10 for {patience} epochs")
 }
 
 /// Seconds since `t`, restarting it.

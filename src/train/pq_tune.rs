@@ -26,8 +26,8 @@ use crate::model::{SeqRec, SeqRecConfig, floats};
 
 use super::eval::{Scores, Split, cases, evaluate};
 use super::fit::{
-    ADAM_BETAS, ADAM_EPSILON, Positions, ScoreTable, StepBatch, draw_negatives, epoch_batches,
-    epoch_seed, examples, int_tensor, lap, objective, progress_bar, seeded_sample,
+    ADAM_BETAS, ADAM_EPSILON, Positions, ScoreTable, StepBatch, draw_negatives, early_stop,
+    epoch_batches, epoch_seed, examples, int_tensor, lap, objective, progress_bar, seeded_sample,
 };
 use super::lazy::{AdamSettings, LazyTable, local_row, step_rows};
 use super::options::{DEFAULT_VALIDATION_USERS, TrainOptions};
@@ -46,7 +46,7 @@ pub struct PqTuneOptions {
     /// measured run would have kept the same best epoch with it, and stopped 5 epochs sooner
     /// than with 10 (Beauty rq12: best epoch 5; the 100,000-item shop: epoch 0, k-means alone;
     /// a 5M-event shop of 494,102 items after one training epoch: epoch 7, each later epoch
-    /// within 1.2% of it, at 150 s an epoch).
+    /// within 1.3% of it, at 150 s an epoch).
     pub patience: usize,
     /// Sampled-softmax negatives (0: full cross-entropy); None: the trainer's rule for the
     /// catalogue ([`TrainOptions::negatives_for`]). With sampled negatives a step builds only
@@ -458,7 +458,7 @@ pub fn fine_tune(
         .with_epsilon(ADAM_EPSILON);
     let mut optim = adam.init();
     let all_rows: Vec<u32> = (0..rows as u32).collect();
-    let mut stopped = format!("{} epochs", opts.epochs);
+    let mut stopped = format!("reached {} epochs", opts.epochs);
     for epoch in 1..=opts.epochs {
         if opts.deadline.is_some_and(|d| Instant::now() >= d) {
             stopped = format!("time limit reached before epoch {epoch}");
@@ -586,10 +586,7 @@ pub fn fine_tune(
             best = (valid.ndcg10, epoch, tuned.clone(), layout.row_codes());
         }
         if epoch - best.1 >= opts.patience {
-            stopped = format!(
-                "early stop: no better validation NDCG@10 for {} epochs",
-                opts.patience
-            );
+            stopped = early_stop(opts.patience);
             break;
         }
     }
