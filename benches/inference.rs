@@ -9,7 +9,7 @@ use localrec::event::Event;
 use localrec::event::EventKind;
 use localrec::format;
 use localrec::format::quant::Encoding;
-use localrec::model::SeqRecConfig;
+use localrec::model::{Positions, SeqBatch, SeqRecConfig, Step};
 use localrec::runtime::rank::top_k;
 use localrec::runtime::{Engine, RecommendOptions};
 
@@ -84,6 +84,53 @@ fn inference(c: &mut Criterion) {
         group.bench_function(BenchmarkId::new("beauty", format!("{len}_events")), |b| {
             b.iter(|| engine.state_blocking(black_box(&encoded)).unwrap())
         });
+    }
+    // A model of the same shape with a relative attention bias (random weights): its history
+    // encoded whole, and its newest event appended to the cached keys and values of the ones
+    // before it (what `recommend()` computes after one `track()`).
+    let config = SeqRecConfig::new(12_101)
+        .with_d_model(64)
+        .with_layers(2)
+        .with_heads(1)
+        .with_max_len(50)
+        .with_positions(Positions::Relative);
+    let bytes = format::random_model(&config, 7, Encoding::Int8).unwrap();
+    let model = format::read(&bytes)
+        .unwrap()
+        .model(&localrec::cpu_device())
+        .unwrap();
+    for len in [10, 50] {
+        let steps: Vec<Step> = (0..len)
+            .map(|i| Step::item(((i * 7919) % 12_101 + 1) as u32, EventKind::View))
+            .collect();
+        let batch = |s: &[Step]| SeqBatch::new(&config, &[s], &[]);
+        let whole = batch(&steps);
+        group.bench_function(
+            BenchmarkId::new("relative_whole", format!("{len}_events")),
+            |b| {
+                b.iter(|| {
+                    let (state, _, _) = model
+                        .encode_appended(black_box(&whole), None, None)
+                        .unwrap();
+                    localrec::model::floats(state).unwrap()
+                })
+            },
+        );
+        let (_, _, past) = model
+            .encode_appended(&batch(&steps[..len - 1]), None, None)
+            .unwrap();
+        let newest = batch(&steps[len - 1..]);
+        group.bench_function(
+            BenchmarkId::new("relative_append_one", format!("{len}_events")),
+            |b| {
+                b.iter(|| {
+                    let (state, _, _) = model
+                        .encode_appended(black_box(&newest), None, Some(&past))
+                        .unwrap();
+                    localrec::model::floats(state).unwrap()
+                })
+            },
+        );
     }
     group.finish();
 }

@@ -33,18 +33,25 @@ fn the_newest_row_forward_equals_the_full_one() {
 }
 
 #[test]
+fn appending_to_cached_keys_equals_encoding_the_whole_history() {
+    block_on(checks::appending_to_cached_keys_equals_encoding_the_whole_history(&cpu()));
+}
+
+#[test]
 fn only_the_newest_max_len_events_matter() {
     block_on(checks::only_the_newest_max_len_events_matter(&cpu()));
 }
 
-/// What makes keys and values cacheable between calls: counted from the oldest event, a history's
-/// outputs are the first rows of the outputs after one more event (within `max_len`); counted
-/// from the newest (the default), every earlier position moves and no output survives.
+/// What makes keys and values cacheable between calls: counted from the oldest event or by
+/// distance (relative bias), a history's outputs are the first rows of the outputs after one
+/// more event (within `max_len`); counted from the newest (the default), every earlier position
+/// moves and no output survives.
 #[test]
-fn counted_from_the_oldest_event_earlier_outputs_survive_an_append() {
+fn counted_from_the_oldest_event_or_by_distance_earlier_outputs_survive_an_append() {
     let (short, long) = (checks::views(&[3, 4, 5]), checks::views(&[3, 4, 5, 6]));
     for (positions, survive) in [
         (localrec::model::Positions::FromOldest, true),
+        (localrec::model::Positions::Relative, true),
         (localrec::model::Positions::FromNewest, false),
     ] {
         let c = config().with_positions(positions);
@@ -145,5 +152,101 @@ fn bad_configs_are_refused() {
         SeqRecConfig::new(0),
     ] {
         assert_eq!(c.validate().unwrap_err().code(), "INVALID_ARGUMENT");
+    }
+}
+
+/// The relative bias is read by distance: with a bias that forbids every older key, each
+/// position attends only to itself, so the newest output is that of the newest event alone.
+#[test]
+fn a_relative_bias_against_older_keys_leaves_only_the_newest_event() {
+    use localrec::model::{Positions, SeqBatch};
+    let c = config().with_positions(Positions::Relative);
+    let mut w = common::weights(&c);
+    let bias = w.get_mut("pos_bias").unwrap();
+    let columns = bias.shape[1];
+    for (i, v) in bias.values.iter_mut().enumerate() {
+        *v = if i < columns { 0.0 } else { -1e4 };
+    }
+    let model = c.init_with(&cpu(), &w).unwrap();
+    let newest = |items: &[u32]| {
+        let steps = checks::views(items);
+        let (state, _) = model.encode_newest(&SeqBatch::new(&c, &[&steps], &[]));
+        localrec::model::floats(state).unwrap()
+    };
+    let diff = common::max_diff(&newest(&[7, 8, 9]), &newest(&[9]));
+    assert!(diff < 1e-5, "older events still count: {diff}");
+    // Without the bias they do.
+    let model = c.init_with(&cpu(), &common::weights(&c)).unwrap();
+    let steps = (checks::views(&[7, 8, 9]), checks::views(&[9]));
+    let state = |s: &[localrec::model::Step]| {
+        localrec::model::floats(model.encode_newest(&SeqBatch::new(&c, &[s], &[])).0).unwrap()
+    };
+    assert!(common::max_diff(&state(&steps.0), &state(&steps.1)) > 1e-4);
+}
+
+/// An engine whose model caches keys and values answers a growing history, the same history
+/// again, another history and one past `max_len` exactly as encoding each history whole does
+/// (within 1e-5): what it keeps from the last call never leaks into the next answer.
+#[test]
+fn an_engine_reusing_cached_keys_answers_as_encoding_each_history_whole() {
+    use localrec::event::{Event, EventKind};
+    use localrec::format::{self, quant::Encoding};
+    use localrec::model::Positions;
+    use localrec::runtime::Engine;
+    let c = SeqRecConfig::new(300)
+        .with_d_model(32)
+        .with_layers(2)
+        .with_heads(2)
+        .with_max_len(6)
+        .with_event_types(true)
+        .with_query_buckets(8)
+        .with_positions(Positions::Relative);
+    let bytes = format::random_model(&c, 5, Encoding::Int8).unwrap();
+    let engine = Engine::load(&bytes, &cpu(), None).unwrap();
+    let event = |i: usize, n: u32| Event {
+        kind: if i % 3 == 2 {
+            EventKind::Cart
+        } else {
+            EventKind::View
+        },
+        item_id: Some(format!("item-{n}")),
+        query: None,
+        category: None,
+        ts: 1_700_000_000_000.0 + i as f64,
+    };
+    let items = [3, 250, 17, 17, 99, 41, 7, 120];
+    let history = |n: usize| -> Vec<Event> {
+        items[..n]
+            .iter()
+            .enumerate()
+            .map(|(i, &x)| event(i, x))
+            .collect()
+    };
+    let mut other = history(4);
+    other[1] = event(1, 200);
+    // Growing one event at a time, then the same again, then another history, then growing past
+    // max_len (6) so the window slides.
+    let calls = [
+        history(1),
+        history(2),
+        history(5),
+        history(5),
+        other,
+        history(3),
+        history(6),
+        history(7),
+        history(8),
+    ];
+    for (i, h) in calls.iter().enumerate() {
+        let encoded = engine.encode(h);
+        let (state, attention) = engine.state_blocking(&encoded).unwrap().unwrap();
+        let (want, want_att) = engine.encode_newest(&encoded.batch).unwrap();
+        let want = localrec::model::floats(want).unwrap();
+        let want_att = localrec::model::floats(want_att).unwrap();
+        assert!(common::max_diff(&state, &want) < 1e-5, "call {i}: state");
+        assert!(
+            common::max_diff(&attention, &want_att) < 1e-5,
+            "call {i}: attention"
+        );
     }
 }

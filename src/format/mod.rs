@@ -18,7 +18,8 @@
 //! that can hold it, so int8 files stay version 1 and load in every earlier build. Version 3 adds
 //! cores and catalogue shards ([`shard`]): a core's header lists the shards holding the items it
 //! leaves out. Version 4 adds item tables of residual-quantisation codes ([`coded`]); version 5
-//! shards whose ids are numbered runs ([`shard::NumberedIds`]).
+//! shards whose ids are numbered runs ([`shard::NumberedIds`]); version 6 models whose positions
+//! are a relative attention bias ([`crate::model::Positions::Relative`]).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -44,7 +45,7 @@ pub use write::{
 /// First bytes of every weights file.
 pub const MAGIC: [u8; 8] = *b"\x89LREC\r\n\x1a";
 /// The newest format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 5;
+pub const FORMAT_VERSION: u32 = 6;
 /// The oldest format version this build reads.
 pub const OLDEST_VERSION: u32 = 1;
 /// The version that introduced int4 item tables.
@@ -55,6 +56,9 @@ pub(crate) const POSITIONS_VERSION: u32 = 3;
 /// The version that introduced item tables stored as residual-quantisation codes
 /// ([`coded::CodedTable`]).
 pub(crate) const CODED_VERSION: u32 = 4;
+/// The version that introduced a relative attention bias instead of a position table
+/// ([`crate::model::Positions::Relative`]).
+pub(crate) const RELATIVE_VERSION: u32 = 6;
 const DIGEST_LEN: usize = 32;
 pub(crate) const MIN_LEN: usize = 8 + 4 + 8 + 8 + DIGEST_LEN;
 
@@ -329,7 +333,9 @@ impl Header {
     /// as that version, so that earlier builds still load what they can read, and a file that
     /// claims an older one is refused.
     pub(crate) fn oldest_version(&self) -> (u32, &'static str) {
-        if self
+        if self.config.positions == crate::model::Positions::Relative {
+            (RELATIVE_VERSION, "a relative attention bias")
+        } else if self
             .tensors
             .iter()
             .any(|t| coded::books_of_dtype(&t.dtype).is_some())
@@ -649,6 +655,12 @@ mod tests {
             .with_layers(1)
             .with_max_len(5);
         let items = vec!["a".to_string(), "b".into(), "c".into()];
+        let weights = weights_for(&config);
+        (config, items, weights)
+    }
+
+    /// Fixed weights in `config`'s shapes.
+    fn weights_for(config: &SeqRecConfig) -> Weights {
         let mut weights = Weights::new();
         for (i, (name, shape)) in config.param_shapes().into_iter().enumerate() {
             let n: usize = shape.iter().product();
@@ -657,7 +669,7 @@ mod tests {
                 .collect();
             weights.insert(name, WeightTensor { shape, values });
         }
-        (config, items, weights)
+        weights
     }
 
     pub(super) fn bytes() -> Vec<u8> {
@@ -673,9 +685,10 @@ mod tests {
         stored_with(&tiny().0, storage)
     }
 
-    /// [`tiny`]'s items and weights with `config` (its shapes), written with `storage`.
+    /// [`tiny`]'s items with `config` and weights in its shapes, written with `storage`.
     fn stored_with(config: &SeqRecConfig, storage: Storage) -> Vec<u8> {
-        let (_, items, weights) = tiny();
+        let (_, items, _) = tiny();
+        let weights = weights_for(config);
         write(&tiny_parts(config, &items, &weights, storage)).unwrap()
     }
 
@@ -868,6 +881,25 @@ mod tests {
         assert!(err.to_string().contains("oldest event"), "{err}");
     }
 
+    /// A relative attention bias needs version 6: its table has another name and shape.
+    #[test]
+    fn a_relative_attention_bias_is_version_6() {
+        let config = tiny().0.with_positions(crate::model::Positions::Relative);
+        let file = stored_with(
+            &config,
+            Storage::Quantized {
+                item_table: Encoding::Int8,
+            },
+        );
+        assert_eq!(version_of(&file), 6);
+        let back = read(&file).unwrap();
+        assert_eq!(back.header.config.positions, config.positions);
+        assert!(back.header.tensors.iter().any(|t| t.name == "pos_bias"));
+        let err = read(&as_version(file, 5)).unwrap_err();
+        assert_eq!(err.code(), "MODEL_CORRUPT");
+        assert!(err.to_string().contains("relative attention bias"), "{err}");
+    }
+
     #[test]
     fn int4_is_refused_in_version_1_files_and_outside_the_item_table() {
         let err = read(&as_version(bytes_with(Encoding::Int4), 1)).unwrap_err();
@@ -1017,11 +1049,11 @@ mod tests {
     #[test]
     fn rejects_other_versions() {
         let mut b = bytes();
-        b[8..12].copy_from_slice(&6u32.to_le_bytes());
+        b[8..12].copy_from_slice(&7u32.to_le_bytes());
         match read(&b).unwrap_err() {
             Error::ModelVersion {
-                found: 6,
-                expected: 5,
+                found: 7,
+                expected: 6,
             } => {}
             e => panic!("wrong error {e}"),
         }

@@ -83,11 +83,14 @@ pub struct SeqRecConfig {
     /// are `pre_norm`.
     #[config(default = "BlockLayout::Sasrec")]
     pub layout: BlockLayout,
-    /// Which row of the position table an event reads: counted back from the newest event (the
-    /// default, and every file written before this field existed) or forward from the oldest
-    /// one in the window. Counted from the oldest, appending an event changes no earlier
-    /// position's input, so (with causal attention, while the history fits `max_len`) earlier
-    /// keys and values could be cached between calls; files using it are format version 3.
+    /// How the model knows where an event sits: a learned position table added to each
+    /// event's input, its rows counted back from the newest event (the default, and every file
+    /// written before this field existed) or forward from the oldest one in the window; or no
+    /// position in the input and a learned attention bias by distance (HSTU's relative bias).
+    /// Counted from the oldest or by distance, appending an event changes no earlier position's
+    /// output (causal attention, while the history fits `max_len`), so keys and values could be
+    /// cached between calls. Files counting from the oldest are format version 3, with a
+    /// relative bias version 6.
     #[config(default = "Positions::FromNewest")]
     pub positions: Positions,
 }
@@ -100,6 +103,10 @@ pub enum Positions {
     FromNewest,
     /// The oldest event in the window reads row 0, the next row 1, and so on.
     FromOldest,
+    /// Nothing is added to the input; each block adds a learned bias to every attention score
+    /// by how many events older the key is than the query (0 to `max_len - 1`), one per head.
+    /// The table is `pos_bias`, `[max_len, layers * heads]`: column `block * heads + head`.
+    Relative,
 }
 
 /// The arrangement of a Transformer block. Both have the same parameters (the weights file does
@@ -269,7 +276,14 @@ impl SeqRecConfig {
                 vec![self.n_items.saturating_add(1), d],
                 Slot::ItemEmb,
             ),
-            spec("pos_emb".into(), vec![self.max_len, d], Slot::PosEmb),
+            match self.positions {
+                Positions::Relative => spec(
+                    "pos_bias".into(),
+                    vec![self.max_len, self.layers.saturating_mul(self.heads)],
+                    Slot::PosEmb,
+                ),
+                _ => spec("pos_emb".into(), vec![self.max_len, d], Slot::PosEmb),
+            },
         ];
         if self.event_types {
             out.push(spec(

@@ -21,5 +21,5 @@ pub mod weights;
 pub use batch::{SeqBatch, Step};
 pub use config::{BlockLayout, ParamSpec, Positions, SeqRecConfig};
 pub use features::Features;
-pub use seqrec::{Block, SeqRec};
+pub use seqrec::{Block, KvCache, SeqRec};
 pub use weights::{WeightTensor, Weights, floats, floats_shared};

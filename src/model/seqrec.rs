@@ -25,6 +25,10 @@ impl SeqRecConfig {
             let as2 = as_matrix(shape);
             let dist = if p.name.ends_with("gamma") {
                 return Ok(Tensor::ones(as2, device));
+            } else if p.slot == Slot::PosEmb && self.positions == Positions::Relative {
+                // No preference for any distance at first: attention starts as causal
+                // averaging, and the bias learns how much recency matters.
+                return Ok(Tensor::zeros(as2, device));
             } else if matches!(
                 p.slot,
                 Slot::Block(
@@ -162,6 +166,8 @@ pub struct Block {
 #[derive(Module, Debug)]
 pub struct SeqRec {
     item_emb: Param<Tensor<2>>,
+    /// The position table `[max_len, d]` added to the input, or with [`Positions::Relative`] the
+    /// attention bias by distance `[max_len, layers * heads]`.
     pos_emb: Param<Tensor<2>>,
     event_emb: Option<Param<Tensor<2>>>,
     query_emb: Option<Param<Tensor<2>>>,
@@ -372,6 +378,12 @@ impl SeqRec {
     /// dropped out (training only) and zero at padding.
     /// `items`, when given, are the positions' item embeddings ([`Self::encode_with_items`]).
     fn embed(&self, batch: &SeqBatch, items: Option<Tensor<2>>) -> Tensor<3> {
+        self.embed_after(batch, items, 0)
+    }
+
+    /// [`Self::embed`] for events that follow `before` earlier ones (positions counted from the
+    /// oldest event start there; [`Self::encode_appended`]).
+    fn embed_after(&self, batch: &SeqBatch, items: Option<Tensor<2>>, before: usize) -> Tensor<3> {
         let device = self.device();
         let (b, l, d) = (batch.batch, batch.len, self.d_model);
         let ints = |v: &[i64], n: usize| {
@@ -395,7 +407,7 @@ impl SeqRec {
                 // Histories are left-padded: each one's oldest event is its first valid row.
                 let mut rows = Vec::with_capacity(b * l);
                 for valid in batch.valid.chunks(l) {
-                    let mut next = 0;
+                    let mut next = before as i64;
                     rows.extend(valid.iter().map(|&v| {
                         if v > 0.0 {
                             next += 1;
@@ -411,6 +423,8 @@ impl SeqRec {
                     .select(0, ints(&rows, b * l))
                     .reshape([b, l, d])
             }
+            // Attention reads the distances ([`Self::relative_bias`]).
+            Positions::Relative => x,
         };
         if let Some(emb) = &self.event_emb {
             x = x + emb
@@ -458,6 +472,38 @@ impl SeqRec {
         float_tensor(mask, [b * l * l], &self.device()).reshape([b, 1, l, l])
     }
 
+    /// With [`Positions::Relative`], block `block`'s bias on each attention score,
+    /// `[1, heads, rows, l]`: the table's entry for how many events the key precedes the query
+    /// (keys after the query are masked out; they read distance 0). Left padding moves no
+    /// distance, so a history's result does not depend on the batch it is in.
+    fn relative_bias(&self, block: usize, rows: Rows, l: usize) -> Option<Tensor<4>> {
+        let queries = match rows {
+            Rows::All => 0..l,
+            Rows::Newest => l - 1..l,
+        };
+        self.relative_bias_at(block, queries, l)
+    }
+
+    /// [`Self::relative_bias`] for the queries at positions `queries` over keys `0..l`.
+    fn relative_bias_at(
+        &self,
+        block: usize,
+        queries: std::ops::Range<usize>,
+        l: usize,
+    ) -> Option<Tensor<4>> {
+        if self.positions != Positions::Relative {
+            return None;
+        }
+        let h = self.heads;
+        let table = self.pos_emb.val().narrow(1, block * h, h).transpose();
+        let n = queries.len();
+        let distance: Vec<i64> = queries
+            .flat_map(|q| (0..l).map(move |k| q.saturating_sub(k) as i64))
+            .collect();
+        let bias = table.select(1, int_tensor(distance, &self.device()));
+        Some(bias.reshape([1, h, n, l]))
+    }
+
     /// Like [`Self::encode`], also returning the last block's attention of the newest position over
     /// the history, averaged over heads: `[batch, len]` (the "why" behind a recommendation).
     pub fn encode_with_attention(&self, batch: &SeqBatch) -> (Tensor<3>, Tensor<2>) {
@@ -483,6 +529,92 @@ impl SeqRec {
         (out, att.mean_dim(1).reshape([b, l]))
     }
 
+    /// Whether an event appended to a history leaves every earlier position's keys and values
+    /// as they were (positions counted from the oldest event, or a relative bias), so
+    /// [`Self::encode_appended`] can reuse them while the history fits `max_len`.
+    pub fn caches_keys(&self) -> bool {
+        matches!(self.positions, Positions::FromOldest | Positions::Relative)
+    }
+
+    /// [`Self::encode_newest_with_items`] for one history (`batch` holds one unpadded history,
+    /// `items` its item rows, when given), read as the events that follow `past`'s: only the new
+    /// positions are computed, attending over `past`'s keys and values and their own. Returns
+    /// the newest state `[1, d]`, the last block's attention from it over every position
+    /// `[1, past + new]` (averaged over heads) and the keys and values of every position, to
+    /// pass as `past` when more events follow. Without `past` it encodes the whole history; with
+    /// it, the result equals that of the whole history encoded at once (tests hold them within
+    /// 1e-5). Needs [`Self::caches_keys`] and at most `max_len` events in all.
+    pub fn encode_appended(
+        &self,
+        batch: &SeqBatch,
+        items: Option<Tensor<2>>,
+        past: Option<&KvCache>,
+    ) -> Result<(Tensor<2>, Tensor<2>, KvCache)> {
+        let bad = |m: String| Err(Error::InvalidArgument(m));
+        if !self.caches_keys() {
+            return bad("this model's positions move when an event is appended: \
+                        nothing before it can be reused"
+                .into());
+        }
+        if batch.batch != 1 || batch.valid.contains(&0.0) {
+            return bad("appending reads one history without padding".into());
+        }
+        let p = past.map_or(0, KvCache::len);
+        let (m, d) = (batch.len, self.d_model);
+        let n = p + m;
+        let max_len = self.pos_emb.val().dims()[0];
+        if n > max_len {
+            return bad(format!(
+                "{n} events do not fit the model's {max_len}: encode the newest {max_len} anew"
+            ));
+        }
+        if past.is_some_and(|c| c.blocks.len() != self.blocks.len()) {
+            return bad("the cached keys and values are another model's".into());
+        }
+        let device = self.device();
+        let mut x = self.embed_after(batch, items, p).reshape([m, d]);
+        let last = self.blocks.len() - 1;
+        let mut att = None;
+        let mut cached = Vec::with_capacity(self.blocks.len());
+        for (i, block) in self.blocks.iter().enumerate() {
+            let rows = if i == last { Rows::Newest } else { Rows::All };
+            // Queries at absolute positions `first..n` see every key up to their own.
+            let first = if i == last { n - 1 } else { p };
+            let q = n - first;
+            let mask: Vec<f32> = (first..n)
+                .flat_map(|qi| (0..n).map(move |k| if k <= qi { 0.0 } else { -1e9 }))
+                .collect();
+            let mask = float_tensor(mask, [q * n], &device).reshape([1, 1, q, n]);
+            let mask = match self.relative_bias_at(i, first..n, n) {
+                Some(bias) => mask + bias,
+                None => mask,
+            };
+            let (y, a, kv) = block.forward(
+                x,
+                past.map(|c| c.blocks[i].clone()),
+                mask,
+                1,
+                m,
+                self.heads,
+                &self.dropout,
+                self.layout,
+                rows,
+            );
+            x = y;
+            att = Some(a);
+            cached.push(kv);
+        }
+        let att = att.expect("a model has at least one block (validated)");
+        Ok((
+            self.ln_final.forward(x),
+            att.mean_dim(1).reshape([1, n]),
+            KvCache {
+                blocks: cached,
+                len: n,
+            },
+        ))
+    }
+
     /// Embeddings, every block and the final LayerNorm, the last block computing `last_rows`:
     /// the output (`[b * l, d]`, or `[b, d]` for the newest rows) and the last block's
     /// attention weights `[b, heads, rows, l]`.
@@ -503,7 +635,21 @@ impl SeqRec {
                 Rows::All => mask.clone(),
                 Rows::Newest => mask.clone().narrow(2, l - 1, 1),
             };
-            let (y, a) = block.forward(x, mask, b, l, self.heads, &self.dropout, self.layout, rows);
+            let mask = match self.relative_bias(i, rows, l) {
+                Some(bias) => mask + bias,
+                None => mask,
+            };
+            let (y, a, _) = block.forward(
+                x,
+                None,
+                mask,
+                b,
+                l,
+                self.heads,
+                &self.dropout,
+                self.layout,
+                rows,
+            );
             x = y;
             att = Some(a);
         }
@@ -531,6 +677,27 @@ impl SeqRec {
     }
 }
 
+/// The keys and values of every position of one history in each block (`[1, len, 2 * d]`):
+/// what [`SeqRec::encode_appended`] needs from the events before the ones it appends. On the
+/// model's device.
+#[derive(Debug, Clone)]
+pub struct KvCache {
+    blocks: Vec<Tensor<3>>,
+    len: usize,
+}
+
+impl KvCache {
+    /// Positions held.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// True when no position is held (never for a cache [`SeqRec::encode_appended`] returns).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+}
+
 /// Which rows a block computes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Rows {
@@ -542,13 +709,17 @@ enum Rows {
 }
 
 impl Block {
-    /// One block. `x` is `[b * l, d]`; `mask` is `[b, 1, l, l]` for [`Rows::All`] and the newest
-    /// query's row `[b, 1, 1, l]` for [`Rows::Newest`]. Returns the block's output (`[b * l, d]`,
-    /// or `[b, d]` for the newest rows) and the attention weights `[b, heads, rows, l]`.
+    /// One block. `x` is `[b * l, d]`, the rows after `past`'s (`[b, p, 2d]`: the keys and
+    /// values of earlier positions, [`KvCache`]); `mask` is `[b, 1 or heads, rows, p + l]` for the
+    /// query rows (every new row for [`Rows::All`], the newest for [`Rows::Newest`]), with the
+    /// relative bias per head added. Returns the block's output (`[b * l, d]`, or `[b, d]` for
+    /// the newest rows), the attention weights `[b, heads, rows, p + l]` and the keys and values
+    /// of every position `[b, p + l, 2d]`.
     #[allow(clippy::too_many_arguments)]
     fn forward(
         &self,
         x: Tensor<2>,
+        past: Option<Tensor<3>>,
         mask: Tensor<4>,
         b: usize,
         l: usize,
@@ -556,7 +727,7 @@ impl Block {
         dropout: &Dropout,
         layout: BlockLayout,
         rows: Rows,
-    ) -> (Tensor<2>, Tensor<4>) {
+    ) -> (Tensor<2>, Tensor<4>, Tensor<3>) {
         let d = x.dims()[1];
         let dh = d / heads;
         let newest = |t: Tensor<2>| t.reshape([b, l, d]).narrow(1, l - 1, 1).reshape([b, d]);
@@ -575,12 +746,18 @@ impl Block {
         let bias = self.bqkv.val();
         let q = q_in.matmul(w.clone().narrow(1, 0, d))
             + bias.clone().narrow(0, 0, d).unsqueeze_dim::<2>(0);
-        let kv =
-            kv_in.matmul(w.narrow(1, d, 2 * d)) + bias.narrow(0, d, 2 * d).unsqueeze_dim::<2>(0);
-        let heads_of = |t: Tensor<2>, n: usize| t.reshape([b, n, heads, dh]).swap_dims(1, 2);
-        let q = heads_of(q, q_rows);
-        let k = heads_of(kv.clone().narrow(1, 0, d), l);
-        let v = heads_of(kv.narrow(1, d, d), l);
+        let kv = (kv_in.matmul(w.narrow(1, d, 2 * d))
+            + bias.narrow(0, d, 2 * d).unsqueeze_dim::<2>(0))
+        .reshape([b, l, 2 * d]);
+        let kv = match past {
+            Some(past) => Tensor::cat(vec![past, kv], 1),
+            None => kv,
+        };
+        let n = kv.dims()[1];
+        let heads_of = |t: Tensor<3>, n: usize| t.reshape([b, n, heads, dh]).swap_dims(1, 2);
+        let q = heads_of(q.reshape([b, q_rows, d]), q_rows);
+        let k = heads_of(kv.clone().narrow(2, 0, d), n);
+        let v = heads_of(kv.clone().narrow(2, d, d), n);
         let scores = q
             .matmul(k.swap_dims(2, 3))
             .mul_scalar(1.0 / (dh as f64).sqrt())
@@ -605,7 +782,7 @@ impl Block {
                 h.clone() + self.feed_forward(h, relu, dropout)
             }
         };
-        (out, att)
+        (out, att, kv)
     }
 
     /// `drop(W2 drop(act(W1 h + b1)) + b2)`.

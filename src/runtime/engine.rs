@@ -7,6 +7,7 @@
 //! from it, and diversity and reasons decode the few rows they compare.
 
 use std::collections::HashMap;
+use std::sync::Mutex;
 
 use crate::catalog::{ItemMeta, category_matches};
 use crate::error::{Error, Result};
@@ -15,7 +16,7 @@ use crate::format::quant::Quantized;
 use crate::format::shard::{self as shards, Shard, ShardEntry, ShardIndex};
 use crate::format::{self, Artefact};
 use crate::model::vocab::Vocab;
-use crate::model::{SeqBatch, SeqRec, SeqRecConfig, Step, floats};
+use crate::model::{KvCache, SeqBatch, SeqRec, SeqRecConfig, Step, floats};
 
 use super::options::{ModelInfo, RecommendOptions, Recommendation};
 
@@ -33,6 +34,19 @@ pub struct Engine {
     /// A core's manifest and which of its shards are in.
     shards: Option<Shards>,
     info: ModelInfo,
+    /// The last history [`Self::forward`] encoded, for a model whose earlier positions never
+    /// change ([`SeqRec::caches_keys`]): the next history that extends it computes only its new
+    /// events, and the same history again computes nothing.
+    last: Mutex<Option<Last>>,
+}
+
+/// What [`Engine::forward`] keeps of the last history it encoded: its steps, every position's
+/// keys and values, and the result (still on the device).
+struct Last {
+    steps: Vec<Step>,
+    keys: KvCache,
+    state: burn::prelude::Tensor<2>,
+    attention: burn::prelude::Tensor<2>,
 }
 
 /// The shards of a core: the manifest and, per shard, whether its items are in the engine.
@@ -117,6 +131,7 @@ impl Engine {
             catalog_override: given_catalog.filter(|_| shards.is_some()),
             shards,
             info,
+            last: Mutex::new(None),
         })
     }
 
@@ -321,18 +336,57 @@ impl Engine {
         if encoded.events.is_empty() {
             return Ok(None);
         }
-        let (state, attention) = self.encode_newest(&encoded.batch)?;
+        let (state, attention) = if self.model.caches_keys() {
+            self.encode_after_last(encoded)?
+        } else {
+            self.encode_newest(&encoded.batch)?
+        };
         let ([_, d], [_, l]) = (state.dims(), attention.dims());
         Ok(Some((state.reshape([d]), attention.reshape([l]))))
     }
 
-    /// The newest position's state `[batch, d]` and the last block's attention from it
-    /// `[batch, len]` for a batch of histories, on the device, the history's item rows gathered
-    /// from the quantised table.
-    pub fn encode_newest(
+    /// [`Self::forward`] for a model that caches keys and values: the same history as last time
+    /// returns its result again; one that extends it (events appended, the window not yet
+    /// sliding) computes only the new events; any other is encoded whole. Each result is that
+    /// of the history encoded whole (tests hold them within 1e-5).
+    #[allow(clippy::type_complexity)]
+    fn encode_after_last(
         &self,
-        batch: &SeqBatch,
+        encoded: &Encoded,
     ) -> Result<(burn::prelude::Tensor<2>, burn::prelude::Tensor<2>)> {
+        let mut last = self.last.lock().unwrap_or_else(|e| e.into_inner());
+        let steps = &encoded.steps;
+        let past = last.as_ref().filter(|l| steps.starts_with(&l.steps));
+        if let Some(l) = past
+            && l.steps.len() == steps.len()
+        {
+            return Ok((l.state.clone(), l.attention.clone()));
+        }
+        let (state, attention, keys) = match past {
+            Some(l) => {
+                let batch =
+                    SeqBatch::new(&self.config, &[&steps[l.steps.len()..]], &self.item_attrs);
+                let rows = self.item_rows(&batch)?;
+                self.model
+                    .encode_appended(&batch, Some(rows), Some(&l.keys))?
+            }
+            None => {
+                let rows = self.item_rows(&encoded.batch)?;
+                self.model
+                    .encode_appended(&encoded.batch, Some(rows), None)?
+            }
+        };
+        *last = Some(Last {
+            steps: steps.clone(),
+            keys,
+            state: state.clone(),
+            attention: attention.clone(),
+        });
+        Ok((state, attention))
+    }
+
+    /// A batch's item rows gathered from the quantised table, `[batch * len, d]` on the device.
+    fn item_rows(&self, batch: &SeqBatch) -> Result<burn::prelude::Tensor<2>> {
         let d = self.config.d_model;
         // Item ids come from this model's vocabulary (`encode`) or are checked by the gather.
         let rows = self.items.gather(
@@ -342,7 +396,21 @@ impl Engine {
                 .map(|&r| usize::try_from(r).unwrap_or(usize::MAX)),
         )?;
         let n = rows.len() / d;
-        let rows = crate::model::weights::float_tensor(rows, [n, d], &self.model.device());
+        Ok(crate::model::weights::float_tensor(
+            rows,
+            [n, d],
+            &self.model.device(),
+        ))
+    }
+
+    /// The newest position's state `[batch, d]` and the last block's attention from it
+    /// `[batch, len]` for a batch of histories, on the device, the history's item rows gathered
+    /// from the quantised table.
+    pub fn encode_newest(
+        &self,
+        batch: &SeqBatch,
+    ) -> Result<(burn::prelude::Tensor<2>, burn::prelude::Tensor<2>)> {
+        let rows = self.item_rows(batch)?;
         Ok(self.model.encode_newest_with_items(batch, rows))
     }
 

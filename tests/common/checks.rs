@@ -19,9 +19,12 @@ pub fn config() -> SeqRecConfig {
         .with_dropout(0.0)
 }
 
-/// [`config`] in each block layout and position numbering: the properties below hold for all.
-fn configs() -> [SeqRecConfig; 3] {
+/// [`config`] in each block layout and position scheme: the properties below hold for all.
+fn configs() -> [SeqRecConfig; 4] {
     [
+        config()
+            .with_layout(BlockLayout::Sasrec)
+            .with_positions(Positions::Relative),
         config().with_layout(BlockLayout::PreNorm),
         config().with_layout(BlockLayout::Sasrec),
         config()
@@ -102,13 +105,36 @@ pub async fn only_the_newest_max_len_events_matter(device: &Device) {
     }
 }
 
-/// The inference path (`encode_newest`: only the newest row through the last block) gives the
-/// newest row of the full forward and its attention, within 1e-5, for models with every
-/// feature, one or two blocks, one or two heads, both layouts, alone and in a padded batch.
-pub async fn the_newest_row_forward_equals_the_full_one(device: &Device) {
-    async fn floats_async<const N: usize>(t: Tensor<N>) -> Option<Vec<f32>> {
-        t.into_data_async().await.ok()?.try_to_vec::<f32>().ok()
+async fn floats_async<const N: usize>(t: Tensor<N>) -> Option<Vec<f32>> {
+    t.into_data_async().await.ok()?.try_to_vec::<f32>().ok()
+}
+
+/// Models with every feature, one or two blocks, one or two heads, both layouts, with
+/// `positions`.
+fn full_featured(positions: Positions) -> Vec<SeqRecConfig> {
+    let mut out = Vec::new();
+    for layers in [1, 2] {
+        for heads in [1, 2] {
+            for layout in [BlockLayout::PreNorm, BlockLayout::Sasrec] {
+                out.push(
+                    config()
+                        .with_layers(layers)
+                        .with_heads(heads)
+                        .with_layout(layout)
+                        .with_event_types(true)
+                        .with_query_buckets(8)
+                        .with_n_attributes(4)
+                        .with_max_attributes(2)
+                        .with_positions(positions),
+                );
+            }
+        }
     }
+    out
+}
+
+/// A history with every kind of event (five events) and a short one with a search.
+fn mixed_histories() -> ([Step; 5], [Step; 2]) {
     let step = |item: u32, kind: EventKind| Step::item(item, kind);
     let search = Step {
         item: 0,
@@ -123,42 +149,112 @@ pub async fn the_newest_row_forward_equals_the_full_one(device: &Device) {
         step(4, EventKind::View),
     ];
     let short = [search, step(8, EventKind::View)];
-    let item_attrs: Vec<Vec<u32>> = (0..=30u32).map(|i| vec![1 + i % 4, 1 + i % 3]).collect();
-    for layers in [1, 2] {
-        for heads in [1, 2] {
-            for layout in [BlockLayout::PreNorm, BlockLayout::Sasrec] {
-                let c = config()
-                    .with_layers(layers)
-                    .with_heads(heads)
-                    .with_layout(layout)
-                    .with_event_types(true)
-                    .with_query_buckets(8)
-                    .with_n_attributes(4)
-                    .with_max_attributes(2);
-                let model = c.init_with(device, &weights(&c)).expect("weights match");
-                for histories in [vec![&long[..]], vec![&long[..], &short[..]]] {
-                    let batch = SeqBatch::new(&c, &histories, &item_attrs);
-                    let (b, l) = (batch.batch, batch.len);
-                    let (full, full_att) = model.encode_with_attention(&batch);
-                    let full = floats_async(full.narrow(1, l - 1, 1).reshape([b, D]))
-                        .await
-                        .unwrap();
-                    let full_att = floats_async(full_att).await.unwrap();
-                    let (newest, att) = model.encode_newest(&batch);
-                    let newest = floats_async(newest).await.unwrap();
-                    let att = floats_async(att).await.unwrap();
-                    let what = format!("{layers} blocks, {heads} heads, {layout:?}, batch {b}");
-                    assert!(
-                        max_diff(&full, &newest) < 1e-5,
-                        "{what}: states differ by {}",
-                        max_diff(&full, &newest)
-                    );
-                    assert!(
-                        max_diff(&full_att, &att) < 1e-5,
-                        "{what}: attention differs"
-                    );
-                }
+    (long, short)
+}
+
+fn item_attrs() -> Vec<Vec<u32>> {
+    (0..=30u32).map(|i| vec![1 + i % 4, 1 + i % 3]).collect()
+}
+
+/// The inference path (`encode_newest`: only the newest row through the last block) gives the
+/// newest row of the full forward and its attention, within 1e-5, for models with every
+/// feature, one or two blocks, one or two heads, both layouts, positions from the newest event
+/// or a relative bias, alone and in a padded batch.
+pub async fn the_newest_row_forward_equals_the_full_one(device: &Device) {
+    let (long, short) = mixed_histories();
+    let item_attrs = item_attrs();
+    for positions in [Positions::FromNewest, Positions::Relative] {
+        for c in full_featured(positions) {
+            let model = c.init_with(device, &weights(&c)).expect("weights match");
+            for histories in [vec![&long[..]], vec![&long[..], &short[..]]] {
+                let batch = SeqBatch::new(&c, &histories, &item_attrs);
+                let (b, l) = (batch.batch, batch.len);
+                let (full, full_att) = model.encode_with_attention(&batch);
+                let full = floats_async(full.narrow(1, l - 1, 1).reshape([b, D]))
+                    .await
+                    .unwrap();
+                let full_att = floats_async(full_att).await.unwrap();
+                let (newest, att) = model.encode_newest(&batch);
+                let newest = floats_async(newest).await.unwrap();
+                let att = floats_async(att).await.unwrap();
+                let what = format!(
+                    "{} blocks, {} heads, {:?}, {positions:?}, batch {b}",
+                    c.layers, c.heads, c.layout
+                );
+                assert!(
+                    max_diff(&full, &newest) < 1e-5,
+                    "{what}: states differ by {}",
+                    max_diff(&full, &newest)
+                );
+                assert!(
+                    max_diff(&full_att, &att) < 1e-5,
+                    "{what}: attention differs"
+                );
             }
         }
     }
+}
+
+/// Appending events to cached keys and values ([`SeqRec::encode_appended`]) gives the state and
+/// attention of the whole history encoded at once, within 1e-5: one event or several at a
+/// time, for every full-featured model whose positions allow it (from the oldest event, a
+/// relative bias); a model counting from the newest event refuses, and so does a history longer
+/// than `max_len`.
+pub async fn appending_to_cached_keys_equals_encoding_the_whole_history(device: &Device) {
+    let (long, _) = mixed_histories();
+    let item_attrs = item_attrs();
+    for positions in [Positions::FromOldest, Positions::Relative] {
+        for c in full_featured(positions) {
+            let model = c.init_with(device, &weights(&c)).expect("weights match");
+            assert!(model.caches_keys());
+            let batch = |steps: &[Step]| SeqBatch::new(&c, &[steps], &item_attrs);
+            let (want, want_att) = model.encode_newest(&batch(&long));
+            let want = floats_async(want).await.unwrap();
+            let want_att = floats_async(want_att).await.unwrap();
+            // Events 1 + 1 + 3, and 4 + 1.
+            for splits in [&[1, 2][..], &[4][..]] {
+                let (_, _, mut cache) = model
+                    .encode_appended(&batch(&long[..splits[0]]), None, None)
+                    .unwrap();
+                let mut from = splits[0];
+                let mut result = None;
+                for &to in splits[1..].iter().chain([&long.len()]) {
+                    let (state, att, next) = model
+                        .encode_appended(&batch(&long[from..to]), None, Some(&cache))
+                        .unwrap();
+                    assert_eq!(next.len(), to);
+                    (cache, from, result) = (next, to, Some((state, att)));
+                }
+                let (state, att) = result.unwrap();
+                let what = format!(
+                    "{} blocks, {} heads, {:?}, {positions:?}, appended after {splits:?}",
+                    c.layers, c.heads, c.layout
+                );
+                let state = floats_async(state).await.unwrap();
+                let att = floats_async(att).await.unwrap();
+                assert!(
+                    max_diff(&want, &state) < 1e-5,
+                    "{what}: states differ by {}",
+                    max_diff(&want, &state)
+                );
+                assert!(
+                    max_diff(&want_att, &att) < 1e-5,
+                    "{what}: attention differs"
+                );
+            }
+            // Past max_len (6) nothing is appended.
+            let (_, _, cache) = model.encode_appended(&batch(&long), None, None).unwrap();
+            let err = model
+                .encode_appended(&batch(&long[..2]), None, Some(&cache))
+                .unwrap_err();
+            assert_eq!(err.code(), "INVALID_ARGUMENT", "{err}");
+        }
+    }
+    let c = config();
+    let model = c.init_with(device, &weights(&c)).expect("weights match");
+    assert!(!model.caches_keys());
+    let err = model
+        .encode_appended(&SeqBatch::new(&c, &[&views(&[1, 2])], &[]), None, None)
+        .unwrap_err();
+    assert_eq!(err.code(), "INVALID_ARGUMENT", "{err}");
 }

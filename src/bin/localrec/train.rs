@@ -49,6 +49,7 @@ impl From<LayoutArg> for BlockLayout {
 pub enum PositionsArg {
     FromNewest,
     FromOldest,
+    Relative,
 }
 
 impl From<PositionsArg> for Positions {
@@ -56,6 +57,7 @@ impl From<PositionsArg> for Positions {
         match a {
             PositionsArg::FromNewest => Positions::FromNewest,
             PositionsArg::FromOldest => Positions::FromOldest,
+            PositionsArg::Relative => Positions::Relative,
         }
     }
 }
@@ -90,9 +92,11 @@ pub struct TrainArgs {
     /// Block arrangement: sasrec (the original SASRec code's) or pre-norm (GPT-2 style).
     #[arg(long, value_enum, default_value_t = LayoutArg::from(ModelSettings::default().layout))]
     layout: LayoutArg,
-    /// Position numbering: from-newest (the newest event reads the table's last row; default)
-    /// or from-oldest (the window's oldest event reads row 0: earlier positions never change
-    /// when an event is appended). Study option: from-oldest files are format version 3.
+    /// Positions: from-newest (a learned table added to the input, the newest event reading its
+    /// last row; default), from-oldest (the window's oldest event reads row 0) or relative (a
+    /// learned attention bias by distance, nothing added to the input). With the last two
+    /// earlier outputs never change when an event is appended. Study options: from-oldest
+    /// files are format version 3, relative ones 6.
     #[arg(long, value_enum, default_value_t = PositionsArg::FromNewest)]
     positions: PositionsArg,
     /// Sampled-softmax negatives; 0 trains with full cross-entropy. Default: full cross-entropy
