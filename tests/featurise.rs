@@ -62,3 +62,54 @@ fn trainer_eval_and_browser_featurise_alike() {
         "searches and the category visit"
     );
 }
+
+/// A model with a relative bias reads a window that moves in steps (`window_start`): the
+/// trainer's evaluation ranks a long history from the same window the browser encodes, so its
+/// top-10 is the engine's (the input history's items excluded in both).
+#[test]
+fn trainer_eval_reads_the_browsers_window() {
+    use localrec::model::Positions;
+    use localrec::train::eval::{EvalCase, evaluate};
+    let config = SeqRecConfig::new(40)
+        .with_d_model(8)
+        .with_layers(2)
+        .with_max_len(4)
+        .with_event_types(true)
+        .with_positions(Positions::Relative);
+    let bytes = random_model(&config, 9, Encoding::Int8).unwrap();
+    let engine = Engine::load(&bytes, &localrec::cpu_device(), None).unwrap();
+    let items = [3, 17, 5, 22, 9, 31, 12, 8, 27, 14, 36];
+    let history: Vec<Event> = items
+        .iter()
+        .enumerate()
+        .map(|(i, n)| Event::item(EventKind::View, format!("item-{n}"), i as f64))
+        .collect();
+    let encoded = engine.encode(&history);
+    // 11 events, windows of 4 moving by 2: the newest 3 (from the 8th event).
+    assert_eq!(encoded.steps.len(), 3);
+    let (state, _) = engine.state_blocking(&encoded).unwrap().unwrap();
+    let scores = engine.score(&state);
+    let all_steps = engine.encode(&history[..4]).steps;
+    let steps: Vec<_> = all_steps
+        .into_iter()
+        .chain((4..items.len()).flat_map(|i| engine.encode(&history[i..=i]).steps))
+        .collect();
+    assert_eq!(steps.len(), items.len());
+    let seen: Vec<u32> = steps.iter().map(|s| s.item).collect();
+    let keep = |r: usize| r != 0 && !seen.contains(&(r as u32));
+    let browser = localrec::runtime::rank::top_k(&scores, 10, keep);
+    let browser: Vec<u32> = browser.into_iter().map(|(r, _)| r as u32).collect();
+
+    let artefact = format::read(&bytes).unwrap();
+    let model = artefact.model(&localrec::cpu_device()).unwrap();
+    // A target outside the top 10, so it is not let back in.
+    let target = (1..=40)
+        .find(|t| !browser.contains(t) && !seen.contains(t))
+        .unwrap();
+    let case = EvalCase {
+        input: &steps,
+        target,
+    };
+    let eval = evaluate(&model, &config, &[], &[case], true).unwrap();
+    assert_eq!(eval.top10[0], browser);
+}

@@ -185,8 +185,9 @@ fn a_relative_bias_against_older_keys_leaves_only_the_newest_event() {
 }
 
 /// An engine whose model caches keys and values answers a growing history, the same history
-/// again, another history and one past `max_len` exactly as encoding each history whole does
-/// (within 1e-5): what it keeps from the last call never leaks into the next answer.
+/// again, another history and one past `max_len` (its window moving in steps) exactly as
+/// encoding each window whole does (within 1e-5): what it keeps from the last call never leaks
+/// into the next answer.
 #[test]
 fn an_engine_reusing_cached_keys_answers_as_encoding_each_history_whole() {
     use localrec::event::{Event, EventKind};
@@ -237,8 +238,12 @@ fn an_engine_reusing_cached_keys_answers_as_encoding_each_history_whole() {
         history(7),
         history(8),
     ];
+    // The window holds every event up to 6, then moves in steps of 3: 7 events read the newest 4
+    // (encoded whole), 8 the newest 5 (the 8th appended to the 7th's window).
+    let windows = [1, 2, 5, 5, 4, 3, 6, 4, 5];
     for (i, h) in calls.iter().enumerate() {
         let encoded = engine.encode(h);
+        assert_eq!(encoded.steps.len(), windows[i], "call {i}");
         let (state, attention) = engine.state_blocking(&encoded).unwrap().unwrap();
         let (want, want_att) = engine.encode_newest(&encoded.batch).unwrap();
         let want = localrec::model::floats(want).unwrap();

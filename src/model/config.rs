@@ -334,6 +334,26 @@ impl SeqRecConfig {
             .collect()
     }
 
+    /// Where the window the model reads starts in a history of `n` readable events. Counted
+    /// from the newest event or the oldest, it is the newest `max_len`. With a relative bias it
+    /// moves in steps of half of `max_len`: it holds every event while they fit, then starts at
+    /// the smallest multiple of the step that leaves at most `max_len`, so it holds between half
+    /// of `max_len` (plus one) and `max_len` events, and an appended event extends the window
+    /// (whose earlier keys and values are then reused) except once every step, when the window
+    /// moves on. Training sees such windows too: a position of a training window reads every
+    /// event before it in the window, anywhere from none to `max_len - 1`. The browser and the
+    /// trainer's evaluation both read this.
+    pub fn window_start(&self, n: usize) -> usize {
+        let over = n.saturating_sub(self.max_len);
+        match self.positions {
+            Positions::Relative if over > 0 => {
+                let step = (self.max_len / 2).max(1);
+                over.div_ceil(step) * step
+            }
+            _ => over,
+        }
+    }
+
     /// How this model reads events (see [`Features::step`]).
     pub fn features(&self) -> Features {
         Features {
@@ -387,6 +407,29 @@ mod tests {
             .and_then(|n| n.checked_mul(4))
             .is_some();
         assert_eq!(big.validate().is_ok(), fits);
+    }
+
+    #[test]
+    fn a_relative_window_moves_in_steps_of_half_its_length() {
+        let newest = SeqRecConfig::new(10).with_max_len(50);
+        let relative = newest.clone().with_positions(Positions::Relative);
+        for (n, from_newest, stepped) in [
+            (0, 0, 0),
+            (50, 0, 0),
+            (51, 1, 25),
+            (75, 25, 25),
+            (76, 26, 50),
+            (100, 50, 50),
+            (101, 51, 75),
+        ] {
+            assert_eq!(newest.window_start(n), from_newest, "{n}");
+            assert_eq!(relative.window_start(n), stepped, "{n}");
+            let len = n - stepped;
+            assert!(len <= 50 && (n <= 50 || len > 25), "{n}: {len}");
+        }
+        // A one-event window still moves.
+        let one = relative.with_max_len(1);
+        assert_eq!((one.window_start(1), one.window_start(3)), (0, 2));
     }
 
     #[test]

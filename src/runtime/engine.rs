@@ -58,9 +58,9 @@ struct Shards {
 /// A history ready for the model: the batch plus what each position was.
 pub struct Encoded {
     pub batch: SeqBatch,
-    /// What the model read, one step per event (the last `max_len`).
+    /// What the model read, one step per event (its window: [`SeqRecConfig::window_start`]).
     pub steps: Vec<Step>,
-    /// The events the model read, oldest first (the last `max_len`).
+    /// The events the model read, oldest first.
     pub events: Vec<Event>,
 }
 
@@ -315,7 +315,7 @@ impl Engine {
                 events.push(e.clone());
             }
         }
-        let keep = steps.len().saturating_sub(self.config.max_len);
+        let keep = self.config.window_start(steps.len());
         let steps = steps.split_off(keep);
         let batch = SeqBatch::new(&self.config, &[&steps], &self.item_attrs);
         Encoded {
