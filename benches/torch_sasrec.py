@@ -144,11 +144,17 @@ class Block(nn.Module):
 
 class SASRec(nn.Module):
     def __init__(self, n_items, d=64, layers=1, heads=1, max_len=50, dropout=0.5, event_types=False,
-                 n_attributes=0, item_attrs=None, item_attr_w=None, layout="pre_norm"):
+                 n_attributes=0, item_attrs=None, item_attr_w=None, layout="pre_norm", positions="from_newest"):
         super().__init__()
-        self.n_items, self.d, self.max_len = n_items, d, max_len
+        if positions not in ("from_newest", "relative"):
+            raise SystemExit(f"positions {positions!r} are not supported here")
+        self.n_items, self.d, self.max_len, self.heads = n_items, d, max_len, heads
         self.item_emb = nn.Embedding(n_items + 1, d)
-        self.pos_emb = nn.Embedding(max_len, d)
+        # Learned positions added to the input (counted from the newest event), or localrec's
+        # relative attention bias: no position in the input, each block and head adding
+        # pos_bias[query - key, block * heads + head] to its attention scores.
+        self.pos_emb = nn.Embedding(max_len, d) if positions == "from_newest" else None
+        self.pos_bias = nn.Parameter(torch.zeros(max_len, layers * heads)) if positions == "relative" else None
         self.event_emb = nn.Embedding(5, d) if event_types else None
         self.attr_emb = nn.Embedding(n_attributes + 1, d) if n_attributes > 0 else None
         if self.attr_emb is not None:
@@ -160,6 +166,9 @@ class SASRec(nn.Module):
         self.blocks = nn.ModuleList(Block(d, heads, dropout, layout) for _ in range(layers))
         self.ln_final = nn.LayerNorm(d, eps=1e-5)
         self.drop = nn.Dropout(dropout)
+        # Distances query - key (0 where the key is later: masked anyway), a constant buffer.
+        dist = torch.arange(max_len).unsqueeze(1) - torch.arange(max_len).unsqueeze(0)
+        self.register_buffer("dist", dist.clamp(min=0), persistent=False)
         for emb in (self.item_emb, self.pos_emb, self.event_emb, self.attr_emb):
             if emb is not None:
                 nn.init.xavier_normal_(emb.weight)
@@ -174,7 +183,9 @@ class SASRec(nn.Module):
         """items: [b, l] int64 rows, left-padded with 0. Returns [b, l, d]."""
         b, l = items.shape
         valid = items > 0
-        x = self.item_emb(items) * math.sqrt(self.d) + self.pos_emb.weight[self.max_len - l:]
+        x = self.item_emb(items) * math.sqrt(self.d)
+        if self.pos_emb is not None:
+            x = x + self.pos_emb.weight[self.max_len - l:]
         if self.event_emb is not None:
             x = x + self.event_emb(valid.long() * VIEW)
         if self.attr_emb is not None:
@@ -186,10 +197,14 @@ class SASRec(nn.Module):
         allowed = (causal & valid.unsqueeze(1)) | eye  # [b, q, k]
         allowed = allowed.unsqueeze(1)  # [b, 1, q, k]
         additive = None
-        if export:
+        if export or self.pos_bias is not None:
             additive = torch.where(allowed, torch.zeros((), dtype=x.dtype), torch.full((), -1e9, dtype=x.dtype))
-        for blk in self.blocks:
-            x = blk(x, allowed, additive)
+        for i, blk in enumerate(self.blocks):
+            mask = additive
+            if self.pos_bias is not None:
+                bias = self.pos_bias[:, i * self.heads:(i + 1) * self.heads][self.dist[:l, :l]]  # [q, k, h]
+                mask = additive + bias.permute(2, 0, 1).unsqueeze(0)
+            x = blk(x, allowed, mask)
         return self.ln_final(x)
 
     def loss(self, groups, negatives):
@@ -479,6 +494,7 @@ def export_onnx(a):
         n_items, d, layers, heads, max_len = c["n_items"], c["d_model"], c["layers"], c["heads"], c["max_len"]
         event_types, n_attr, k_attr = c["event_types"], c["n_attributes"], c["max_attributes"]
         layout = c.get("layout", "pre_norm")  # files written before the field are pre-norm
+        positions = c.get("positions", "from_newest")
         rows_attrs = [[]] + [list(x) for x in header.get("attributes", [])] if n_attr else None
         src = a.from_lrec
     else:
@@ -487,6 +503,7 @@ def export_onnx(a):
         n_items, d, layers, heads, max_len = a.items, a.d_model, a.layers, a.heads, a.max_len
         event_types, n_attr, k_attr = a.event_types, a.attributes, a.max_attributes
         layout = a.layout
+        positions = "from_newest"
         rows_attrs = None
         if n_attr:
             g = random.Random(a.seed)
@@ -494,10 +511,14 @@ def export_onnx(a):
     ids_t = w_t = None
     if n_attr:
         ids_t, w_t = attr_tables(rows_attrs, k_attr)
-    model = SASRec(n_items, d, layers, heads, max_len, 0.0, event_types, n_attr, ids_t, w_t, layout)
+    model = SASRec(n_items, d, layers, heads, max_len, 0.0, event_types, n_attr, ids_t, w_t, layout, positions)
     if src:
-        sd = {"item_emb.weight": weights["item_emb"], "pos_emb.weight": weights["pos_emb"],
+        sd = {"item_emb.weight": weights["item_emb"],
               "ln_final.weight": weights["ln_final.gamma"], "ln_final.bias": weights["ln_final.beta"]}
+        if positions == "relative":
+            sd["pos_bias"] = weights["pos_bias"]
+        else:
+            sd["pos_emb.weight"] = weights["pos_emb"]
         if event_types:
             sd["event_emb.weight"] = weights["event_emb"]
         if n_attr:
