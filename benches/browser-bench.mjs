@@ -360,6 +360,7 @@ async function main() {
     sizes: { wasm: [], js: [], models: [] },
     notes: [
       "WebGPU rows: Chromium --enable-unsafe-webgpu on a machine without a GPU gets SwiftShader, software rendering on the CPU — not GPU figures.",
+      "localrec's recommend() is timed after one more tracked event than its last answer (the history cleared, its first n - 1 events tracked and answered, the n-th tracked, untimed): with relative positions (the trainer's default since format version 6) it computes only that event over the cached keys and values; repeatP50 is the same history answered again (nothing new to compute). onnxruntime-web runs the whole graph every call.",
       "onnxruntime-web times include the input tensor, session.run (scores read back to JS) and a JS top-k over all items (history excluded); localrec's recommend() includes scoring the quantised catalogue (int8 up to 20,000 items, int4 up to 100,000, residual codes rq12 above), top-k and reasons.",
       "The ONNX graph takes a fixed [1, 50] input (history left-padded with 0); localrec runs the Transformer on the history's own length (at most 50).",
     ],
@@ -427,6 +428,7 @@ async function main() {
                 scoringP50: a.scoringMs.p50, topKP50: a.topKMs.p50, reasonsP50: a.reasonsMs.p50,
                 wallMs: a.wallMs, forwardMs: a.forwardMs, rankMs: a.rankMs,
                 scoringMs: a.scoringMs, topKMs: a.topKMs, reasonsMs: a.reasonsMs,
+                repeatP50: a.repeatMs.p50, repeatMs: a.repeatMs,
               } : { error: lr.error || "no result", pageErrors: lr.pageErrors },
               ort: b ? {
                 ep: or.ep, p50: b.wallMs.p50, p95: b.wallMs.p95, mean: b.wallMs.mean, calls: b.calls,

@@ -7,7 +7,7 @@ bin="${CARGO_TARGET_DIR:-$HOME/.cache/localrec/target}/release/localrec"
 shop=$(mktemp -d)
 "$bin" synth --items 3000 --shoppers 20000 --seed 42 --out "$shop"
 "$bin" train --data "$shop/events.csv" --format events --catalog "$shop/catalog.json" --out models/demo \
-  --seed 42 --layers 2 --heads 2 --dropout 0.2 --time-limit-min 20 --patience 4 --purchase-weight 8 "$@"
+  --seed 42 --layers 2 --heads 2 --dropout 0.2 --time-limit-min 45 --patience 4 --purchase-weight 8 "$@"
 cp "$shop/catalog.json" "$shop/offers.json" models/demo/
 rm -rf "$shop"
 node scripts/model-readme.mjs models/demo "Demo shop model" "scripts/make-demo-model.sh $*" \

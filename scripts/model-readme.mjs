@@ -1,12 +1,14 @@
 // Writes DIR/README.md for a shipped model from its report.json: provenance, the exact command,
-// the sha256 and the measured metrics. Usage: node scripts/model-readme.mjs DIR "TITLE" "COMMAND" "DATA NOTE"
+// the sha256 and the measured metrics. Usage: node scripts/model-readme.mjs DIR "TITLE" "COMMAND" "DATA NOTE" ["NOTE"]
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 
-const [dir, title, command, dataNote] = process.argv.slice(2);
+const [dir, title, command, dataNote, note] = process.argv.slice(2);
 const report = JSON.parse(readFileSync(join(dir, "report.json"), "utf8"));
-const sha = createHash("sha256").update(readFileSync(join(dir, "model.lrec"))).digest("hex");
+const file = readFileSync(join(dir, "model.lrec"));
+const sha = createHash("sha256").update(file).digest("hex");
+const version = file.readUInt32LE(8);
 const t = report.test;
 const f = (x) => x.toFixed(4);
 const c = report.config;
@@ -23,9 +25,9 @@ Regenerate (from the repository root):
 ${command}
 \`\`\`
 
-- \`model.lrec\`: ${report.model.bytes} bytes, sha256 \`${sha}\` (format version 1, int8)
+- \`model.lrec\`: ${report.model.bytes} bytes, sha256 \`${sha}\` (format version ${version}, ${report.test.item_table ?? "int8"} item table)
 - Architecture: d_model ${c.d_model}, ${c.layers} block(s), ${c.heads} head(s), max length ${c.max_len},
-  dropout ${c.dropout}, layout ${c.layout ?? "pre_norm"}, query buckets ${c.query_buckets}, attributes ${c.n_attributes}, event types ${c.event_types}
+  dropout ${c.dropout}, layout ${c.layout ?? "pre_norm"}, positions ${c.positions ?? "from_newest"}, query buckets ${c.query_buckets}, attributes ${c.n_attributes}, event types ${c.event_types}
 - Training: seed ${tr.options.seed}, ${tr.options.negatives ? `sampled softmax with ${tr.options.negatives} negatives` : "full cross-entropy"},
   batch ${tr.options.batch_size}, lr ${tr.options.learning_rate}${
   (tr.options.purchase_weight ?? 1) !== 1 ? `, purchase weight ${tr.options.purchase_weight}` : ""
@@ -51,6 +53,6 @@ int8 vs f32 NDCG@10: ${(100 * t.int8_vs_f32_ndcg_relative).toFixed(2)}% relative
 \`report.json\` has the per-epoch curve, \`report.html\` plots it. \`golden.json\` holds fixed histories and their
 top-10, checked natively (tests/shipped_models.rs) and in the browser on CPU and WebGPU (tests/browser/parity.test.mjs);
 refresh it only together with the weights: \`localrec golden --model ${dir}/model.lrec --histories ${dir}/golden.json\`.
-`,
+${note ? `\n${note}\n` : ""}`,
 );
 console.log(`wrote ${join(dir, "README.md")} (sha256 ${sha})`);

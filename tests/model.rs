@@ -34,7 +34,7 @@ fn the_newest_row_forward_equals_the_full_one() {
 
 #[test]
 fn appending_to_cached_keys_equals_encoding_the_whole_history() {
-    block_on(checks::appending_to_cached_keys_equals_encoding_the_whole_history(&cpu()));
+    block_on(checks::appending_to_cached_keys_equals_encoding_the_whole_history(&cpu(), true));
 }
 
 #[test]

@@ -134,13 +134,17 @@ async fn on_cpu_in_wasm_the_newest_row_forward_equals_the_full_one() {
 
 #[wasm_bindgen_test]
 async fn on_webgpu_appending_to_cached_keys_equals_encoding_the_whole_history() {
-    checks::appending_to_cached_keys_equals_encoding_the_whole_history(&webgpu().await).await;
+    checks::appending_to_cached_keys_equals_encoding_the_whole_history(&webgpu().await, false)
+        .await;
 }
 
 #[wasm_bindgen_test]
 async fn on_cpu_in_wasm_appending_to_cached_keys_equals_encoding_the_whole_history() {
-    checks::appending_to_cached_keys_equals_encoding_the_whole_history(&localrec::cpu_device())
-        .await;
+    checks::appending_to_cached_keys_equals_encoding_the_whole_history(
+        &localrec::cpu_device(),
+        true,
+    )
+    .await;
 }
 
 #[wasm_bindgen_test]

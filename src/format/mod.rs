@@ -650,7 +650,9 @@ mod tests {
     use super::*;
 
     pub(super) fn tiny() -> (SeqRecConfig, Vec<String>, Weights) {
+        // Positions from the newest event: a file of the oldest kind (version 1 with int8).
         let config = SeqRecConfig::new(3)
+            .with_positions(crate::model::Positions::FromNewest)
             .with_d_model(4)
             .with_layers(1)
             .with_max_len(5);

@@ -92,12 +92,11 @@ pub struct TrainArgs {
     /// Block arrangement: sasrec (the original SASRec code's) or pre-norm (GPT-2 style).
     #[arg(long, value_enum, default_value_t = LayoutArg::from(ModelSettings::default().layout))]
     layout: LayoutArg,
-    /// Positions: from-newest (a learned table added to the input, the newest event reading its
-    /// last row; default), from-oldest (the window's oldest event reads row 0) or relative (a
-    /// learned attention bias by distance, nothing added to the input). With the last two
-    /// earlier outputs never change when an event is appended. Study options: from-oldest
-    /// files are format version 3, relative ones 6.
-    #[arg(long, value_enum, default_value_t = PositionsArg::FromNewest)]
+    /// Positions: relative (a learned attention bias by distance, nothing added to the input;
+    /// the default: the browser then computes only each new event), from-newest (a learned
+    /// table added to the input, the newest event reading its last row; the default before
+    /// format version 6) or from-oldest (the window's oldest event reads row 0).
+    #[arg(long, value_enum, default_value_t = PositionsArg::Relative)]
     positions: PositionsArg,
     /// Sampled-softmax negatives; 0 trains with full cross-entropy. Default: full cross-entropy
     /// for catalogues up to 20,000 items (better on Beauty), 256 sampled negatives above.
