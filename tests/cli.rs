@@ -318,7 +318,9 @@ fn synth_train_eval_inspect_recommend() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--item-table pqM or rqM"));
 
     let header = json(&ok(localrec(&["inspect", p(&model)])));
-    assert_eq!(header["format_version"], 1);
+    // The trainer's default positions, a relative attention bias, are format version 6.
+    assert_eq!(header["format_version"], 6);
+    assert_eq!(header["config"]["positions"], "relative");
     assert_eq!(header["items"], 200);
     assert_eq!(header["has_catalog"], true);
     assert_eq!(header["sha256"].as_str().unwrap().len(), 64);
@@ -581,7 +583,8 @@ fn int4_item_tables_train_evaluate_and_rank() {
     assert_eq!(report["test"]["users"], 40);
     let model = out.join("model.lrec");
     let header = json(&ok(localrec(&["inspect", p(&model)])));
-    assert_eq!(header["format_version"], 2);
+    // int4 alone is version 2; the default relative bias makes it 6.
+    assert_eq!(header["format_version"], 6);
     let dtypes: Vec<(&str, &str)> = header["tensors"]
         .as_array()
         .unwrap()
@@ -678,7 +681,8 @@ fn a_trained_model_splits_into_a_core_and_category_shards() {
     assert!(run.status.success(), "{stderr}");
     let core = site.join("model.lrec");
     let header = json(&ok(localrec(&["inspect", p(&core)])));
-    assert_eq!(header["format_version"], 5); // its shards number their ids
+    // Numbered shard ids alone are version 5; the default relative bias makes it 6.
+    assert_eq!(header["format_version"], 6);
     assert_eq!(header["items"], 40);
     let whole = json(&ok(localrec(&["inspect", p(&model)])));
     assert_eq!(header["shards"]["catalog_items"], whole["items"]);
@@ -895,7 +899,8 @@ fn residual_codes_write_a_compact_model_that_evaluates_ranks_and_shards() {
         plain["item_table"]["ndcg@10"]
     );
     let header = json(&ok(localrec(&["inspect", p(&compact)])));
-    assert_eq!(header["format_version"], 4);
+    // Residual codes alone are version 4; the default relative bias makes it 6.
+    assert_eq!(header["format_version"], 6);
     let table = header["tensors"]
         .as_array()
         .unwrap()
@@ -932,7 +937,8 @@ fn residual_codes_write_a_compact_model_that_evaluates_ranks_and_shards() {
         "20",
     ]));
     let core = json(&ok(localrec(&["inspect", p(&sharded.join("model.lrec"))])));
-    assert_eq!(core["format_version"], 5); // coded, and its shards number their ids
+    // Coded with numbered shards alone is version 5; the default relative bias makes it 6.
+    assert_eq!(core["format_version"], 6);
     let refused = localrec(&[
         "shard",
         "--model",
@@ -998,7 +1004,7 @@ fn residual_codes_write_a_compact_model_that_evaluates_ranks_and_shards() {
         "{c}"
     );
     let header = json(&ok(localrec(&["inspect", p(&shipped)])));
-    assert_eq!(header["format_version"], 4);
+    assert_eq!(header["format_version"], 6); // residual codes (4) and a relative bias
 
     // With a time limit spent, fine-tuning starts no epoch: the file ships k-means' codes.
     let limited_out = dir.path().join("limited");
