@@ -56,8 +56,11 @@ impl SeqBatch {
     }
 
     /// Truncates each history to its newest `config.max_len` events and left-pads all of them to
-    /// the longest one in the batch. Positions are counted from the newest event, so the padding
-    /// length never changes a result (tests/model.rs checks this); short histories stay cheap.
+    /// the longest one in the batch. Every position scheme reads a history the same wherever its
+    /// padding ends (positions counted from the newest event or the oldest valid one, distances
+    /// for a relative bias), so the padding length never changes a result (tests/model.rs checks
+    /// this); short histories stay cheap. (The browser and the evaluation pick the window first,
+    /// `SeqRecConfig::window_start`.)
     /// `item_attrs[row]` lists an item's attribute ids (1-based) when the model reads attributes.
     pub fn new(config: &SeqRecConfig, histories: &[&[Step]], item_attrs: &[Vec<u32>]) -> Self {
         let len = histories
