@@ -89,18 +89,19 @@ fn trainer_eval_reads_the_browsers_window() {
     assert_eq!(encoded.steps.len(), 3);
     let (state, _) = engine.state_blocking(&encoded).unwrap().unwrap();
     let scores = engine.score(&state);
-    let all_steps = engine.encode(&history[..4]).steps;
-    let steps: Vec<_> = all_steps
-        .into_iter()
-        .chain((4..items.len()).flat_map(|i| engine.encode(&history[i..=i]).steps))
-        .collect();
+    // The whole history as the trainer reads it.
+    let artefact = format::read(&bytes).unwrap();
+    let ds = Dataset::from_logs(vec![UserLog {
+        user: "u".into(),
+        events: history,
+    }]);
+    let steps = prepare_for(&artefact, &ds).unwrap().users.remove(0).steps;
     assert_eq!(steps.len(), items.len());
     let seen: Vec<u32> = steps.iter().map(|s| s.item).collect();
     let keep = |r: usize| r != 0 && !seen.contains(&(r as u32));
     let browser = localrec::runtime::rank::top_k(&scores, 10, keep);
     let browser: Vec<u32> = browser.into_iter().map(|(r, _)| r as u32).collect();
 
-    let artefact = format::read(&bytes).unwrap();
     let model = artefact.model(&localrec::cpu_device()).unwrap();
     // A target outside the top 10, so it is not let back in.
     let target = (1..=40)

@@ -167,21 +167,20 @@ fn a_relative_bias_against_older_keys_leaves_only_the_newest_event() {
     for (i, v) in bias.values.iter_mut().enumerate() {
         *v = if i < columns { 0.0 } else { -1e4 };
     }
-    let model = c.init_with(&cpu(), &w).unwrap();
-    let newest = |items: &[u32]| {
-        let steps = checks::views(items);
-        let (state, _) = model.encode_newest(&SeqBatch::new(&c, &[&steps], &[]));
-        localrec::model::floats(state).unwrap()
+    // How far apart the newest states of [7, 8, 9] and [9] are with these weights.
+    let apart = |w: &localrec::model::Weights| {
+        let model = c.init_with(&cpu(), w).unwrap();
+        let newest = |items: &[u32]| {
+            let steps = checks::views(items);
+            let (state, _) = model.encode_newest(&SeqBatch::new(&c, &[&steps], &[]));
+            localrec::model::floats(state).unwrap()
+        };
+        common::max_diff(&newest(&[7, 8, 9]), &newest(&[9]))
     };
-    let diff = common::max_diff(&newest(&[7, 8, 9]), &newest(&[9]));
+    let diff = apart(&w);
     assert!(diff < 1e-5, "older events still count: {diff}");
     // Without the bias they do.
-    let model = c.init_with(&cpu(), &common::weights(&c)).unwrap();
-    let steps = (checks::views(&[7, 8, 9]), checks::views(&[9]));
-    let state = |s: &[localrec::model::Step]| {
-        localrec::model::floats(model.encode_newest(&SeqBatch::new(&c, &[s], &[])).0).unwrap()
-    };
-    assert!(common::max_diff(&state(&steps.0), &state(&steps.1)) > 1e-4);
+    assert!(apart(&common::weights(&c)) > 1e-4);
 }
 
 /// An engine whose model caches keys and values answers a growing history, the same history
@@ -204,16 +203,13 @@ fn an_engine_reusing_cached_keys_answers_as_encoding_each_history_whole() {
         .with_positions(Positions::Relative);
     let bytes = format::random_model(&c, 5, Encoding::Int8).unwrap();
     let engine = Engine::load(&bytes, &cpu(), None).unwrap();
-    let event = |i: usize, n: u32| Event {
-        kind: if i % 3 == 2 {
+    let event = |i: usize, n: u32| {
+        let kind = if i % 3 == 2 {
             EventKind::Cart
         } else {
             EventKind::View
-        },
-        item_id: Some(format!("item-{n}")),
-        query: None,
-        category: None,
-        ts: 1_700_000_000_000.0 + i as f64,
+        };
+        Event::item(kind, format!("item-{n}"), 1_700_000_000_000.0 + i as f64)
     };
     let items = [3, 250, 17, 17, 99, 41, 7, 120];
     let history = |n: usize| -> Vec<Event> {

@@ -863,43 +863,35 @@ mod tests {
     }
 
     /// A file is written as the oldest version that holds it: positions counted from the oldest
-    /// event need version 3, and the same file claiming version 2 is refused, by name.
+    /// event need version 3, a relative attention bias (its table `pos_bias`) version 6, and the
+    /// same file claiming the version before is refused, by name.
     #[test]
-    fn positions_from_the_oldest_event_are_version_3() {
-        let config = tiny().0.with_positions(crate::model::Positions::FromOldest);
-        let file = stored_with(
-            &config,
-            Storage::Quantized {
-                item_table: Encoding::Int8,
-            },
-        );
-        assert_eq!(version_of(&file), 3);
-        assert_eq!(
-            read(&file).unwrap().header.config.positions,
-            config.positions
-        );
-        let err = read(&as_version(file, 2)).unwrap_err();
-        assert_eq!(err.code(), "MODEL_CORRUPT");
-        assert!(err.to_string().contains("oldest event"), "{err}");
-    }
-
-    /// A relative attention bias needs version 6: its table has another name and shape.
-    #[test]
-    fn a_relative_attention_bias_is_version_6() {
-        let config = tiny().0.with_positions(crate::model::Positions::Relative);
-        let file = stored_with(
-            &config,
-            Storage::Quantized {
-                item_table: Encoding::Int8,
-            },
-        );
-        assert_eq!(version_of(&file), 6);
-        let back = read(&file).unwrap();
-        assert_eq!(back.header.config.positions, config.positions);
-        assert!(back.header.tensors.iter().any(|t| t.name == "pos_bias"));
-        let err = read(&as_version(file, 5)).unwrap_err();
-        assert_eq!(err.code(), "MODEL_CORRUPT");
-        assert!(err.to_string().contains("relative attention bias"), "{err}");
+    fn positions_need_the_version_that_introduced_them() {
+        use crate::model::Positions;
+        for (positions, version, table, name) in [
+            (Positions::FromOldest, 3, "pos_emb", "oldest event"),
+            (
+                Positions::Relative,
+                6,
+                "pos_bias",
+                "relative attention bias",
+            ),
+        ] {
+            let config = tiny().0.with_positions(positions);
+            let file = stored_with(
+                &config,
+                Storage::Quantized {
+                    item_table: Encoding::Int8,
+                },
+            );
+            assert_eq!(version_of(&file), version, "{positions:?}");
+            let back = read(&file).unwrap();
+            assert_eq!(back.header.config.positions, positions);
+            assert!(back.header.tensors.iter().any(|t| t.name == table));
+            let err = read(&as_version(file, version - 1)).unwrap_err();
+            assert_eq!(err.code(), "MODEL_CORRUPT");
+            assert!(err.to_string().contains(name), "{err}");
+        }
     }
 
     #[test]

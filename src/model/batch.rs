@@ -55,20 +55,20 @@ impl SeqBatch {
         }
     }
 
-    /// Truncates each history to its newest `config.max_len` events and left-pads all of them to
-    /// the longest one in the batch. Every position scheme reads a history the same wherever its
-    /// padding ends (positions counted from the newest event or the oldest valid one, distances
-    /// for a relative bias), so the padding length never changes a result (tests/model.rs checks
-    /// this); short histories stay cheap. (The browser and the evaluation pick the window first,
-    /// `SeqRecConfig::window_start`.)
+    /// Keeps the window of each history the model reads ([`SeqRecConfig::window_start`]: the
+    /// newest `config.max_len` events, or with a relative bias a window moving in steps; the
+    /// browser, the trainer and its evaluation all read histories through here) and left-pads
+    /// all of them to the longest one in the batch. Every position scheme reads a history the
+    /// same wherever its padding ends (positions counted from the newest event or the oldest
+    /// valid one, distances for a relative bias), so the padding length never changes a result
+    /// (tests/model.rs checks this); short histories stay cheap.
     /// `item_attrs[row]` lists an item's attribute ids (1-based) when the model reads attributes.
     pub fn new(config: &SeqRecConfig, histories: &[&[Step]], item_attrs: &[Vec<u32>]) -> Self {
-        let len = histories
+        let histories: Vec<&[Step]> = histories
             .iter()
-            .map(|h| h.len().min(config.max_len))
-            .max()
-            .unwrap_or(0)
-            .max(1);
+            .map(|h| &h[config.window_start(h.len())..])
+            .collect();
+        let len = histories.iter().map(|h| h.len()).max().unwrap_or(0).max(1);
         let q = if config.query_buckets > 0 {
             config.max_query_tokens
         } else {
@@ -92,7 +92,7 @@ impl SeqBatch {
             attrs_w: vec![0.0; n * a],
         };
         let empty = Step::default();
-        for history in histories {
+        for history in &histories {
             let refs: Vec<&Step> = history.iter().collect();
             for step in left_pad(&refs, len, &empty) {
                 let pos = b.items.len();

@@ -1,6 +1,7 @@
 //! The sequence Transformer (SASRec-style, pre-LayerNorm) shared by the trainer and the browser.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use burn::module::Param;
 use burn::nn::{Dropout, DropoutConfig, LayerNorm, LayerNormConfig};
@@ -451,57 +452,43 @@ impl SeqRec {
         self.dropout.forward(x) * valid.reshape([b, l, 1])
     }
 
-    /// The additive attention mask `[b, 1, l, l]`.
-    fn mask(&self, batch: &SeqBatch) -> Tensor<4> {
-        let (b, l) = (batch.batch, batch.len);
-        // Additive mask [b, 1, l, l]: a query sees earlier non-padding keys and always itself
-        // (so padding rows attend only to themselves and nothing leaks backwards in time).
-        let mut mask = Vec::with_capacity(b * l * l);
-        for s in 0..b {
-            let row_valid = &batch.valid[s * l..(s + 1) * l];
-            for qi in 0..l {
-                for (ki, &valid) in row_valid.iter().enumerate() {
-                    mask.push(if ki == qi || (ki < qi && valid > 0.0) {
+    /// The additive attention mask `[b, 1, queries, n]` of `b` histories of `n` positions each
+    /// (`valid` flags each position, `[b * n]`): a query sees earlier valid keys and always
+    /// itself (so padding rows attend only to themselves and nothing leaks backwards in time).
+    fn mask(&self, valid: &[f32], b: usize, n: usize, queries: Range<usize>) -> Tensor<4> {
+        let q = queries.len();
+        let mut mask = Vec::with_capacity(b * q * n);
+        for row_valid in valid.chunks(n) {
+            for qi in queries.clone() {
+                mask.extend(row_valid.iter().enumerate().map(|(ki, &valid)| {
+                    if ki == qi || (ki < qi && valid > 0.0) {
                         0.0f32
                     } else {
                         -1e9
-                    });
-                }
+                    }
+                }));
             }
         }
-        float_tensor(mask, [b * l * l], &self.device()).reshape([b, 1, l, l])
+        float_tensor(mask, [b * q * n], &self.device()).reshape([b, 1, q, n])
     }
 
-    /// With [`Positions::Relative`], block `block`'s bias on each attention score,
-    /// `[1, heads, rows, l]`: the table's entry for how many events the key precedes the query
-    /// (keys after the query are masked out; they read distance 0). Left padding moves no
-    /// distance, so a history's result does not depend on the batch it is in.
-    fn relative_bias(&self, block: usize, rows: Rows, l: usize) -> Option<Tensor<4>> {
-        let queries = match rows {
-            Rows::All => 0..l,
-            Rows::Newest => l - 1..l,
-        };
-        self.relative_bias_at(block, queries, l)
-    }
-
-    /// [`Self::relative_bias`] for the queries at positions `queries` over keys `0..l`.
-    fn relative_bias_at(
-        &self,
-        block: usize,
-        queries: std::ops::Range<usize>,
-        l: usize,
-    ) -> Option<Tensor<4>> {
+    /// With [`Positions::Relative`], block `block`'s bias on each attention score of the queries
+    /// at positions `queries` over keys `0..n`, `[1, heads, queries, n]`: the table's entry for
+    /// how many events the key precedes the query (keys after the query are masked out; they
+    /// read distance 0). Left padding moves no distance, so a history's result does not depend
+    /// on the batch it is in.
+    fn relative_bias(&self, block: usize, queries: Range<usize>, n: usize) -> Option<Tensor<4>> {
         if self.positions != Positions::Relative {
             return None;
         }
         let h = self.heads;
         let table = self.pos_emb.val().narrow(1, block * h, h).transpose();
-        let n = queries.len();
+        let q = queries.len();
         let distance: Vec<i64> = queries
-            .flat_map(|q| (0..l).map(move |k| q.saturating_sub(k) as i64))
+            .flat_map(|qi| (0..n).map(move |k| qi.saturating_sub(k) as i64))
             .collect();
         let bias = table.select(1, int_tensor(distance, &self.device()));
-        Some(bias.reshape([1, h, n, l]))
+        Some(bias.reshape([1, h, q, n]))
     }
 
     /// Like [`Self::encode`], also returning the last block's attention of the newest position over
@@ -571,47 +558,12 @@ impl SeqRec {
         if past.is_some_and(|c| c.blocks.len() != self.blocks.len()) {
             return bad("the cached keys and values are another model's".into());
         }
-        let device = self.device();
-        let mut x = self.embed_after(batch, items, p).reshape([m, d]);
-        let last = self.blocks.len() - 1;
-        let mut att = None;
-        let mut cached = Vec::with_capacity(self.blocks.len());
-        for (i, block) in self.blocks.iter().enumerate() {
-            let rows = if i == last { Rows::Newest } else { Rows::All };
-            // Queries at absolute positions `first..n` see every key up to their own.
-            let first = if i == last { n - 1 } else { p };
-            let q = n - first;
-            let mask: Vec<f32> = (first..n)
-                .flat_map(|qi| (0..n).map(move |k| if k <= qi { 0.0 } else { -1e9 }))
-                .collect();
-            let mask = float_tensor(mask, [q * n], &device).reshape([1, 1, q, n]);
-            let mask = match self.relative_bias_at(i, first..n, n) {
-                Some(bias) => mask + bias,
-                None => mask,
-            };
-            let (y, a, kv) = block.forward(
-                x,
-                past.map(|c| c.blocks[i].clone()),
-                mask,
-                1,
-                m,
-                self.heads,
-                &self.dropout,
-                self.layout,
-                rows,
-            );
-            x = y;
-            att = Some(a);
-            cached.push(kv);
-        }
-        let att = att.expect("a model has at least one block (validated)");
+        let x = self.embed_after(batch, items, p).reshape([m, d]);
+        let (state, att, blocks) = self.through_blocks(x, 1, m, &vec![1.0; n], past, Rows::Newest);
         Ok((
-            self.ln_final.forward(x),
+            state,
             att.mean_dim(1).reshape([1, n]),
-            KvCache {
-                blocks: cached,
-                len: n,
-            },
+            KvCache { blocks, len: n },
         ))
     }
 
@@ -625,23 +577,45 @@ impl SeqRec {
         items: Option<Tensor<2>>,
     ) -> (Tensor<2>, Tensor<4>) {
         let (b, l, d) = (batch.batch, batch.len, self.d_model);
-        let mut x = self.embed(batch, items).reshape([b * l, d]);
-        let mask = self.mask(batch);
+        let x = self.embed(batch, items).reshape([b * l, d]);
+        let (out, att, _) = self.through_blocks(x, b, l, &batch.valid, None, last_rows);
+        (out, att)
+    }
+
+    /// Every block and the final LayerNorm over `x`, `[b * l, d]`: the `l` positions of each of
+    /// `b` histories that follow `past`'s (`valid` flags every position, `past`'s included,
+    /// `[b * (p + l)]`), the last block computing `last_rows`. Returns the output (`[b * l, d]`,
+    /// or `[b, d]` for the newest rows), the last block's attention weights
+    /// `[b, heads, rows, p + l]` and each block's keys and values of every position
+    /// `[b, p + l, 2d]`.
+    fn through_blocks(
+        &self,
+        mut x: Tensor<2>,
+        b: usize,
+        l: usize,
+        valid: &[f32],
+        past: Option<&KvCache>,
+        last_rows: Rows,
+    ) -> (Tensor<2>, Tensor<4>, Vec<Tensor<3>>) {
+        let p = past.map_or(0, KvCache::len);
+        let n = p + l;
+        let all = self.mask(valid, b, n, p..n);
         let last = self.blocks.len() - 1;
         let mut att = None;
+        let mut keys = Vec::with_capacity(self.blocks.len());
         for (i, block) in self.blocks.iter().enumerate() {
             let rows = if i == last { last_rows } else { Rows::All };
-            let mask = match rows {
-                Rows::All => mask.clone(),
-                Rows::Newest => mask.clone().narrow(2, l - 1, 1),
+            let (mask, queries) = match rows {
+                Rows::All => (all.clone(), p..n),
+                Rows::Newest => (all.clone().narrow(2, l - 1, 1), n - 1..n),
             };
-            let mask = match self.relative_bias(i, rows, l) {
+            let mask = match self.relative_bias(i, queries, n) {
                 Some(bias) => mask + bias,
                 None => mask,
             };
-            let (y, a, _) = block.forward(
+            let (y, a, kv) = block.forward(
                 x,
-                None,
+                past.map(|c| c.blocks[i].clone()),
                 mask,
                 b,
                 l,
@@ -652,9 +626,10 @@ impl SeqRec {
             );
             x = y;
             att = Some(a);
+            keys.push(kv);
         }
         let att = att.expect("a model has at least one block (validated)");
-        (self.ln_final.forward(x), att)
+        (self.ln_final.forward(x), att, keys)
     }
 
     /// The newest position's hidden state: `[batch, d_model]` ([`Self::encode_newest`]).

@@ -101,15 +101,6 @@ fn cases_per_batch(n_rows: usize) -> usize {
     (SCORE_FLOATS_PER_BATCH / n_rows.max(1)).clamp(1, 256)
 }
 
-/// The window of each case's history the model reads, as the browser does (`Engine::encode`,
-/// [`SeqRecConfig::window_start`]).
-fn windows<'a>(config: &SeqRecConfig, cases: &[EvalCase<'a>]) -> Vec<&'a [Step]> {
-    cases
-        .iter()
-        .map(|c| &c.input[config.window_start(c.input.len())..])
-        .collect()
-}
-
 /// Evaluates a model with full ranking.
 pub fn evaluate(
     model: &SeqRec,
@@ -131,7 +122,7 @@ pub fn evaluate(
         cases_per_batch(n_rows),
         keep_top,
         |chunk| {
-            let histories = windows(config, chunk);
+            let histories: Vec<&[Step]> = chunk.iter().map(|c| c.input).collect();
             let batch = SeqBatch::new(config, &histories, item_attrs);
             floats(model.score_items(model.user_state(&batch)))
         },
@@ -190,7 +181,7 @@ pub fn evaluate_offers(
     let no_filter = Filter::default();
     let (mut users, mut hits, mut by_value, mut popular) = (0usize, 0usize, 0usize, 0usize);
     for chunk in cases.chunks(256) {
-        let histories = windows(config, chunk);
+        let histories: Vec<&[Step]> = chunk.iter().map(|c| c.input).collect();
         let batch = SeqBatch::new(config, &histories, item_attrs);
         let states = engine.states_blocking(&batch)?;
         for (case, state) in chunk.iter().zip(states.chunks_exact(d)) {
