@@ -20,6 +20,9 @@ fn config() -> SeqRecConfig {
         .with_heads(2)
         .with_max_len(8)
         .with_query_buckets(32)
+        // Positions from the newest event: the 11-event history reads its newest 8 (a relative
+        // bias's window, moving in steps, would read 7; tests/common/checks.rs covers it).
+        .with_positions(localrec::model::Positions::FromNewest)
 }
 
 fn histories() -> Vec<Vec<Step>> {
