@@ -131,6 +131,25 @@ fn inference(c: &mut Criterion) {
                 })
             },
         );
+        // The same on the host (`HostBlocks`, the CPU engine's path).
+        let host = model.host_blocks().unwrap();
+        group.bench_function(
+            BenchmarkId::new("host_whole", format!("{len}_events")),
+            |b| b.iter(|| host.append(&model, black_box(&whole), None, None).unwrap()),
+        );
+        let past = host
+            .append(&model, &batch(&steps[..len - 1]), None, None)
+            .unwrap()
+            .keys;
+        group.bench_function(
+            BenchmarkId::new("host_append_one", format!("{len}_events")),
+            |b| {
+                b.iter(|| {
+                    host.append(&model, black_box(&newest), None, Some(past.clone()))
+                        .unwrap()
+                })
+            },
+        );
     }
     group.finish();
 }

@@ -10,6 +10,7 @@ pub mod event;
 pub mod format;
 pub mod model;
 pub mod runtime;
+pub(crate) mod vector;
 
 #[cfg(feature = "train")]
 pub mod train;

@@ -201,8 +201,10 @@ fn an_engine_reusing_cached_keys_answers_as_encoding_each_history_whole() {
         .with_event_types(true)
         .with_query_buckets(8)
         .with_positions(Positions::Relative);
-    let bytes = format::random_model(&c, 5, Encoding::Int8).unwrap();
-    let engine = Engine::load(&bytes, &cpu(), None).unwrap();
+    let engine = |c: &SeqRecConfig| {
+        let bytes = format::random_model(c, 5, Encoding::Int8).unwrap();
+        Engine::load(&bytes, &cpu(), None).unwrap()
+    };
     let event = |i: usize, n: u32| {
         let kind = if i % 3 == 2 {
             EventKind::Cart
@@ -211,7 +213,7 @@ fn an_engine_reusing_cached_keys_answers_as_encoding_each_history_whole() {
         };
         Event::item(kind, format!("item-{n}"), 1_700_000_000_000.0 + i as f64)
     };
-    let items = [3, 250, 17, 17, 99, 41, 7, 120];
+    let items = [3, 250, 17, 17, 99, 41, 7, 120, 5, 8, 13, 21, 34, 55];
     let history = |n: usize| -> Vec<Event> {
         items[..n]
             .iter()
@@ -237,6 +239,26 @@ fn an_engine_reusing_cached_keys_answers_as_encoding_each_history_whole() {
     // The window holds every event up to 6, then moves in steps of 3: 7 events read the newest 4
     // (encoded whole), 8 the newest 5 (the 8th appended to the 7th's window).
     let windows = [1, 2, 5, 5, 4, 3, 6, 4, 5];
+    // A longer window: a history of 12 events encoded whole (on the CPU through burn, its keys
+    // then copied to the host), 13 appended to it.
+    let long_calls = [history(12), history(13), history(14)];
+    for (engine, calls, windows) in [
+        (engine(&c), &calls[..], &windows[..]),
+        (
+            engine(&c.clone().with_max_len(16)),
+            &long_calls[..],
+            &[12, 13, 14][..],
+        ),
+    ] {
+        check_calls(&engine, calls, windows);
+    }
+}
+
+fn check_calls(
+    engine: &localrec::runtime::Engine,
+    calls: &[Vec<localrec::event::Event>],
+    windows: &[usize],
+) {
     for (i, h) in calls.iter().enumerate() {
         let encoded = engine.encode(h);
         assert_eq!(encoded.steps.len(), windows[i], "call {i}");

@@ -14,6 +14,9 @@ use super::batch::SeqBatch;
 use super::config::{BlockLayout, BlockParam, ParamSpec, Positions, SeqRecConfig, Slot};
 use super::weights::{Weights, float_tensor, int_tensor};
 
+mod host;
+pub use host::{Appended, HostBlocks, HostKeys};
+
 impl SeqRecConfig {
     /// A model with freshly initialised weights (seed the device first for reproducibility).
     #[cfg(feature = "train")]

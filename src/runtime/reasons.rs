@@ -2,6 +2,7 @@
 
 use crate::error::Result;
 use crate::event::{Event, EventKind};
+use crate::vector::dot;
 
 use super::engine::{Encoded, Engine};
 use super::options::Reason;
@@ -81,24 +82,4 @@ fn reason(
         },
         _ => Reason::POPULAR,
     }
-}
-
-/// The dot product of two rows of equal length, summed in 8 lanes: the compiler vectorises it
-/// (wasm SIMD in the browser) where a single running sum stays scalar, and the order is the same
-/// on every platform.
-pub(super) fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut lanes = [0f32; 8];
-    let (mut a8, mut b8) = (a.chunks_exact(8), b.chunks_exact(8));
-    for (x, y) in (&mut a8).zip(&mut b8) {
-        for i in 0..8 {
-            lanes[i] += x[i] * y[i];
-        }
-    }
-    let tail: f32 = a8
-        .remainder()
-        .iter()
-        .zip(b8.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    lanes.iter().sum::<f32>() + tail
 }

@@ -8,7 +8,7 @@ use crate::model::vocab::ItemIndex;
 use super::engine::{Encoded, Engine};
 use super::options::{RecommendOptions, Recommendation};
 use super::rank::top_k;
-use super::reasons::dot;
+use crate::vector::dot;
 
 /// Where ranking spent its time, in the clock's unit (milliseconds in the browser).
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
