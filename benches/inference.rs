@@ -9,7 +9,7 @@ use localrec::event::Event;
 use localrec::event::EventKind;
 use localrec::format;
 use localrec::format::quant::Encoding;
-use localrec::model::{Positions, SeqBatch, SeqRecConfig, Step};
+use localrec::model::{HostBlocks, Positions, SeqBatch, SeqRecConfig, Step};
 use localrec::runtime::rank::top_k;
 use localrec::runtime::{Engine, RecommendOptions};
 
@@ -95,10 +95,9 @@ fn inference(c: &mut Criterion) {
         .with_max_len(50)
         .with_positions(Positions::Relative);
     let bytes = format::random_model(&config, 7, Encoding::Int8).unwrap();
-    let model = format::read(&bytes)
-        .unwrap()
-        .model(&localrec::cpu_device())
-        .unwrap();
+    let artefact = format::read(&bytes).unwrap();
+    let model = artefact.model(&localrec::cpu_device()).unwrap();
+    let weights = &artefact.weights;
     for len in [10, 50] {
         let steps: Vec<Step> = (0..len)
             .map(|i| Step::item(((i * 7919) % 12_101 + 1) as u32, EventKind::View))
@@ -132,20 +131,30 @@ fn inference(c: &mut Criterion) {
             },
         );
         // The same on the host (`HostBlocks`, the CPU engine's path).
-        let host = model.host_blocks().unwrap();
+        let host = HostBlocks::new(&config, weights).unwrap();
+        let table = &weights["item_emb"].values;
+        let rows = |b: &SeqBatch| -> Vec<f32> {
+            b.item_rows()
+                .flat_map(|r| {
+                    table[r as usize * 64..(r as usize + 1) * 64]
+                        .iter()
+                        .copied()
+                })
+                .collect()
+        };
+        let whole_rows = rows(&whole);
         group.bench_function(
             BenchmarkId::new("host_whole", format!("{len}_events")),
-            |b| b.iter(|| host.append(&model, black_box(&whole), None, None).unwrap()),
+            |b| b.iter(|| host.append(black_box(&whole), &whole_rows, None).unwrap()),
         );
-        let past = host
-            .append(&model, &batch(&steps[..len - 1]), None, None)
-            .unwrap()
-            .keys;
+        let before = batch(&steps[..len - 1]);
+        let past = host.append(&before, &rows(&before), None).unwrap().keys;
+        let newest_rows = rows(&newest);
         group.bench_function(
             BenchmarkId::new("host_append_one", format!("{len}_events")),
             |b| {
                 b.iter(|| {
-                    host.append(&model, black_box(&newest), None, Some(past.clone()))
+                    host.append(black_box(&newest), &newest_rows, Some(past.clone()))
                         .unwrap()
                 })
             },

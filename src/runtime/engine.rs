@@ -49,6 +49,10 @@ pub struct Engine {
 /// 304 on the host; one event appended to 49: 69 us against 30).
 const HOST_ROWS: usize = 8;
 
+/// Most f32 the host copy of a model's blocks and input tables may take (16 MB; Beauty's is
+/// 0.2 MB): a model with more query buckets or attributes appends through burn.
+const HOST_FLOATS: usize = 4 << 20;
+
 /// What [`Engine::forward`] keeps of the last history it encoded: its steps, every position's
 /// keys and values, and the result (still on the device).
 struct Last {
@@ -98,8 +102,10 @@ impl Engine {
         given_catalog: Option<HashMap<String, ItemMeta>>,
     ) -> Result<Self> {
         let model = a.model(device)?;
-        let host = (model.caches_keys() && *device == burn::prelude::Device::flex())
-            .then(|| model.host_blocks())
+        let host = (model.caches_keys()
+            && *device == burn::prelude::Device::flex()
+            && HostBlocks::copied_floats(&a.header.config) <= HOST_FLOATS)
+            .then(|| HostBlocks::new(&a.header.config, &a.weights))
             .transpose()?;
         // The artefact's large parts are moved, not copied: at a million items its ids and item
         // table are most of the engine's memory.
@@ -389,19 +395,19 @@ impl Engine {
             .as_ref()
             .map(|l| SeqBatch::new(&self.config, &[&steps[l.steps.len()..]], &self.item_attrs));
         let batch = appended.as_ref().unwrap_or(&encoded.batch);
-        let rows = self.item_rows(batch)?;
         let past = past.map(|l| l.keys);
         let (state, attention, keys) = match (&self.host, past) {
             // Many events at once: burn's matrix products, then the keys to the host.
             (Some(_), None) if batch.len > HOST_ROWS => {
+                let rows = self.item_rows(batch)?;
                 let (state, attention, keys) =
                     self.model.encode_appended(batch, Some(rows), None)?;
                 (state, attention, Keys::Host(keys.to_host()?))
             }
-            (Some(host), None) => self.append_on_host(host, batch, rows, None)?,
-            (Some(host), Some(Keys::Host(k))) => self.append_on_host(host, batch, rows, Some(k))?,
-            (None, None) => self.append_on_device(batch, rows, None)?,
-            (None, Some(Keys::Device(k))) => self.append_on_device(batch, rows, Some(&k))?,
+            (Some(host), None) => self.append_on_host(host, batch, None)?,
+            (Some(host), Some(Keys::Host(k))) => self.append_on_host(host, batch, Some(k))?,
+            (None, None) => self.append_on_device(batch, None)?,
+            (None, Some(Keys::Device(k))) => self.append_on_device(batch, Some(&k))?,
             _ => return Err(Error::Compute("cached keys of the other kind".into())),
         };
         *last = Some(Last {
@@ -418,10 +424,9 @@ impl Engine {
         &self,
         host: &HostBlocks,
         batch: &SeqBatch,
-        rows: burn::prelude::Tensor<2>,
         past: Option<HostKeys>,
     ) -> Result<(burn::prelude::Tensor<2>, burn::prelude::Tensor<2>, Keys)> {
-        let a = host.append(&self.model, batch, Some(rows), past)?;
+        let a = host.append(batch, &self.gather_items(batch)?, past)?;
         let device = self.model.device();
         let (d, n) = (a.state.len(), a.attention.len());
         Ok((
@@ -435,23 +440,28 @@ impl Engine {
     fn append_on_device(
         &self,
         batch: &SeqBatch,
-        rows: burn::prelude::Tensor<2>,
         past: Option<&KvCache>,
     ) -> Result<(burn::prelude::Tensor<2>, burn::prelude::Tensor<2>, Keys)> {
+        let rows = self.item_rows(batch)?;
         let (state, attention, keys) = self.model.encode_appended(batch, Some(rows), past)?;
         Ok((state, attention, Keys::Device(keys)))
     }
 
-    /// A batch's item rows gathered from the quantised table, `[batch * len, d]` on the device.
-    fn item_rows(&self, batch: &SeqBatch) -> Result<burn::prelude::Tensor<2>> {
-        let d = self.config.d_model;
+    /// A batch's item rows gathered from the quantised table, `[batch * len * d]` on the host.
+    fn gather_items(&self, batch: &SeqBatch) -> Result<Vec<f32>> {
         // Item ids come from this model's vocabulary (`encode`) or are checked by the gather.
-        let rows = self.items.gather(
+        self.items.gather(
             batch
                 .items
                 .iter()
                 .map(|&r| usize::try_from(r).unwrap_or(usize::MAX)),
-        )?;
+        )
+    }
+
+    /// [`Self::gather_items`] as a tensor `[batch * len, d]` on the device.
+    fn item_rows(&self, batch: &SeqBatch) -> Result<burn::prelude::Tensor<2>> {
+        let d = self.config.d_model;
+        let rows = self.gather_items(batch)?;
         let n = rows.len() / d;
         Ok(crate::model::weights::float_tensor(
             rows,

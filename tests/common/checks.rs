@@ -4,7 +4,7 @@
 
 use burn::prelude::*;
 use localrec::event::EventKind;
-use localrec::model::{BlockLayout, Positions, SeqBatch, SeqRecConfig, Step};
+use localrec::model::{BlockLayout, HostBlocks, Positions, SeqBatch, SeqRecConfig, Step};
 
 use super::{max_diff, weights};
 
@@ -154,6 +154,16 @@ fn full_featured(positions: Positions) -> Vec<SeqRecConfig> {
     out
 }
 
+/// The item table's rows of a batch's positions, `[positions * d]` (what the engine gathers
+/// from its quantised table for [`localrec::model::HostBlocks::append`]).
+fn item_rows(w: &localrec::model::Weights, batch: &SeqBatch) -> Vec<f32> {
+    let table = &w["item_emb"].values;
+    batch
+        .item_rows()
+        .flat_map(|r| table[r as usize * D..(r as usize + 1) * D].iter().copied())
+        .collect()
+}
+
 /// A history with every kind of event (five events) and a short one with a search.
 fn mixed_histories() -> ([Step; 5], [Step; 2]) {
     let step = |item: u32, kind: EventKind| Step::item(item, kind);
@@ -209,8 +219,8 @@ pub async fn the_newest_row_forward_equals_the_full_one(device: &Device) {
 /// attention of the whole history encoded at once, within 1e-5: one event or several at a
 /// time, for every full-featured model whose positions allow it (from the oldest event, a
 /// relative bias; with `every_model` false, the relative bias with two blocks and two heads in
-/// both layouts: WebGPU in SwiftShader is slow); on the CPU, also the blocks on the host
-/// ([`localrec::model::HostBlocks`]); a model counting from the newest event refuses, and so
+/// both layouts: WebGPU in SwiftShader is slow), also through the blocks on the host
+/// ([`HostBlocks`], the CPU engine's path); a model counting from the newest event refuses, and so
 /// does a history longer than `max_len`.
 pub async fn appending_to_cached_keys_equals_encoding_the_whole_history(
     device: &Device,
@@ -226,10 +236,10 @@ pub async fn appending_to_cached_keys_equals_encoding_the_whole_history(
             if !every_model && (c.layers, c.heads) != (2, 2) {
                 continue;
             }
-            let model = c.init_with(device, &weights(&c)).expect("weights match");
+            let w = weights(&c);
+            let model = c.init_with(device, &w).expect("weights match");
             assert!(model.caches_keys());
-            // The host copy of the blocks needs a blocking readback: CPU only.
-            let host = (*device == Device::flex()).then(|| model.host_blocks().unwrap());
+            let host = HostBlocks::new(&c, &w).unwrap();
             let batch = |steps: &[Step]| SeqBatch::new(&c, &[steps], &item_attrs);
             let (want, want_att) = model.encode_newest(&batch(&long));
             let want = (
@@ -256,23 +266,21 @@ pub async fn appending_to_cached_keys_equals_encoding_the_whole_history(
                 );
                 assert_same(&what, want.clone(), result.unwrap()).await;
                 // The same on the host (`HostBlocks`: the CPU engine's path).
-                if let Some(host) = &host {
-                    let mut a = host
-                        .append(&model, &batch(&long[..splits[0]]), None, None)
-                        .unwrap();
-                    let mut from = splits[0];
-                    for &to in splits[1..].iter().chain([&long.len()]) {
-                        a = host
-                            .append(&model, &batch(&long[from..to]), None, Some(a.keys))
-                            .unwrap();
-                        assert_eq!(a.keys.len(), to);
-                        from = to;
-                    }
-                    let diff = max_diff(&want.0, &a.state);
-                    assert!(diff < 1e-5, "host, {what}: states differ by {diff}");
-                    let diff = max_diff(&want.1, &a.attention);
-                    assert!(diff < 1e-5, "host, {what}: attention differs by {diff}");
+                let append = |steps: &[Step], past| {
+                    let b = batch(steps);
+                    host.append(&b, &item_rows(&w, &b), past)
+                };
+                let mut a = append(&long[..splits[0]], None).unwrap();
+                let mut from = splits[0];
+                for &to in splits[1..].iter().chain([&long.len()]) {
+                    a = append(&long[from..to], Some(a.keys)).unwrap();
+                    assert_eq!(a.keys.len(), to);
+                    from = to;
                 }
+                let diff = max_diff(&want.0, &a.state);
+                assert!(diff < 1e-5, "host, {what}: states differ by {diff}");
+                let diff = max_diff(&want.1, &a.attention);
+                assert!(diff < 1e-5, "host, {what}: attention differs by {diff}");
             }
             // Past max_len (6) nothing is appended.
             let (_, _, cache) = model.encode_appended(&batch(&long), None, None).unwrap();
@@ -280,19 +288,20 @@ pub async fn appending_to_cached_keys_equals_encoding_the_whole_history(
                 .encode_appended(&batch(&long[..2]), None, Some(&cache))
                 .unwrap_err();
             assert_eq!(err.code(), "INVALID_ARGUMENT", "{err}");
-            if let Some(host) = &host {
-                let keys = host.append(&model, &batch(&long), None, None).unwrap().keys;
-                let err = host
-                    .append(&model, &batch(&long[..2]), None, Some(keys))
-                    .unwrap_err();
-                assert_eq!(err.code(), "INVALID_ARGUMENT", "{err}");
-            }
+            let b = batch(&long);
+            let keys = host.append(&b, &item_rows(&w, &b), None).unwrap().keys;
+            let b = batch(&long[..2]);
+            let err = host.append(&b, &item_rows(&w, &b), Some(keys)).unwrap_err();
+            assert_eq!(err.code(), "INVALID_ARGUMENT", "{err}");
         }
     }
     let c = config().with_positions(Positions::FromNewest);
     let model = c.init_with(device, &weights(&c)).expect("weights match");
     assert!(!model.caches_keys());
-    assert_eq!(model.host_blocks().unwrap_err().code(), "INVALID_ARGUMENT");
+    assert_eq!(
+        HostBlocks::new(&c, &weights(&c)).unwrap_err().code(),
+        "INVALID_ARGUMENT"
+    );
     let err = model
         .encode_appended(&SeqBatch::new(&c, &[&views(&[1, 2])], &[]), None, None)
         .unwrap_err();

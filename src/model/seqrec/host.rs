@@ -3,31 +3,29 @@
 //! answers.
 //!
 //! One appended event through two blocks at `d` 64 is about 30 k multiply-adds per block, but
-//! through burn it is some 80 tensor operations, each with its allocation and dispatch: 0.3 ms
-//! in the browser, all overhead. Here it is a handful of loops over the same weights, read once
-//! from the model ([`SeqRec::host_blocks`]); the event's input row is still embedded by the
-//! model (`SeqRec::embed_after`), so featurisation stays in one place. Tests hold the results
-//! to [`SeqRec::encode_newest`] within 1e-5 on models with every feature, both layouts and both
+//! through burn it is some 100 tensor operations (embedding included), each with its allocation
+//! and dispatch: 0.3 ms in the browser, nearly all overhead. Here it is a handful of loops over
+//! the same weights ([`HostBlocks::new`]). Featurisation (events
+//! to [`SeqBatch`]) stays the one the model reads; tests hold the results to
+//! [`SeqRec::encode_newest`] within 1e-5 on models with every feature, both layouts and both
 //! cacheable position schemes (`tests/common/checks.rs`).
-
-use burn::module::Param;
-use burn::nn::LayerNorm;
-use burn::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::model::batch::SeqBatch;
-use crate::model::config::{BlockLayout, Positions};
-use crate::model::weights::floats;
+use crate::model::config::{BlockLayout, BlockParam, Positions, SeqRecConfig, Slot};
+use crate::model::weights::{Weights, floats};
 use crate::vector::{axpy, dot};
 
-use super::{Block, KvCache, SeqRec};
+use super::KvCache;
+#[cfg(doc)]
+use super::SeqRec;
 
 /// The epsilon of every LayerNorm of the model (`LayerNormConfig`'s default, which the model
 /// is built with).
 const LN_EPS: f32 = 1e-5;
 
-/// A model's blocks and final LayerNorm as plain f32 on the host (built by
-/// [`SeqRec::host_blocks`]; the model's weights when it was called).
+/// A model's blocks, final LayerNorm and input tables but the item table, as plain f32 on the
+/// host ([`HostBlocks::new`]).
 #[derive(Debug, Clone)]
 pub struct HostBlocks {
     d: usize,
@@ -39,6 +37,19 @@ pub struct HostBlocks {
     /// With [`Positions::Relative`], the attention bias by distance `[max_len, layers * heads]`;
     /// empty otherwise (positions are then in the input rows).
     bias: Vec<f32>,
+    /// The input tables but the item table (whose rows the caller gathers): empty where the
+    /// model has no such feature.
+    tables: Tables,
+}
+
+/// The embedding tables an input row adds to its item row, `[rows, d]` each.
+#[derive(Debug, Clone, Default)]
+struct Tables {
+    /// Counted from the oldest event ([`Positions::FromOldest`]).
+    positions: Vec<f32>,
+    events: Vec<f32>,
+    queries: Vec<f32>,
+    attributes: Vec<f32>,
 }
 
 /// One block's weights, row-major `[in, out]` as the model multiplies them (`x W + b`).
@@ -97,107 +108,113 @@ pub struct Appended {
     pub keys: HostKeys,
 }
 
-impl KvCache {
-    /// These keys and values on the host, to append to with [`HostBlocks::append`] (a blocking
-    /// readback: native or on the CPU backend only).
-    pub fn to_host(&self) -> Result<HostKeys> {
-        Ok(HostKeys {
-            blocks: self
-                .blocks
-                .iter()
-                .map(|k| floats(k.clone()))
-                .collect::<Result<_>>()?,
-            len: self.len,
-        })
-    }
-}
-
-impl SeqRec {
-    /// The blocks' weights copied to the host for [`HostBlocks::append`]: a blocking readback,
-    /// so native or on the CPU backend only. Errors for a model whose positions move when an
-    /// event is appended ([`Self::caches_keys`]).
-    pub fn host_blocks(&self) -> Result<HostBlocks> {
-        if !self.caches_keys() {
+impl HostBlocks {
+    /// The blocks, final LayerNorm and input tables (all but the item table) of the model
+    /// `config` builds from `weights` ([`SeqRecConfig::init_with`]), on the host. Errors for
+    /// a model whose positions move when an event is appended ([`SeqRec::caches_keys`]) and
+    /// for weights that do not match the config.
+    pub fn new(config: &SeqRecConfig, weights: &Weights) -> Result<Self> {
+        config.validate()?;
+        if config.positions == Positions::FromNewest {
             return Err(Error::InvalidArgument(
                 "this model's positions move when an event is appended: nothing before it \
                  can be reused"
                     .into(),
             ));
         }
-        let d = self.d_model;
-        let dh = d / self.heads;
-        let scale = 1.0 / (dh as f32).sqrt();
-        let blocks = self
-            .blocks
-            .iter()
-            .map(|b: &Block| {
-                let wqkv = matrix(&b.wqkv)?;
-                let bqkv = vector(&b.bqkv)?;
+        let params = config.params();
+        let get = |slot: Slot| -> Result<Vec<f32>> {
+            let Some(p) = params.iter().find(|p| p.slot == slot) else {
+                return Ok(Vec::new());
+            };
+            match weights.get(&p.name) {
+                Some(w) if w.shape == p.shape && Some(w.values.len()) == p.len() => {
+                    Ok(w.values.clone())
+                }
+                _ => Err(Error::ModelCorrupt(format!(
+                    "tensor {} is missing or not {:?}",
+                    p.name, p.shape
+                ))),
+            }
+        };
+        let d = config.d_model;
+        let scale = 1.0 / ((d / config.heads) as f32).sqrt();
+        let blocks = (0..config.layers)
+            .map(|l| {
+                let b = |p: BlockParam| get(Slot::Block(l, p));
+                let norm = |gamma, beta| -> Result<Norm> {
+                    Ok(Norm {
+                        gamma: b(gamma)?,
+                        beta: b(beta)?,
+                    })
+                };
+                let (wqkv, bqkv) = (b(BlockParam::Wqkv)?, b(BlockParam::Bqkv)?);
                 let (mut wq, mut wkv) = (Vec::with_capacity(d * d), Vec::with_capacity(2 * d * d));
                 for row in wqkv.chunks_exact(3 * d) {
                     wq.extend(row[..d].iter().map(|w| w * scale));
                     wkv.extend_from_slice(&row[d..]);
                 }
                 Ok(HostBlock {
-                    ln1: norm(&b.ln1)?,
+                    ln1: norm(BlockParam::Ln1Gamma, BlockParam::Ln1Beta)?,
                     wq,
                     bq: bqkv[..d].iter().map(|b| b * scale).collect(),
                     wkv,
                     bkv: bqkv[d..].to_vec(),
-                    wo: matrix(&b.wo)?,
-                    bo: vector(&b.bo)?,
-                    ln2: norm(&b.ln2)?,
-                    w1: matrix(&b.w1)?,
-                    b1: vector(&b.b1)?,
-                    w2: matrix(&b.w2)?,
-                    b2: vector(&b.b2)?,
+                    wo: b(BlockParam::Wo)?,
+                    bo: b(BlockParam::Bo)?,
+                    ln2: norm(BlockParam::Ln2Gamma, BlockParam::Ln2Beta)?,
+                    w1: b(BlockParam::W1)?,
+                    b1: b(BlockParam::B1)?,
+                    w2: b(BlockParam::W2)?,
+                    b2: b(BlockParam::B2)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        let pos = get(Slot::PosEmb)?;
+        let (bias, positions) = match config.positions {
+            Positions::Relative => (pos, Vec::new()),
+            _ => (Vec::new(), pos),
+        };
         Ok(HostBlocks {
             d,
-            heads: self.heads,
-            layout: self.layout,
-            max_len: self.pos_emb.val().dims()[0],
+            heads: config.heads,
+            layout: config.layout,
+            max_len: config.max_len,
             blocks,
-            final_norm: norm(&self.ln_final)?,
-            bias: match self.positions {
-                Positions::Relative => matrix(&self.pos_emb)?,
-                _ => Vec::new(),
+            final_norm: Norm {
+                gamma: get(Slot::FinalGamma)?,
+                beta: get(Slot::FinalBeta)?,
+            },
+            bias,
+            tables: Tables {
+                positions,
+                events: get(Slot::EventEmb)?,
+                queries: get(Slot::QueryEmb)?,
+                attributes: get(Slot::AttrEmb)?,
             },
         })
     }
-}
 
-fn matrix(p: &Param<Tensor<2>>) -> Result<Vec<f32>> {
-    floats(p.val())
-}
+    /// How many f32 [`HostBlocks::new`] copies for a model of `config`: the blocks, the
+    /// position table or bias and the event, query and attribute tables (not the item table).
+    pub fn copied_floats(config: &SeqRecConfig) -> usize {
+        config
+            .params()
+            .iter()
+            .filter(|p| p.slot != Slot::ItemEmb)
+            .map(|p| p.len().unwrap_or(usize::MAX))
+            .fold(0, usize::saturating_add)
+    }
 
-fn vector(p: &Param<Tensor<1>>) -> Result<Vec<f32>> {
-    floats(p.val())
-}
-
-fn norm(n: &LayerNorm) -> Result<Norm> {
-    Ok(Norm {
-        gamma: vector(&n.gamma)?,
-        beta: match &n.beta {
-            Some(b) => vector(b)?,
-            None => vec![0.0; n.gamma.val().dims()[0]],
-        },
-    })
-}
-
-impl HostBlocks {
     /// [`SeqRec::encode_appended`] on the host: `batch` holds one unpadded history, the events
-    /// that follow `past`'s (`items`, when given, their item rows); only they are computed, the
-    /// last block only for the newest. `model` embeds the input rows and must be the one these
-    /// blocks were read from. The result equals the newest row of the whole history encoded at
-    /// once (tests hold them within 1e-5). At most `max_len` events in all.
+    /// that follow `past`'s, and `items` their item rows (`[len, d]`, gathered by the caller);
+    /// only they are computed, the last block only for the newest. The result equals the
+    /// newest row of the whole history encoded at once by the model of the same weights (tests
+    /// hold them within 1e-5). At most `max_len` events in all.
     pub fn append(
         &self,
-        model: &SeqRec,
         batch: &SeqBatch,
-        items: Option<Tensor<2>>,
+        items: &[f32],
         past: Option<HostKeys>,
     ) -> Result<Appended> {
         let bad = |m: String| Err(Error::InvalidArgument(m));
@@ -221,12 +238,14 @@ impl HostBlocks {
         {
             return bad("the cached keys and values are another model's".into());
         }
-        let mut x = floats(model.embed_after(batch, items, p).reshape([m, d]))?;
-        if x.len() != m * d {
-            return Err(Error::Compute(
-                "the embedded rows have the wrong size".into(),
+        if items.len() != m * d {
+            return bad(format!(
+                "{m} events need {} item values, got {}",
+                m * d,
+                items.len()
             ));
         }
+        let mut x = self.embed(batch, items, p)?;
         let last = self.blocks.len() - 1;
         let mut attention = Vec::new();
         let mut scratch = Scratch::new(d, n);
@@ -269,6 +288,50 @@ impl HostBlocks {
             attention,
             keys: HostKeys { len: n, ..keys },
         })
+    }
+
+    /// The input rows `[len, d]` of `batch`'s events (the `before`-th event onward): the item
+    /// row scaled by `sqrt(d)`, plus the position (from the oldest event), the event type and
+    /// the weighted query tokens and attributes, as the model's embedding.
+    fn embed(&self, batch: &SeqBatch, items: &[f32], before: usize) -> Result<Vec<f32>> {
+        let (m, d) = (batch.len, self.d);
+        let t = &self.tables;
+        let scale = (d as f64).sqrt() as f32;
+        let mut x: Vec<f32> = items.iter().map(|v| v * scale).collect();
+        let bag = |table: &[f32], ids: &[i64], weights: &[f32], out: &mut [f32]| -> Result<()> {
+            for (&id, &w) in ids.iter().zip(weights) {
+                axpy(out, w, table_row(table, id, d)?);
+            }
+            Ok(())
+        };
+        let (qk, ak) = (batch.query.len() / m, batch.attrs.len() / m);
+        for (r, out) in x.chunks_exact_mut(d).enumerate() {
+            if !t.positions.is_empty() {
+                axpy(out, 1.0, table_row(&t.positions, (before + r) as i64, d)?);
+            }
+            if !t.events.is_empty() {
+                axpy(out, 1.0, table_row(&t.events, batch.kinds[r], d)?);
+            }
+            if !t.queries.is_empty() {
+                let at = r * qk..(r + 1) * qk;
+                bag(
+                    &t.queries,
+                    &batch.query[at.clone()],
+                    &batch.query_w[at],
+                    out,
+                )?;
+            }
+            if !t.attributes.is_empty() {
+                let at = r * ak..(r + 1) * ak;
+                bag(
+                    &t.attributes,
+                    &batch.attrs[at.clone()],
+                    &batch.attrs_w[at],
+                    out,
+                )?;
+            }
+        }
+        Ok(x)
     }
 
     /// Attention of the query in `scratch.q` at `position` over the keys and values `0..=position`
@@ -329,6 +392,33 @@ impl HostBlocks {
             }
         }
     }
+}
+
+impl KvCache {
+    /// These keys and values on the host, to append to with [`HostBlocks::append`] (a blocking
+    /// readback: native or on the CPU backend only).
+    pub fn to_host(&self) -> Result<HostKeys> {
+        Ok(HostKeys {
+            blocks: self
+                .blocks
+                .iter()
+                .map(|k| {
+                    let [_, n, w] = k.dims();
+                    floats(k.clone().reshape([n, w]))
+                })
+                .collect::<Result<_>>()?,
+            len: self.len,
+        })
+    }
+}
+
+/// Row `id` of a `[rows, d]` table (an error for one out of range: ids come from this model's
+/// featurisation, but a bad one must not panic).
+fn table_row(table: &[f32], id: i64, d: usize) -> Result<&[f32]> {
+    usize::try_from(id)
+        .ok()
+        .and_then(|r| table.get(r * d..(r + 1) * d))
+        .ok_or_else(|| Error::InvalidArgument(format!("no embedding row {id}")))
 }
 
 /// Buffers reused across rows and blocks.
