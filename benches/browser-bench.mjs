@@ -66,10 +66,12 @@ function lrecHeader(path) {
   return JSON.parse(buf.subarray(20, 20 + len).toString("utf8"));
 }
 
-/** "lrec (int8)" or "lrec (int8, int4 item table)": how a model file stores its matrices. */
+/** "lrec (int8)", "lrec (int8, int4 item table)" or "lrec (int8, rq12 item table)": how a model
+ * file stores its matrices (the item table's dtype when it is not int8). */
 function lrecFormat(path) {
   const table = lrecHeader(path).tensors.find((t) => t.name === "item_emb");
-  return table?.dtype === "i4" ? "lrec (int8, int4 item table)" : "lrec (int8)";
+  if (table?.dtype === "i4") return "lrec (int8, int4 item table)";
+  return table?.dtype?.startsWith("rq") ? `lrec (int8, ${table.dtype} item table)` : "lrec (int8)";
 }
 
 /** `n` distinct rows in 1..items, reproducible. */

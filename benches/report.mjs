@@ -73,7 +73,7 @@ if (browser) {
     out.push("", `‡ fewer than ${s.calls} timed calls: the measurement stopped at its time budget (${s.budgetSeconds} s, at least 10 calls), because each call took seconds on SwiftShader.`);
   }
   if (browser.cases.some((c) => c.disturbed)) out.push("", "⚠ = a compiler (cargo/rustc) ran on the machine during this measurement.");
-  out.push("", "forward = `rec.lastTimings.forwardMs` (history encoding and the Transformer, burn); rank = `rankMs` (scoring the whole quantised catalogue: int8 up to 20,000 items, int4 up to 100,000, rq12 above; exclusions, top-k, reasons). " +
+  out.push("", "forward = `rec.lastTimings.forwardMs` (history encoding and the Transformer: the timed call follows one tracked event, which the CPU engine appends to the cached keys and values on the host, `HostBlocks`; a history encoded whole goes through burn); rank = `rankMs` (scoring the whole quantised catalogue: int8 up to 20,000 items, int4 up to 100,000, rq12 above; exclusions, top-k, reasons). " +
     "Their sum is smaller than the wall time by the JS↔wasm call and result conversion.", "");
 
   out.push("### Cold start (ms, median of fresh browser contexts)", "");
