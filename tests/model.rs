@@ -213,7 +213,9 @@ fn an_engine_reusing_cached_keys_answers_as_encoding_each_history_whole() {
         };
         Event::item(kind, format!("item-{n}"), 1_700_000_000_000.0 + i as f64)
     };
-    let items = [3, 250, 17, 17, 99, 41, 7, 120, 5, 8, 13, 21, 34, 55];
+    let items = [
+        3, 250, 17, 17, 99, 41, 7, 120, 5, 8, 13, 21, 34, 55, 89, 144, 233, 2, 4, 6, 9, 12,
+    ];
     let history = |n: usize| -> Vec<Event> {
         items[..n]
             .iter()
@@ -239,15 +241,15 @@ fn an_engine_reusing_cached_keys_answers_as_encoding_each_history_whole() {
     // The window holds every event up to 6, then moves in steps of 3: 7 events read the newest 4
     // (encoded whole), 8 the newest 5 (the 8th appended to the 7th's window).
     let windows = [1, 2, 5, 5, 4, 3, 6, 4, 5];
-    // A longer window: a history of 12 events encoded whole (on the CPU through burn, its keys
-    // then copied to the host), 13 appended to it.
-    let long_calls = [history(12), history(13), history(14)];
+    // A longer window: a history of 20 events encoded whole (on the CPU through burn, its keys
+    // then copied to the host: more than the engine's HOST_ROWS), 21 and 22 appended to it.
+    let long_calls = [history(20), history(21), history(22)];
     for (engine, calls, windows) in [
         (engine(&c), &calls[..], &windows[..]),
         (
-            engine(&c.clone().with_max_len(16)),
+            engine(&c.clone().with_max_len(24)),
             &long_calls[..],
-            &[12, 13, 14][..],
+            &[20, 21, 22][..],
         ),
     ] {
         check_calls(&engine, calls, windows);

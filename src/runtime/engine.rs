@@ -45,9 +45,11 @@ pub struct Engine {
 }
 
 /// Most events [`HostBlocks`] encodes with no cached keys before them; a longer history goes
-/// through burn, whose matrix products are faster there (natively, 50 events: 171 us against
-/// 304 on the host; one event appended to 49: 69 us against 30).
-const HOST_ROWS: usize = 8;
+/// through burn, whose matrix products are faster there. Natively (`cargo bench --bench
+/// inference -- forward`), a history encoded whole: 10 events 52 us on the host against 86
+/// through burn, 16 events 78 against 90, 24 events 121 against 108, 50 events 256 against 170;
+/// one event appended to 49 cached ones: 13 us against 70.
+const HOST_ROWS: usize = 16;
 
 /// Most f32 the host copy of a model's blocks and input tables may take (16 MB; Beauty's is
 /// 0.2 MB): a model with more query buckets or attributes appends through burn.
