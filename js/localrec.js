@@ -120,6 +120,10 @@ async function loadBundle(name, assets) {
     // imports), instead of after it; the glue compiles the Response as it streams in.
     const wasm = fetch(url, { credentials: "same-origin" });
     wasm.catch(() => {}); // reported by the glue below
+    // The glue's own import (the browser-side helpers) starts now too, not after the glue has
+    // arrived: one round trip fewer before the first answer. (`scripts/build-pkg.sh` writes the
+    // snippet folder's name, which wasm-bindgen derives from the crate, into this path.)
+    import("./snippets/localrec-SNIPPET/js/host.js").catch(() => {}); // reported by the glue
     const promise = (async () => {
       const mod = name === "webgpu" ? await import("./localrec_webgpu.js") : await import("./localrec_cpu.js");
       try {

@@ -29,6 +29,12 @@ if command -v wasm-opt >/dev/null; then
 fi
 cp js/localrec.js js/localrec.d.ts js/worker.js js/worker-client.js js/worker-client.d.ts \
   js/ga4.js js/ga4.d.ts js/shopify.js js/shopify.d.ts js/tracker.js pkg/
+# localrec.js starts importing the glue's helper module early (one round trip fewer on a cold
+# start): its folder is named by wasm-bindgen.
+snippet=$(cd pkg/snippets && ls -d localrec-*)
+[ "$(echo "$snippet" | wc -w)" = 1 ] || { echo "expected one localrec snippet folder, found: $snippet" >&2; exit 1; }
+sed -i "s|./snippets/localrec-SNIPPET/js/host.js|./snippets/$snippet/js/host.js|" pkg/localrec.js
+grep -q "./snippets/$snippet/js/host.js" pkg/localrec.js || { echo "pkg/localrec.js: the snippet path was not written" >&2; exit 1; }
 # The package manifest is js/package.json; only its version comes from Cargo.toml.
 version=$(awk -F'"' '/^version = /{print $2; exit}' Cargo.toml)
 node -e '
