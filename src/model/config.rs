@@ -7,6 +7,7 @@ use crate::error::{Error, Result};
 use crate::event::EVENT_TYPES;
 
 use super::features::Features;
+use super::weights::{WeightTensor, Weights};
 
 /// Largest catalogue a model may have.
 pub const MAX_ITEMS: usize = 20_000_000;
@@ -126,6 +127,14 @@ pub enum BlockLayout {
     Sasrec,
 }
 
+impl Positions {
+    /// Whether an event appended to a history leaves every earlier position's keys and values
+    /// as they were (counted from the oldest event, or a relative bias), so they can be cached.
+    pub fn caches_keys(self) -> bool {
+        matches!(self, Positions::FromOldest | Positions::Relative)
+    }
+}
+
 /// The shape of a parameter in units of `d_model`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Dims {
@@ -192,6 +201,23 @@ pub struct ParamSpec {
 }
 
 impl ParamSpec {
+    /// This parameter's tensor in `weights`, checked against its shape.
+    pub(crate) fn checked_in<'a>(&self, weights: &'a Weights) -> Result<&'a WeightTensor> {
+        let w = weights
+            .get(&self.name)
+            .ok_or_else(|| Error::ModelCorrupt(format!("tensor {} is missing", self.name)))?;
+        if w.shape != self.shape || Some(w.values.len()) != self.len() {
+            return Err(Error::ModelCorrupt(format!(
+                "tensor {} has shape {:?} ({} values), the config expects {:?}",
+                self.name,
+                w.shape,
+                w.values.len(),
+                self.shape
+            )));
+        }
+        Ok(w)
+    }
+
     /// Number of values, or None if it does not fit this platform's `usize`.
     pub fn len(&self) -> Option<usize> {
         self.shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d))

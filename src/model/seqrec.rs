@@ -84,18 +84,7 @@ impl SeqRecConfig {
             if p.slot == Slot::ItemEmb && without_items {
                 return Ok(Tensor::zeros([1, self.d_model], device));
             }
-            let w = weights
-                .get(&p.name)
-                .ok_or_else(|| Error::ModelCorrupt(format!("tensor {} is missing", p.name)))?;
-            if w.shape != p.shape || Some(w.values.len()) != p.len() {
-                return Err(Error::ModelCorrupt(format!(
-                    "tensor {} has shape {:?} ({} values), the config expects {:?}",
-                    p.name,
-                    w.shape,
-                    w.values.len(),
-                    p.shape
-                )));
-            }
+            let w = p.checked_in(weights)?;
             Ok(float_tensor(w.values.clone(), as_matrix(&p.shape), device))
         })
     }
@@ -523,7 +512,7 @@ impl SeqRec {
     /// as they were (positions counted from the oldest event, or a relative bias), so
     /// [`Self::encode_appended`] can reuse them while the history fits `max_len`.
     pub fn caches_keys(&self) -> bool {
-        matches!(self.positions, Positions::FromOldest | Positions::Relative)
+        self.positions.caches_keys()
     }
 
     /// [`Self::encode_newest_with_items`] for one history (`batch` holds one unpadded history,
@@ -542,28 +531,14 @@ impl SeqRec {
         past: Option<&KvCache>,
     ) -> Result<(Tensor<2>, Tensor<2>, KvCache)> {
         let bad = |m: String| Err(Error::InvalidArgument(m));
-        if !self.caches_keys() {
-            return bad("this model's positions move when an event is appended: \
-                        nothing before it can be reused"
-                .into());
-        }
-        if batch.batch != 1 || batch.valid.contains(&0.0) {
-            return bad("appending reads one history without padding".into());
-        }
         let p = past.map_or(0, KvCache::len);
         let (m, d) = (batch.len, self.d_model);
-        let n = p + m;
-        let max_len = self.pos_emb.val().dims()[0];
-        if n > max_len {
-            return bad(format!(
-                "{n} events do not fit the model's {max_len}: encode the newest {max_len} anew"
-            ));
-        }
+        let n = check_append(self.positions, batch, p, self.pos_emb.val().dims()[0])?;
         if past.is_some_and(|c| c.blocks.len() != self.blocks.len()) {
             return bad("the cached keys and values are another model's".into());
         }
         // The CPU bundle's engine appends on the host (`HostBlocks`): leaving burn's tensor
-        // concatenation out of it saves 27 kB of wasm.
+        // concatenation out of it took the bundle from 349.9 to 346.0 kB gzipped.
         if cfg!(all(target_arch = "wasm32", not(feature = "webgpu"))) && past.is_some() {
             return bad("the CPU bundle appends events on the host (HostBlocks)".into());
         }
@@ -659,6 +634,36 @@ impl SeqRec {
     pub fn output_embeddings(&self) -> Tensor<2> {
         self.item_emb.val()
     }
+}
+
+/// Checks what appending `batch` (events after `past` cached ones) needs, for
+/// [`SeqRec::encode_appended`] and [`HostBlocks::append`] alike: positions that leave earlier
+/// keys and values as they were, one unpadded history, at most `max_len` events in all.
+/// Returns that total.
+fn check_append(
+    positions: Positions,
+    batch: &SeqBatch,
+    past: usize,
+    max_len: usize,
+) -> Result<usize> {
+    let bad = |m: String| Err(Error::InvalidArgument(m));
+    if !positions.caches_keys() {
+        return bad(
+            "this model's positions move when an event is appended: nothing before it \
+                    can be reused"
+                .into(),
+        );
+    }
+    if batch.batch != 1 || batch.len == 0 || batch.valid.contains(&0.0) {
+        return bad("appending reads one history without padding".into());
+    }
+    let n = past + batch.len;
+    if n > max_len {
+        return bad(format!(
+            "{n} events do not fit the model's {max_len}: encode the newest {max_len} anew"
+        ));
+    }
+    Ok(n)
 }
 
 /// The keys and values of every position of one history in each block (`[1, len, 2 * d]`):

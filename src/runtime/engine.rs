@@ -40,7 +40,7 @@ pub struct Engine {
     /// events, and the same history again computes nothing.
     last: Mutex<Option<Last>>,
     /// On the CPU, such a model's blocks on the host ([`HostBlocks`]): a few appended events
-    /// through them take a handful of loops instead of some 80 tensor operations.
+    /// through them take a handful of loops instead of some 100 tensor operations.
     host: Option<HostBlocks>,
 }
 
@@ -52,7 +52,7 @@ pub struct Engine {
 const HOST_ROWS: usize = 16;
 
 /// Most f32 the host copy of a model's blocks and input tables may take (16 MB; Beauty's is
-/// 0.2 MB): a model with more query buckets or attributes appends through burn.
+/// 0.37 MB): a model with more query buckets or attributes appends through burn.
 const HOST_FLOATS: usize = 4 << 20;
 
 /// What [`Engine::forward`] keeps of the last history it encoded: its steps, every position's

@@ -16,9 +16,9 @@ use crate::model::config::{BlockLayout, BlockParam, Positions, SeqRecConfig, Slo
 use crate::model::weights::{Weights, floats};
 use crate::vector::{axpy, dot};
 
-use super::KvCache;
 #[cfg(doc)]
 use super::SeqRec;
+use super::{KvCache, check_append};
 
 /// The epsilon of every LayerNorm of the model (`LayerNormConfig`'s default, which the model
 /// is built with).
@@ -31,6 +31,7 @@ pub struct HostBlocks {
     d: usize,
     heads: usize,
     layout: BlockLayout,
+    positions: Positions,
     max_len: usize,
     blocks: Vec<HostBlock>,
     final_norm: Norm,
@@ -115,7 +116,7 @@ impl HostBlocks {
     /// for weights that do not match the config.
     pub fn new(config: &SeqRecConfig, weights: &Weights) -> Result<Self> {
         config.validate()?;
-        if config.positions == Positions::FromNewest {
+        if !config.positions.caches_keys() {
             return Err(Error::InvalidArgument(
                 "this model's positions move when an event is appended: nothing before it \
                  can be reused"
@@ -123,19 +124,14 @@ impl HostBlocks {
             ));
         }
         let params = config.params();
+        // An optional table the model lacks (no such parameter) is empty.
         let get = |slot: Slot| -> Result<Vec<f32>> {
-            let Some(p) = params.iter().find(|p| p.slot == slot) else {
-                return Ok(Vec::new());
-            };
-            match weights.get(&p.name) {
-                Some(w) if w.shape == p.shape && Some(w.values.len()) == p.len() => {
-                    Ok(w.values.clone())
-                }
-                _ => Err(Error::ModelCorrupt(format!(
-                    "tensor {} is missing or not {:?}",
-                    p.name, p.shape
-                ))),
-            }
+            params
+                .iter()
+                .find(|p| p.slot == slot)
+                .map_or(Ok(Vec::new()), |p| {
+                    Ok(p.checked_in(weights)?.values.clone())
+                })
         };
         let d = config.d_model;
         let scale = 1.0 / ((d / config.heads) as f32).sqrt();
@@ -179,6 +175,7 @@ impl HostBlocks {
             d,
             heads: config.heads,
             layout: config.layout,
+            positions: config.positions,
             max_len: config.max_len,
             blocks,
             final_norm: Norm {
@@ -218,21 +215,12 @@ impl HostBlocks {
         past: Option<HostKeys>,
     ) -> Result<Appended> {
         let bad = |m: String| Err(Error::InvalidArgument(m));
-        if batch.batch != 1 || batch.len == 0 || batch.valid.contains(&0.0) {
-            return bad("appending reads one history without padding".into());
-        }
         let mut keys = past.unwrap_or_else(|| HostKeys {
             blocks: vec![Vec::new(); self.blocks.len()],
             len: 0,
         });
         let (p, m, d) = (keys.len, batch.len, self.d);
-        let n = p + m;
-        if n > self.max_len {
-            return bad(format!(
-                "{n} events do not fit the model's {}: encode the newest {} anew",
-                self.max_len, self.max_len
-            ));
-        }
+        let n = check_append(self.positions, batch, p, self.max_len)?;
         if keys.blocks.len() != self.blocks.len()
             || keys.blocks.iter().any(|k| k.len() != p * 2 * d)
         {
@@ -248,7 +236,7 @@ impl HostBlocks {
         let mut x = self.embed(batch, items, p)?;
         let last = self.blocks.len() - 1;
         let mut attention = Vec::new();
-        let mut scratch = Scratch::new(d, n);
+        let mut scratch = Scratch::new(d, self.heads, n);
         for (i, (block, cache)) in self.blocks.iter().zip(&mut keys.blocks).enumerate() {
             // Keys and values of the new rows read the normalised stream (pre-norm) or the raw
             // one (SASRec's block); queries always the normalised one.
@@ -298,13 +286,11 @@ impl HostBlocks {
         let t = &self.tables;
         let scale = (d as f64).sqrt() as f32;
         let mut x: Vec<f32> = items.iter().map(|v| v * scale).collect();
-        let bag = |table: &[f32], ids: &[i64], weights: &[f32], out: &mut [f32]| -> Result<()> {
-            for (&id, &w) in ids.iter().zip(weights) {
-                axpy(out, w, table_row(table, id, d)?);
-            }
-            Ok(())
-        };
-        let (qk, ak) = (batch.query.len() / m, batch.attrs.len() / m);
+        // Weighted bags of query tokens and of attributes: `k` ids (and weights) per event.
+        let bags = [
+            (&t.queries, &batch.query, &batch.query_w),
+            (&t.attributes, &batch.attrs, &batch.attrs_w),
+        ];
         for (r, out) in x.chunks_exact_mut(d).enumerate() {
             if !t.positions.is_empty() {
                 axpy(out, 1.0, table_row(&t.positions, (before + r) as i64, d)?);
@@ -312,23 +298,12 @@ impl HostBlocks {
             if !t.events.is_empty() {
                 axpy(out, 1.0, table_row(&t.events, batch.kinds[r], d)?);
             }
-            if !t.queries.is_empty() {
-                let at = r * qk..(r + 1) * qk;
-                bag(
-                    &t.queries,
-                    &batch.query[at.clone()],
-                    &batch.query_w[at],
-                    out,
-                )?;
-            }
-            if !t.attributes.is_empty() {
-                let at = r * ak..(r + 1) * ak;
-                bag(
-                    &t.attributes,
-                    &batch.attrs[at.clone()],
-                    &batch.attrs_w[at],
-                    out,
-                )?;
+            for (table, ids, weights) in bags.iter().filter(|(table, ..)| !table.is_empty()) {
+                let k = ids.len() / m;
+                let at = r * k..(r + 1) * k;
+                for (&id, &w) in ids[at.clone()].iter().zip(&weights[at]) {
+                    axpy(out, w, table_row(table, id, d)?);
+                }
             }
         }
         Ok(x)
@@ -369,28 +344,19 @@ impl HostBlocks {
     /// The rest of a block for one row: `row` is its input, `o` the attention output after the
     /// output projection.
     fn finish(&self, block: &HostBlock, row: &[f32], o: &[f32], f: &mut [f32]) -> Vec<f32> {
-        let d = self.d;
         let sum: Vec<f32> = row.iter().zip(o).map(|(x, o)| x + o).collect();
-        match self.layout {
-            BlockLayout::PreNorm => {
-                let h: Vec<f32> = layer_norm(&sum, &block.ln2).collect();
-                affine(&h, &block.w1, &block.b1, f);
-                f.iter_mut().for_each(|v| *v = gelu(*v));
-                let mut out = vec![0.0; d];
-                affine(f, &block.w2, &block.b2, &mut out);
-                out.iter_mut().zip(&sum).for_each(|(o, s)| *o += s);
-                out
-            }
-            BlockLayout::Sasrec => {
-                let h: Vec<f32> = layer_norm(&sum, &block.ln2).collect();
-                affine(&h, &block.w1, &block.b1, f);
-                f.iter_mut().for_each(|v| *v = v.max(0.0));
-                let mut out = vec![0.0; d];
-                affine(f, &block.w2, &block.b2, &mut out);
-                out.iter_mut().zip(&h).for_each(|(o, h)| *o += h);
-                out
-            }
-        }
+        let h: Vec<f32> = layer_norm(&sum, &block.ln2).collect();
+        affine(&h, &block.w1, &block.b1, f);
+        // Pre-norm: `sum + FFN(LN(sum))` with GELU; SASRec's: `LN(sum) + FFN(LN(sum))` with ReLU.
+        let (act, residual): (fn(f32) -> f32, _) = match self.layout {
+            BlockLayout::PreNorm => (gelu, &sum),
+            BlockLayout::Sasrec => (|v: f32| v.max(0.0), &h),
+        };
+        f.iter_mut().for_each(|v| *v = act(*v));
+        let mut out = vec![0.0; self.d];
+        affine(f, &block.w2, &block.b2, &mut out);
+        out.iter_mut().zip(residual).for_each(|(o, r)| *o += r);
+        out
     }
 }
 
@@ -431,13 +397,13 @@ struct Scratch {
 }
 
 impl Scratch {
-    fn new(d: usize, n: usize) -> Self {
+    fn new(d: usize, heads: usize, n: usize) -> Self {
         Scratch {
             q: vec![0.0; d],
             o: vec![0.0; d],
             f: vec![0.0; d],
             heads_out: vec![0.0; d],
-            weights: Vec::with_capacity(n * 4),
+            weights: Vec::with_capacity(heads * n),
         }
     }
 
