@@ -318,8 +318,8 @@ fn synth_train_eval_inspect_recommend() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("--item-table pqM or rqM"));
 
     let header = json(&ok(localrec(&["inspect", p(&model)])));
-    // The trainer's default positions, a relative attention bias, are format version 6.
-    assert_eq!(header["format_version"], 6);
+    // Every file is written as format version 7 (the per-item lists in binary).
+    assert_eq!(header["format_version"], 7);
     assert_eq!(header["config"]["positions"], "relative");
     assert_eq!(header["items"], 200);
     assert_eq!(header["has_catalog"], true);
@@ -583,8 +583,8 @@ fn int4_item_tables_train_evaluate_and_rank() {
     assert_eq!(report["test"]["users"], 40);
     let model = out.join("model.lrec");
     let header = json(&ok(localrec(&["inspect", p(&model)])));
-    // int4 alone is version 2; the default relative bias makes it 6.
-    assert_eq!(header["format_version"], 6);
+    // int4 alone needs version 2; every file is written as 7.
+    assert_eq!(header["format_version"], 7);
     let dtypes: Vec<(&str, &str)> = header["tensors"]
         .as_array()
         .unwrap()
@@ -681,8 +681,8 @@ fn a_trained_model_splits_into_a_core_and_category_shards() {
     assert!(run.status.success(), "{stderr}");
     let core = site.join("model.lrec");
     let header = json(&ok(localrec(&["inspect", p(&core)])));
-    // Numbered shard ids alone are version 5; the default relative bias makes it 6.
-    assert_eq!(header["format_version"], 6);
+    // Numbered shard ids alone need version 5; every file is written as 7.
+    assert_eq!(header["format_version"], 7);
     assert_eq!(header["items"], 40);
     let whole = json(&ok(localrec(&["inspect", p(&model)])));
     assert_eq!(header["shards"]["catalog_items"], whole["items"]);
@@ -899,8 +899,8 @@ fn residual_codes_write_a_compact_model_that_evaluates_ranks_and_shards() {
         plain["item_table"]["ndcg@10"]
     );
     let header = json(&ok(localrec(&["inspect", p(&compact)])));
-    // Residual codes alone are version 4; the default relative bias makes it 6.
-    assert_eq!(header["format_version"], 6);
+    // Residual codes alone need version 4; every file is written as 7.
+    assert_eq!(header["format_version"], 7);
     let table = header["tensors"]
         .as_array()
         .unwrap()
@@ -937,8 +937,8 @@ fn residual_codes_write_a_compact_model_that_evaluates_ranks_and_shards() {
         "20",
     ]));
     let core = json(&ok(localrec(&["inspect", p(&sharded.join("model.lrec"))])));
-    // Coded with numbered shards alone is version 5; the default relative bias makes it 6.
-    assert_eq!(core["format_version"], 6);
+    // Coded with numbered shards alone needs version 5; every file is written as 7.
+    assert_eq!(core["format_version"], 7);
     let refused = localrec(&[
         "shard",
         "--model",
@@ -1004,7 +1004,7 @@ fn residual_codes_write_a_compact_model_that_evaluates_ranks_and_shards() {
         "{c}"
     );
     let header = json(&ok(localrec(&["inspect", p(&shipped)])));
-    assert_eq!(header["format_version"], 6); // residual codes (4) and a relative bias
+    assert_eq!(header["format_version"], 7); // residual codes need 4; every file is 7
 
     // With a time limit spent, fine-tuning starts no epoch: the file ships k-means' codes.
     let limited_out = dir.path().join("limited");
@@ -1034,4 +1034,51 @@ fn residual_codes_write_a_compact_model_that_evaluates_ranks_and_shards() {
         c["ndcg@10"],
         "{c}"
     );
+}
+
+/// A file of an earlier format version loads, and `localrec upgrade` rewrites it as the newest:
+/// the fixture is the Beauty model as shipped in format version 6 (its per-item lists JSON
+/// arrays in the header); upgraded, it is the shipped version-7 file byte for byte, and both
+/// answer alike.
+#[test]
+fn upgrade_rewrites_an_older_file_as_the_newest_version() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let old = root.join("tests/fixtures/beauty-model-v6.lrec");
+    let shipped = root.join("models/beauty/model.lrec");
+    let header = json(&ok(localrec(&["inspect", p(&old)])));
+    assert_eq!(header["format_version"], 6);
+    assert_eq!(header["items"], 12101);
+    let dir = tempfile::tempdir().unwrap();
+    let new = dir.path().join("model.lrec");
+    ok(localrec(&["upgrade", p(&old), "-o", p(&new)]));
+    assert_eq!(
+        json(&ok(localrec(&["inspect", p(&new)])))["format_version"],
+        7
+    );
+    assert!(
+        std::fs::read(&new).unwrap() == std::fs::read(&shipped).unwrap(),
+        "the upgraded file is the shipped one"
+    );
+    let recommend = |model: &Path| {
+        ok(localrec(&[
+            "recommend",
+            "--model",
+            p(model),
+            "--history",
+            "1,2,3",
+            "-k",
+            "10",
+        ]))
+    };
+    assert_eq!(recommend(&old), recommend(&new));
+    // A damaged file is refused, and nothing is written.
+    let mut damaged = std::fs::read(&old).unwrap();
+    damaged[100] ^= 1;
+    let bad = dir.path().join("bad.lrec");
+    std::fs::write(&bad, &damaged).unwrap();
+    let out = dir.path().join("never.lrec");
+    let refused = localrec(&["upgrade", p(&bad), "-o", p(&out)]);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("checksum"));
+    assert!(!out.exists());
 }

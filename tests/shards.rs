@@ -265,10 +265,10 @@ fn shards_are_checked_against_the_core() {
         "INVALID_ARGUMENT"
     );
     assert!(whole.shards_to_load(None).is_empty());
-    // The core is version 5 (its shards number their ids); a version field older than a core
-    // needs is refused, by name.
+    // The core is version 7 (as every file written; its shards number their ids, version 5); a
+    // version field older than a core needs is refused, by name.
     let core = format::read(&parts.core).unwrap();
-    assert_eq!(core.version, 5);
+    assert_eq!(core.version, 7);
     let err = format::read(&sealed_as(&parts.core, 2)).unwrap_err();
     assert!(err.to_string().contains("version 3"), "{err}");
     // Content addressing: the core lists each shard by the SHA-256 of its bytes, which names it.
@@ -426,14 +426,14 @@ fn damaged_shards_behind_a_matching_manifest_are_refused_or_read() {
 }
 
 /// A coded model's shards are codes alone (the core holds the codebooks and every item stored
-/// whole), format version 4 (5 with numbered ids); a core that would leave some of those items
+/// whole), format version 4 (5 with numbered ids; the core 7, as every model file); a core that would leave some of those items
 /// to shards is refused.
 #[test]
 fn coded_shards_hold_codes_and_the_core_holds_every_whole_row() {
     let full = coded_model();
     let parts = split(&full, Some(&catalog()), Some(40), 9).unwrap();
     let core = format::read(&parts.core).unwrap();
-    assert_eq!(core.version, 5);
+    assert_eq!(core.version, 7);
     let t = core
         .header
         .tensors
@@ -497,8 +497,13 @@ fn the_default_core_holds_every_whole_row() {
 /// `full` with item `i`'s id replaced by `rename(i)` (and `catalog()` to match).
 fn renamed(full: &[u8], rename: impl Fn(usize) -> String) -> (Vec<u8>, HashMap<String, ItemMeta>) {
     let (mut header, payload, _, _) = format::read_header(full).unwrap();
+    // The new ids as JSON in the header (as before format version 7), the payload's lists cut.
+    let lists = header.lists.take().expect("written as version 7");
     header.items = (1..=ITEMS).map(&rename).collect();
-    let file = format::envelope(&serde_json::to_vec(&header).unwrap(), payload);
+    let file = format::envelope(
+        &serde_json::to_vec(&header).unwrap(),
+        &payload[..lists.offset],
+    );
     let old = catalog();
     let catalog = (1..=ITEMS)
         .filter_map(|i| Some((rename(i), old.get(&format!("item-{i}"))?.clone())))
@@ -529,7 +534,7 @@ fn shards_number_their_ids_when_they_can_and_list_them_otherwise() {
     };
     let (full, catalog) = renamed(&full_model(Encoding::Int8), name);
     let parts = split(&full, Some(&catalog), Some(40), 9).unwrap();
-    assert_eq!(version_of(&parts.core), 5);
+    assert_eq!(version_of(&parts.core), 7);
     let (mut numbered, mut listed) = (0, 0);
     for (entry, file) in &parts.shards {
         let header: serde_json::Value = serde_json::from_slice(&parts_of(file).0).unwrap();

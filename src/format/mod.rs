@@ -19,7 +19,10 @@
 //! cores and catalogue shards ([`shard`]): a core's header lists the shards holding the items it
 //! leaves out. Version 4 adds item tables of residual-quantisation codes ([`coded`]); version 5
 //! shards whose ids are numbered runs ([`shard::NumberedIds`]); version 6 models whose positions
-//! are a relative attention bias ([`crate::model::Positions::Relative`]).
+//! are a relative attention bias ([`crate::model::Positions::Relative`]); version 7 the per-item
+//! lists (ids, popularity, attribute ids) as a binary section of the payload ([`lists`]) instead
+//! of JSON arrays in the header. Every file is written as version 7 since; files of every
+//! earlier version still load (`localrec upgrade` rewrites one as version 7).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
@@ -30,6 +33,7 @@ use crate::model::{SeqRecConfig, WeightTensor, Weights};
 use quant::{Encoding, Quantized};
 
 pub mod coded;
+pub mod lists;
 #[cfg(feature = "train")]
 pub mod pq;
 pub mod quant;
@@ -39,13 +43,13 @@ pub mod stream;
 mod write;
 #[cfg(feature = "train")]
 pub use write::{
-    ArtefactParts, Storage, envelope, random_model, random_model_coded, write, write_coded,
+    ArtefactParts, Storage, envelope, random_model, random_model_coded, upgrade, write, write_coded,
 };
 
 /// First bytes of every weights file.
 pub const MAGIC: [u8; 8] = *b"\x89LREC\r\n\x1a";
 /// The newest format version this build reads and writes.
-pub const FORMAT_VERSION: u32 = 6;
+pub const FORMAT_VERSION: u32 = 7;
 /// The oldest format version this build reads.
 pub const OLDEST_VERSION: u32 = 1;
 /// The version that introduced int4 item tables.
@@ -59,6 +63,8 @@ pub(crate) const CODED_VERSION: u32 = 4;
 /// The version that introduced a relative attention bias instead of a position table
 /// ([`crate::model::Positions::Relative`]).
 pub(crate) const RELATIVE_VERSION: u32 = 6;
+/// The version that introduced the per-item lists as a section of the payload ([`lists`]).
+pub(crate) const LISTS_VERSION: u32 = 7;
 const DIGEST_LEN: usize = 32;
 pub(crate) const MIN_LEN: usize = 8 + 4 + 8 + 8 + DIGEST_LEN;
 
@@ -86,13 +92,19 @@ pub struct TensorEntry {
 pub struct Header {
     #[serde(deserialize_with = "config_of_any_version")]
     pub config: SeqRecConfig,
-    /// Shop item ids; `items[i]` is embedding row `i + 1`.
+    /// Shop item ids; `items[i]` is embedding row `i + 1`. (In the JSON of files before version
+    /// 7; since, read from the payload's section at [`Self::lists`].)
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub items: Vec<String>,
     /// Training-set interaction counts per item (same order as `items`): the cold-start ranking.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub popularity: Vec<u32>,
     /// Attribute ids per item (same order as `items`), when the model reads attributes.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub attributes: Vec<Vec<u32>>,
+    /// Since version 7: where the payload holds `items`, `popularity` and `attributes`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lists: Option<lists::ListsEntry>,
     /// Catalogue metadata per item (same order as `items`), when the trainer had a catalogue.
     #[serde(default)]
     pub catalog: Option<Vec<ItemMeta>>,
@@ -180,8 +192,22 @@ pub fn read_header_with<'a>(
     digests: Option<&Digests>,
 ) -> Result<(Header, &'a [u8], String, u32)> {
     let frame = unframe(bytes, digests)?;
-    let header = parse_header(frame.header, frame.payload.len(), frame.version)?;
+    let mut header = parse_header(frame.header, frame.payload.len(), frame.version)?;
+    open_lists(&mut header, frame.payload)?;
     Ok((header, frame.payload, frame.sha256, frame.version))
+}
+
+/// Reads a version-7 header's per-item lists from `payload` (a no-op for a header that lists
+/// them in its JSON). `validate_header` checked the section's range.
+pub(crate) fn open_lists(header: &mut Header, payload: &[u8]) -> Result<()> {
+    let Some(entry) = header.lists.clone() else {
+        return Ok(());
+    };
+    lists::open(
+        header,
+        &entry,
+        &payload[entry.offset..entry.offset + entry.bytes],
+    )
 }
 
 /// Parses a model's JSON header and checks it against the payload's length and the version.
@@ -329,29 +355,71 @@ pub(crate) fn unframe<'a>(bytes: &'a [u8], digests: Option<&Digests>) -> Result<
 }
 
 impl Header {
-    /// The oldest format version that can hold this file, and what needs it: a file is written
-    /// as that version, so that earlier builds still load what they can read, and a file that
-    /// claims an older one is refused.
-    pub(crate) fn oldest_version(&self) -> (u32, &'static str) {
-        if self.config.positions == crate::model::Positions::Relative {
-            (RELATIVE_VERSION, "a relative attention bias")
-        } else if self
-            .tensors
-            .iter()
-            .any(|t| coded::books_of_dtype(&t.dtype).is_some())
-        {
+    /// What this file holds that a format version introduced, oldest first: the version and
+    /// what needs it.
+    fn features(&self) -> Vec<(u32, &'static str)> {
+        use crate::model::Positions;
+        let c = &self.config;
+        [
             (
+                self.tensors.iter().any(|t| t.dtype == "i4"),
+                INT4_VERSION,
+                "an int4 item table",
+            ),
+            (
+                c.positions == Positions::FromOldest,
+                POSITIONS_VERSION,
+                "positions counted from the oldest event",
+            ),
+            (
+                self.shards.is_some(),
+                shard::SHARDS_VERSION,
+                "a core with shards",
+            ),
+            (
+                self.tensors
+                    .iter()
+                    .any(|t| coded::books_of_dtype(&t.dtype).is_some()),
                 CODED_VERSION,
                 "an item table of residual-quantisation codes",
-            )
-        } else if self.shards.is_some() {
-            (shard::SHARDS_VERSION, "a core with shards")
-        } else if self.config.positions != crate::model::Positions::FromNewest {
-            (POSITIONS_VERSION, "positions counted from the oldest event")
-        } else if self.tensors.iter().any(|t| t.dtype == "i4") {
-            (INT4_VERSION, "an int4 item table")
-        } else {
-            (OLDEST_VERSION, "")
+            ),
+            (
+                c.positions == Positions::Relative,
+                RELATIVE_VERSION,
+                "a relative attention bias",
+            ),
+            (
+                self.lists.is_some(),
+                LISTS_VERSION,
+                "per-item lists in the payload",
+            ),
+        ]
+        .into_iter()
+        .filter(|&(has, ..)| has)
+        .map(|(_, version, what)| (version, what))
+        .collect()
+    }
+
+    /// The oldest format version that can hold this file: what a file is written as (every
+    /// file since version 7, whose lists are in the payload), and the least a file that holds
+    /// it may claim.
+    #[cfg(feature = "train")]
+    pub(crate) fn oldest_version(&self) -> u32 {
+        self.features()
+            .iter()
+            .map(|&(version, _)| version)
+            .max()
+            .unwrap_or(OLDEST_VERSION)
+    }
+
+    /// Refuses a file that claims `version` but holds what a later version introduced, naming
+    /// the oldest such feature.
+    fn check_version(&self, version: u32) -> Result<()> {
+        match self.features().into_iter().find(|&(v, _)| v > version) {
+            Some((needed, what)) => Err(corrupt(format!(
+                "{what} needs format version {needed}; this file is version {version}"
+            ))),
+            None => Ok(()),
         }
     }
 }
@@ -365,6 +433,15 @@ impl Artefact {
         std::iter::once(Vec::new())
             .chain(self.header.attributes.iter().cloned())
             .collect()
+    }
+
+    /// [`Self::item_attrs`], moved out of the header instead of copied.
+    pub fn take_item_attrs(&mut self) -> Vec<Vec<u32>> {
+        let mut attrs = std::mem::take(&mut self.header.attributes);
+        if !attrs.is_empty() {
+            attrs.insert(0, Vec::new());
+        }
+        attrs
     }
 
     /// Popularity by embedding row (row 0 is 0).
@@ -547,45 +624,41 @@ fn validate_header(h: &Header, payload_len: usize, version: u32) -> Result<()> {
     let c = &h.config;
     c.validate()
         .map_err(|e| corrupt(format!("bad config: {e}")))?;
-    let (needed, what) = h.oldest_version();
-    if version < needed {
-        return Err(corrupt(format!(
-            "{what} needs format version {needed}; this file is version {version}"
-        )));
-    }
+    h.check_version(version)?;
     if let Some(index) = &h.shards {
         index.validate(c.n_items)?;
         if h.catalog.is_none() {
             return Err(corrupt("a core with shards needs its catalogue metadata"));
         }
     }
-    if h.items.len() != c.n_items {
-        return Err(corrupt(format!(
-            "config says {} items, vocabulary has {}",
-            c.n_items,
-            h.items.len()
-        )));
-    }
-    if h.popularity.len() != c.n_items {
-        return Err(corrupt(format!(
-            "popularity has {} entries for {} items",
-            h.popularity.len(),
-            c.n_items
-        )));
-    }
-    if c.n_attributes > 0 && h.attributes.len() != c.n_items {
-        return Err(corrupt(format!(
-            "attributes cover {} of {} items",
-            h.attributes.len(),
-            c.n_items
-        )));
-    }
-    if h.attributes
-        .iter()
-        .flatten()
-        .any(|&a| a == 0 || a as usize > c.n_attributes)
-    {
-        return Err(corrupt("an attribute id is out of range"));
+    match &h.lists {
+        None => validate_items(h)?,
+        Some(entry) => {
+            if !(h.items.is_empty() && h.popularity.is_empty() && h.attributes.is_empty()) {
+                return Err(corrupt(
+                    "the header lists items itself and in the payload: one or the other",
+                ));
+            }
+            if (c.n_attributes > 0) != entry.attribute_ids.is_some() {
+                return Err(corrupt(if c.n_attributes > 0 {
+                    "the model reads attributes but the file stores no attribute lists"
+                } else {
+                    "the file stores attribute lists for a model that reads none"
+                }));
+            }
+            let fits = entry.min_bytes(c.n_items).is_some_and(|least| {
+                entry.bytes >= least
+                    && entry
+                        .offset
+                        .checked_add(entry.bytes)
+                        .is_some_and(|end| end <= payload_len)
+            });
+            if !fits {
+                return Err(corrupt(
+                    "the per-item lists lie outside the payload or are too short for their counts",
+                ));
+            }
+        }
     }
     if let Some(cat) = &h.catalog
         && cat.len() != c.n_items
@@ -641,6 +714,40 @@ fn validate_header(h: &Header, payload_len: usize, version: u32) -> Result<()> {
                 "tensor {name} lies outside the payload or has the wrong size"
             )));
         }
+    }
+    Ok(())
+}
+
+/// The per-item lists must cover the vocabulary, attribute ids within the config's.
+pub(crate) fn validate_items(h: &Header) -> Result<()> {
+    let c = &h.config;
+    if h.items.len() != c.n_items {
+        return Err(corrupt(format!(
+            "config says {} items, vocabulary has {}",
+            c.n_items,
+            h.items.len()
+        )));
+    }
+    if h.popularity.len() != c.n_items {
+        return Err(corrupt(format!(
+            "popularity has {} entries for {} items",
+            h.popularity.len(),
+            c.n_items
+        )));
+    }
+    if c.n_attributes > 0 && h.attributes.len() != c.n_items {
+        return Err(corrupt(format!(
+            "attributes cover {} of {} items",
+            h.attributes.len(),
+            c.n_items
+        )));
+    }
+    if h.attributes
+        .iter()
+        .flatten()
+        .any(|&a| a == 0 || a as usize > c.n_attributes)
+    {
+        return Err(corrupt("an attribute id is out of range"));
     }
     Ok(())
 }
@@ -726,14 +833,173 @@ mod tests {
         file
     }
 
+    /// `file` (written as version 7) with its per-item lists as JSON arrays in the header, as
+    /// every file before version 7 held them, and its payload without their section (the last).
+    pub(super) fn json_lists(file: &[u8]) -> Vec<u8> {
+        let (mut header, payload, _, _) = read_header(file).unwrap();
+        let entry = header.lists.take().unwrap();
+        envelope(
+            &serde_json::to_vec(&header).unwrap(),
+            &payload[..entry.offset],
+        )
+    }
+
+    /// [`tiny`]'s model reading attributes, with ids that are not ASCII.
+    fn attributed() -> (Vec<u8>, Vec<String>, Vec<Vec<u32>>) {
+        let config = tiny().0.with_n_attributes(4).with_max_attributes(2);
+        let items = vec!["crème".to_string(), "b".into(), "日本-7".into()];
+        let attributes = vec![vec![1, 4], vec![], vec![2]];
+        let weights = weights_for(&config);
+        let int8 = Storage::Quantized {
+            item_table: Encoding::Int8,
+        };
+        let parts = ArtefactParts {
+            attributes: &attributes,
+            ..tiny_parts(&config, &items, &weights, int8)
+        };
+        (write(&parts).unwrap(), items, attributes)
+    }
+
+    /// A file's header JSON and payload.
+    fn parts_of(file: &[u8]) -> (serde_json::Value, Vec<u8>) {
+        let header_len = u64::from_le_bytes(file[12..20].try_into().unwrap()) as usize;
+        let header = serde_json::from_slice(&file[20..20 + header_len]).unwrap();
+        (
+            header,
+            file[20 + header_len + 8..file.len() - DIGEST_LEN].to_vec(),
+        )
+    }
+
+    /// Since version 7 the ids, popularity and attribute lists are a binary section after the
+    /// tensors, not JSON arrays: they read back as written; a file of an earlier version (lists
+    /// in its JSON) reads as the same model, and `upgrade` turns it back into the version-7
+    /// file byte for byte; a file claiming version 6 with lists in its payload is refused.
     #[test]
-    fn int4_item_tables_are_version_2_and_read_with_or_without_their_f32_copy() {
+    fn per_item_lists_are_a_payload_section_since_version_7() {
+        let (file, items, attributes) = attributed();
+        assert_eq!(version_of(&file), 7);
+        let (header, payload) = parts_of(&file);
+        for field in ["items", "popularity", "attributes"] {
+            assert!(header.get(field).is_none(), "{field} in the JSON");
+        }
+        let entry: lists::ListsEntry = serde_json::from_value(header["lists"].clone()).unwrap();
+        assert_eq!(
+            entry.offset + entry.bytes,
+            payload.len(),
+            "the section comes last"
+        );
+        assert_eq!(entry.attribute_ids, Some(3));
+        // 3 popularity counts, 3 id lengths, 3 attribute counts and 3 attribute ids (one byte
+        // each), then the ids' text.
+        let section = &payload[entry.offset..];
+        assert_eq!(section[..12], [5, 3, 1, 6, 1, 8, 2, 0, 1, 1, 4, 2]);
+        assert_eq!(&section[12..], items.concat().as_bytes());
+        let a = read(&file).unwrap();
+        assert_eq!(
+            (&a.header.items, &a.header.popularity, &a.header.attributes),
+            (&items, &vec![5, 3, 1], &attributes)
+        );
+        assert_eq!(a.header.lists, Some(entry));
+        let legacy = as_version(json_lists(&file), 1);
+        let old = read(&legacy).unwrap();
+        assert_eq!(old.version, 1);
+        assert_eq!(
+            (
+                &old.header.items,
+                &old.header.popularity,
+                &old.header.attributes
+            ),
+            (&items, &vec![5, 3, 1], &attributes)
+        );
+        assert_eq!((&old.weights, &old.item_table), (&a.weights, &a.item_table));
+        assert_eq!(upgrade(&legacy).unwrap(), file);
+        assert_eq!(
+            upgrade(&file).unwrap(),
+            file,
+            "a version-7 file is unchanged"
+        );
+        let err = read(&as_version(file, 6)).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("per-item lists in the payload needs format version 7"),
+            "{err}"
+        );
+    }
+
+    /// A damaged header entry or section is refused by name, with its checksum made good (what a
+    /// writer with a bug, or an attacker, would send).
+    #[test]
+    fn damaged_per_item_lists_are_refused_by_name() {
+        let (file, _, _) = attributed();
+        let (header, payload) = parts_of(&file);
+        let refused = |header: &serde_json::Value, payload: &[u8], why: &str| {
+            let err = read(&envelope(&serde_json::to_vec(header).unwrap(), payload)).unwrap_err();
+            assert_eq!(err.code(), "MODEL_CORRUPT", "{why}: {err}");
+            assert!(err.to_string().contains(why), "{why}: {err}");
+        };
+        let entry = header["lists"].clone();
+        let at = entry["offset"].as_u64().unwrap() as usize;
+        let bytes = entry["bytes"].as_u64().unwrap();
+        let edits: [(&str, serde_json::Value, &str); 9] = [
+            ("bytes", serde_json::json!(bytes + 1), "outside the payload"),
+            (
+                "bytes",
+                serde_json::json!(bytes - 1),
+                "more than their text",
+            ),
+            ("bytes", serde_json::json!(11), "too short for their counts"),
+            ("offset", serde_json::json!(at + 4), "outside the payload"),
+            (
+                "offset",
+                serde_json::json!(usize::MAX),
+                "outside the payload",
+            ),
+            ("attribute_ids", serde_json::json!(usize::MAX), "too short"),
+            ("attribute_ids", serde_json::json!(4), "fewer than the ids"),
+            ("attribute_ids", serde_json::json!(2), "more than the ids"),
+            (
+                "attribute_ids",
+                serde_json::Value::Null,
+                "stores no attribute lists",
+            ),
+        ];
+        for (field, value, why) in edits {
+            let mut h = header.clone();
+            if value.is_null() {
+                h["lists"].as_object_mut().unwrap().remove(field);
+            } else {
+                h["lists"][field] = value;
+            }
+            refused(&h, &payload, why);
+        }
+        let mut h = header.clone();
+        h["items"] = serde_json::json!(["a", "b", "c"]);
+        refused(&h, &payload, "one or the other");
+        // The section (one byte a number here): popularity [5, 3, 1], id lengths [6, 1, 8],
+        // attribute counts [2, 0, 1], attribute ids [1, 4, 2], then the text.
+        let damaged: [(usize, &[u8], &str); 7] = [
+            (5, &[9], "more than their text"),
+            (5, &[7], "less than their text"),
+            (12, &[0xff], "not UTF-8"),
+            (9, &[9], "attribute id is out of range"),
+            (6, &[3], "more than the ids"),
+            (8, &[0], "fewer than the ids"),
+            (0, &[0xff; 5], "exceeds 32 bits"),
+        ];
+        for (offset, bytes, why) in damaged {
+            let mut p = payload.clone();
+            p[at + offset..at + offset + bytes.len()].copy_from_slice(bytes);
+            refused(&header, &p, why);
+        }
+    }
+
+    #[test]
+    fn int4_item_tables_read_with_or_without_their_f32_copy() {
         let (config, _, weights) = tiny();
-        assert_eq!(version_of(&bytes()), 1, "int8 files stay version 1");
         let file = bytes_with(Encoding::Int4);
-        assert_eq!(version_of(&file), 2);
+        assert_eq!(version_of(&file), 7, "every file is written as version 7");
         let full = read(&file).unwrap();
-        assert_eq!(full.version, 2);
+        assert_eq!(full.version, 7);
         for t in &full.header.tensors {
             let want = match (t.name.as_str(), t.shape.len()) {
                 ("item_emb", _) => "i4",
@@ -785,9 +1051,8 @@ mod tests {
     /// and a file that puts them elsewhere, leaves out or misstates the exact rows, or claims
     /// an older version is refused.
     #[test]
-    fn coded_item_tables_are_version_4_and_read_back_as_written() {
+    fn coded_item_tables_need_version_4_and_read_back_as_written() {
         let (file, table) = coded_tiny();
-        assert_eq!(version_of(&file), 4);
         let full = read(&file).unwrap();
         let t = full
             .header
@@ -862,9 +1127,9 @@ mod tests {
         assert_eq!(lean.item_table, Some(int8));
     }
 
-    /// A file is written as the oldest version that holds it: positions counted from the oldest
-    /// event need version 3, a relative attention bias (its table `pos_bias`) version 6, and the
-    /// same file claiming the version before is refused, by name.
+    /// Positions counted from the oldest event need version 3, a relative attention bias (its
+    /// table `pos_bias`) version 6: the same file claiming the version before is refused, by
+    /// name (before its lists in the payload, which need version 7, are named).
     #[test]
     fn positions_need_the_version_that_introduced_them() {
         use crate::model::Positions;
@@ -884,7 +1149,7 @@ mod tests {
                     item_table: Encoding::Int8,
                 },
             );
-            assert_eq!(version_of(&file), version, "{positions:?}");
+            assert_eq!(version_of(&file), LISTS_VERSION, "{positions:?}");
             let back = read(&file).unwrap();
             assert_eq!(back.header.config.positions, positions);
             assert!(back.header.tensors.iter().any(|t| t.name == table));
@@ -917,7 +1182,10 @@ mod tests {
         assert_eq!(err.code(), "MODEL_CORRUPT");
         assert!(err.to_string().contains("only the item table"), "{err}");
         // Int8 files read as version 2 too (a version 2 file may hold no int4 tensor).
-        assert_eq!(read(&as_version(bytes(), 2)).unwrap().version, 2);
+        assert_eq!(
+            read(&as_version(json_lists(&bytes()), 2)).unwrap().version,
+            2
+        );
     }
 
     #[test]
@@ -1043,11 +1311,11 @@ mod tests {
     #[test]
     fn rejects_other_versions() {
         let mut b = bytes();
-        b[8..12].copy_from_slice(&7u32.to_le_bytes());
+        b[8..12].copy_from_slice(&8u32.to_le_bytes());
         match read(&b).unwrap_err() {
             Error::ModelVersion {
-                found: 7,
-                expected: 6,
+                found: 8,
+                expected: 7,
             } => {}
             e => panic!("wrong error {e}"),
         }

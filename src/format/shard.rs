@@ -383,8 +383,8 @@ mod split {
 
     use super::*;
     use crate::error::Error;
-    use crate::format::write::framed;
-    use crate::format::{Header, hex, read_header, validate_header};
+    use crate::format::write::{frame_model, framed};
+    use crate::format::{Header, hex, read_header};
 
     /// The items a core holds by default: the first answer ranks these (at a million items, a
     /// 1.67 MB core with residual codes; README, "Compact item tables").
@@ -620,20 +620,17 @@ mod split {
                 total_items: n,
                 shards: shards.iter().map(|(e, _)| e.clone()).collect(),
             }),
+            lists: None,
         };
         // A build that cannot read the shards refuses the core too, before the shopper browses.
-        let version = core_header.oldest_version().0.max(shard_version);
-        validate_header(&core_header, at, version)?;
-        let json =
-            serde_json::to_vec(&core_header).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-        let core = framed(&json, version, at, |out| {
+        let core = frame_model(core_header, at, shard_version, |out| {
             for body in &bodies {
                 match body {
                     Body::Table => core_table.write_into(out),
                     Body::Raw(raw) => out.extend_from_slice(raw),
                 }
             }
-        });
+        })?;
         Ok(Split { core, shards })
     }
 

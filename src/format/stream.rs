@@ -16,7 +16,7 @@ use sha2::{Digest, Sha256};
 
 use super::{
     Artefact, DIGEST_LEN, Decoded, Digests, Header, Lengths, assemble, check_magic, corrupt,
-    decode_tensor, lengths, parse_header, read_version, unframe,
+    decode_tensor, lengths, open_lists, parse_header, read_version, unframe,
 };
 use crate::error::Result;
 
@@ -34,6 +34,8 @@ pub struct StreamReader {
     hashed: usize,
     /// The file's length, once both length fields are in.
     expected: Option<usize>,
+    /// The format version and length fields, once in.
+    framing: Option<(u32, Lengths)>,
     /// Once the header is in.
     parsed: Option<Parsed>,
 }
@@ -44,6 +46,9 @@ struct Parsed {
     payload_start: usize,
     /// Per tensor of the header, in its order.
     decoded: Vec<Option<Decoded>>,
+    /// Whether the header's per-item lists are read (at once for JSON lists, else when the
+    /// payload's section is in).
+    lists_read: bool,
 }
 
 impl StreamReader {
@@ -56,6 +61,7 @@ impl StreamReader {
             hasher: hash.then(Sha256::new),
             hashed: 0,
             expected: None,
+            framing: None,
             parsed: None,
         }
     }
@@ -77,18 +83,31 @@ impl StreamReader {
             .map_or(0, |p| p.decoded.iter().flatten().count())
     }
 
-    /// Takes the next chunk. An error (not a model file, a damaged header, more bytes than the
-    /// file's length fields announce) ends the read: drop the reader.
+    /// Takes the next chunk: [`Self::receive`], then [`Self::decode`]. An error (not a model
+    /// file, a damaged header, more bytes than the file's length fields announce) ends the read:
+    /// drop the reader.
     pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
+        self.receive(chunk.len(), |into| into.copy_from_slice(chunk))?;
+        self.decode()
+    }
+
+    /// Takes the next chunk's `len` bytes, which `fill` writes into the reader's buffer (the
+    /// browser copies a chunk from JS straight there), and checks the framing so far (magic,
+    /// version, length fields), hashing if asked to; decodes nothing ([`Self::decode`]), so
+    /// that a caller can start work on the complete file ([`Self::is_complete`]) first. An
+    /// error ends the read, as for [`Self::push`].
+    pub fn receive(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) -> Result<()> {
         if let Some(expected) = self.expected
-            && chunk.len() > expected - self.bytes.len()
+            && len > expected - self.bytes.len()
         {
             return Err(longer(expected));
         }
-        if chunk.len() > MAX_STREAM_BYTES - self.bytes.len() {
+        if len > MAX_STREAM_BYTES - self.bytes.len() {
             return Err(too_large());
         }
-        self.bytes.extend_from_slice(chunk);
+        let start = self.bytes.len();
+        self.bytes.resize(start + len, 0);
+        fill(&mut self.bytes[start..]);
         if let Some(hasher) = &mut self.hasher {
             // The last 32 bytes received may be the trailer; every byte before them is body.
             let end = self.bytes.len().saturating_sub(DIGEST_LEN);
@@ -97,41 +116,57 @@ impl StreamReader {
                 self.hashed = end;
             }
         }
-        self.advance()
+        self.frame()
     }
 
-    fn advance(&mut self) -> Result<()> {
+    /// Whether every byte the file's length fields announce is in.
+    pub fn is_complete(&self) -> bool {
+        self.expected == Some(self.bytes.len())
+    }
+
+    /// Reads magic, version and length fields once their bytes are in.
+    fn frame(&mut self) -> Result<()> {
         let bytes = &self.bytes;
-        if self.expected.is_none() {
-            check_magic(bytes)?;
-            if bytes.len() < 12 {
-                return Ok(());
-            }
-            let version = read_version(bytes)?;
-            if bytes.len() < 20 {
-                return Ok(());
-            }
-            let Some(Lengths {
-                header_end,
-                payload_len,
-                file_len: expected,
-            }) = lengths(bytes, MAX_STREAM_BYTES)?
-            else {
+        if self.expected.is_some() {
+            return Ok(());
+        }
+        check_magic(bytes)?;
+        if bytes.len() < 12 {
+            return Ok(());
+        }
+        let version = read_version(bytes)?;
+        if bytes.len() < 20 {
+            return Ok(());
+        }
+        let Some(lengths) = lengths(bytes, MAX_STREAM_BYTES)? else {
+            return Ok(());
+        };
+        if lengths.file_len > MAX_STREAM_BYTES {
+            return Err(too_large());
+        }
+        if bytes.len() > lengths.file_len {
+            return Err(longer(lengths.file_len));
+        }
+        self.expected = Some(lengths.file_len);
+        self.framing = Some((version, lengths));
+        Ok(())
+    }
+
+    /// Decodes what the bytes received so far allow: the header once its bytes are in, each
+    /// tensor and the per-item lists once theirs are. An error ends the read, as for
+    /// [`Self::push`].
+    pub fn decode(&mut self) -> Result<()> {
+        let bytes = &self.bytes;
+        if self.parsed.is_none() {
+            let Some((version, l)) = &self.framing else {
                 return Ok(());
             };
-            let payload_start = header_end + 8;
-            if expected > MAX_STREAM_BYTES {
-                return Err(too_large());
-            }
-            if bytes.len() > expected {
-                return Err(longer(expected));
-            }
-            self.expected = Some(expected);
-            let header = parse_header(&bytes[20..header_end], payload_len, version)?;
+            let header = parse_header(&bytes[20..l.header_end], l.payload_len, *version)?;
             self.parsed = Some(Parsed {
                 decoded: header.tensors.iter().map(|_| None).collect(),
+                lists_read: header.lists.is_none(),
                 header,
-                payload_start,
+                payload_start: l.header_end + 8,
             });
         }
         let Some(p) = &mut self.parsed else {
@@ -144,6 +179,13 @@ impl StreamReader {
                 let at = p.payload_start + t.offset;
                 *slot = Some(decode_tensor(t, &bytes[at..at + t.bytes], false)?);
             }
+        }
+        if let Some(entry) = &p.header.lists
+            && !p.lists_read
+            && entry.offset + entry.bytes <= received
+        {
+            open_lists(&mut p.header, &bytes[p.payload_start..])?;
+            p.lists_read = true;
         }
         Ok(())
     }
@@ -162,8 +204,14 @@ impl StreamReader {
         // it arrived (unless a `push` failed and the caller went on).
         let incomplete = || corrupt("the file was not read to its end");
         let Parsed {
-            header, decoded, ..
+            header,
+            decoded,
+            lists_read,
+            ..
         } = parsed.ok_or_else(incomplete)?;
+        if !lists_read {
+            return Err(incomplete());
+        }
         let decoded = decoded
             .into_iter()
             .collect::<Option<Vec<_>>>()
@@ -211,7 +259,7 @@ fn longer(expected: usize) -> crate::error::Error {
 
 #[cfg(all(test, feature = "train"))]
 mod tests {
-    use super::super::tests::{bytes, bytes_with, coded_tiny, stored};
+    use super::super::tests::{bytes, bytes_with, coded_tiny, json_lists, stored};
     use super::super::{Storage, read_for_inference};
     use super::*;
     use crate::format::quant::Encoding;
@@ -259,6 +307,8 @@ mod tests {
             // An f32 checkpoint: its item table is quantised to int8 on read, as for a whole file.
             stored(Storage::F32),
             coded_tiny().0,
+            // Lists in the JSON header, as before version 7.
+            json_lists(&bytes()),
         ];
         for file in &files {
             let whole = read_for_inference(file, None).unwrap();
@@ -296,6 +346,11 @@ mod tests {
             reader.decoded(),
             tensors,
             "every tensor decoded before the trailer"
+        );
+        assert_eq!(
+            reader.header().unwrap().items.len(),
+            3,
+            "the per-item lists read before the trailer"
         );
         reader.push(&file[file.len() - DIGEST_LEN..]).unwrap();
         same(
@@ -358,6 +413,7 @@ mod tests {
             bytes_with(Encoding::Int4),
             stored(Storage::F32),
             coded_tiny().0,
+            json_lists(&bytes()),
         ];
         let mut rng = StdRng::seed_from_u64(18);
         let (mut accepted, mut refused) = (0, 0);

@@ -8,7 +8,7 @@ use crate::model::{SeqRecConfig, Weights};
 
 use super::coded::CodedTable;
 use super::quant::{Encoding, Quantized};
-use super::{FORMAT_VERSION, Header, MAGIC, MIN_LEN, TensorEntry, validate_header};
+use super::{FORMAT_VERSION, Header, MAGIC, MIN_LEN, TensorEntry, lists, validate_header};
 
 /// What goes into a new weights file.
 pub struct ArtefactParts<'a> {
@@ -227,12 +227,9 @@ fn write_with(parts: &ArtefactParts<'_>, coded: Option<&CodedTable>) -> Result<V
         tensors,
         provenance: parts.provenance.clone(),
         shards: None,
+        lists: None,
     };
-    // The oldest version that holds this file, so int8 files load in earlier builds.
-    let (version, _) = header.oldest_version();
-    validate_header(&header, payload_len, version)?;
-    let header = serde_json::to_vec(&header).map_err(|e| Error::InvalidArgument(e.to_string()))?;
-    Ok(framed(&header, version, payload_len, |out| {
+    frame_model(header, payload_len, 0, |out| {
         for body in &bodies {
             match body {
                 // Every tensor starts 4-aligned in the payload, so padding the codes to a
@@ -242,7 +239,50 @@ fn write_with(parts: &ArtefactParts<'_>, coded: Option<&CodedTable>) -> Result<V
                 Body::F32(values) => out.extend(values.iter().flat_map(|v| v.to_le_bytes())),
             }
         }
+    })
+}
+
+/// Frames a model: `header`, whose tensor entries lie in the first `tensors_len` bytes of the
+/// payload (which `tensors` writes), with its per-item lists moved into a section after them
+/// ([`lists`]); checked, and written as the oldest version that holds it (version 7, the lists'),
+/// at least `min_version`.
+pub(super) fn frame_model(
+    mut header: Header,
+    tensors_len: usize,
+    min_version: u32,
+    tensors: impl FnOnce(&mut Vec<u8>),
+) -> Result<Vec<u8>> {
+    let section = lists::seal(&mut header, tensors_len)?;
+    let payload_len = tensors_len
+        .checked_add(section.len())
+        .ok_or_else(|| Error::InvalidArgument("the model is too large".into()))?;
+    let version = header.oldest_version().max(min_version);
+    validate_header(&header, payload_len, version)?;
+    let json = serde_json::to_vec(&header).map_err(|e| Error::InvalidArgument(e.to_string()))?;
+    Ok(framed(&json, version, payload_len, |out| {
+        tensors(out);
+        out.extend_from_slice(&section);
     }))
+}
+
+/// A model file of any version this build reads, checked whole and rewritten as the newest
+/// version (`localrec upgrade`): every tensor's bytes as stored (the same weights, bit for bit),
+/// the per-item lists in the payload. Its SHA-256 changes, its answers do not.
+pub fn upgrade(bytes: &[u8]) -> Result<Vec<u8>> {
+    // Every tensor decoded and checked (finite values, scales), as a load would.
+    super::read(bytes)?;
+    let (mut header, payload, _, _) = super::read_header(bytes)?;
+    let mut raw = Vec::with_capacity(header.tensors.len());
+    let mut at = 0usize;
+    for t in &mut header.tensors {
+        raw.push(&payload[t.offset..t.offset + t.bytes]);
+        t.offset = at;
+        at += t.bytes;
+    }
+    header.lists = None;
+    frame_model(header, at, 0, |out| {
+        raw.iter().for_each(|r| out.extend_from_slice(r))
+    })
 }
 
 /// Frames header JSON and payload as a file of the newest format version: magic, version, both

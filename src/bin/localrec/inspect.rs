@@ -1,4 +1,4 @@
-//! `localrec inspect`: a model file's header.
+//! `localrec inspect`: a model file's header; `localrec upgrade`: the file as the newest version.
 
 use std::path::Path;
 
@@ -28,5 +28,21 @@ pub fn run(file: &Path) -> Result<()> {
         "provenance": header.provenance,
     });
     println!("{}", serde_json::to_string_pretty(&out)?);
+    Ok(())
+}
+
+pub fn upgrade(file: &Path, output: &Path) -> Result<()> {
+    let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let (_, _, _, from) = format::read_header(&bytes)?;
+    let upgraded = format::upgrade(&bytes)?;
+    std::fs::write(output, &upgraded)
+        .with_context(|| format!("cannot write {}", output.display()))?;
+    eprintln!(
+        "{}: format version {from} -> {}, {} -> {} bytes",
+        output.display(),
+        format::FORMAT_VERSION,
+        bytes.len(),
+        upgraded.len()
+    );
     Ok(())
 }

@@ -42,6 +42,15 @@ enum Command {
         /// The model file.
         file: PathBuf,
     },
+    /// Rewrite a model file of an earlier format version as the newest one (the same weights,
+    /// bit for bit; the per-item lists in binary, which the browser reads several times faster).
+    Upgrade {
+        /// The model file to read.
+        file: PathBuf,
+        /// Where to write the upgraded file (may be FILE itself).
+        #[arg(short, long)]
+        output: PathBuf,
+    },
     /// Refresh a model's golden top-10 file (histories in, top-10 and scores written back).
     #[command(hide = true)]
     Golden {
@@ -86,6 +95,7 @@ fn main() -> Result<()> {
         Command::Synth(a) => synth::run(a),
         Command::Prepare(a) => prepare::run(a),
         Command::Inspect { file } => inspect::run(&file),
+        Command::Upgrade { file, output } => inspect::upgrade(&file, &output),
         Command::Recommend { model, history, k } => recommend::run(&model, &history, k),
         Command::Golden { model, histories } => recommend::golden(&model, &histories),
         Command::RandomModel(a) => random_model::run(a),
