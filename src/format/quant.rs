@@ -98,7 +98,7 @@ impl QuantizedMatrix {
         Ok(Self {
             rows,
             cols,
-            data: data.iter().map(|&b| b as i8).collect(),
+            data: bytemuck::cast_slice(data).to_vec(),
             scales,
         })
     }
@@ -412,7 +412,7 @@ impl Quantized {
             Encoding::Int8 => Self::Int8(QuantizedMatrix {
                 rows,
                 cols,
-                data: data.iter().map(|&b| b as i8).collect(),
+                data: bytemuck::cast_slice(data).to_vec(),
                 scales,
             }),
             Encoding::Int4 => Self::Int4(Int4Matrix {

@@ -7,7 +7,7 @@
 //! from it, and diversity and reasons decode the few rows they compare.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Mutex, OnceLock};
 
 use crate::catalog::{ItemMeta, category_matches};
 use crate::error::{Error, Result};
@@ -17,7 +17,9 @@ use crate::format::shard::{self as shards, Shard, ShardEntry, ShardIndex};
 use crate::format::{self, Artefact};
 use crate::model::vocab::Vocab;
 use crate::model::weights::float_tensor;
-use crate::model::{HostBlocks, HostKeys, KvCache, SeqBatch, SeqRec, SeqRecConfig, Step, floats};
+use crate::model::{
+    HostBlocks, HostKeys, KvCache, SeqBatch, SeqRec, SeqRecConfig, Step, Weights, floats,
+};
 
 use super::options::{ModelInfo, RecommendOptions, Recommendation};
 
@@ -25,7 +27,15 @@ use super::options::{ModelInfo, RecommendOptions, Recommendation};
 pub struct Engine {
     pub(super) config: SeqRecConfig,
     pub(super) vocab: Vocab,
-    model: SeqRec,
+    /// The model in burn, on `device`. Built at load, except where the host-side blocks
+    /// (`host`) run the model: there histories of up to [`HOST_ROWS`] events and appended
+    /// events never need it, so it is built from `unbuilt` the first time a longer history
+    /// does. A cold start on the CPU then builds none (building it was 4-6 ms of a 50 ms
+    /// `load()` in the browser, most of it first-run code).
+    model: OnceLock<SeqRec>,
+    /// The config and weights the model is built from, until it is.
+    unbuilt: Mutex<Option<(SeqRecConfig, Weights)>>,
+    device: burn::prelude::Device,
     pub(super) items: Quantized,
     pub(super) popularity: Vec<f32>,
     item_attrs: Vec<Vec<u32>>,
@@ -103,16 +113,23 @@ impl Engine {
         device: &burn::prelude::Device,
         given_catalog: Option<HashMap<String, ItemMeta>>,
     ) -> Result<Self> {
-        let model = a.model(device)?;
-        let host = (model.caches_keys()
+        let caches_keys = a.header.config.positions.caches_keys();
+        let host = (caches_keys
             && *device == burn::prelude::Device::flex()
             && HostBlocks::copied_floats(&a.header.config) <= HOST_FLOATS)
             .then(|| HostBlocks::new(&a.header.config, &a.weights))
             .transpose()?;
+        let model = OnceLock::new();
+        let unbuilt = if host.is_some() {
+            Some((a.header.config.clone(), std::mem::take(&mut a.weights)))
+        } else {
+            let _ = model.set(a.model(device)?);
+            None
+        };
         // The artefact's large parts are moved, not copied: at a million items its ids and item
         // table are most of the engine's memory.
         let popularity = a.popularity_rows().iter().map(|&c| c as f32).collect();
-        let item_attrs = a.item_attrs();
+        let item_attrs = a.take_item_attrs();
         let vocab = Vocab::from_ids(std::mem::take(&mut a.header.items))?;
         let config = a.header.config.clone();
         let items = a
@@ -151,6 +168,8 @@ impl Engine {
             config,
             vocab,
             model,
+            unbuilt: Mutex::new(unbuilt),
+            device: device.clone(),
             items,
             catalog,
             // Kept only where shards may add items later.
@@ -262,9 +281,21 @@ impl Engine {
         }
     }
 
-    /// The model, for encoding on its device.
-    pub fn model(&self) -> &SeqRec {
-        &self.model
+    /// The model, for encoding on its device: built here the first time it is asked for where
+    /// the host-side blocks made building it at load unnecessary.
+    pub fn model(&self) -> Result<&SeqRec> {
+        if let Some(model) = self.model.get() {
+            return Ok(model);
+        }
+        let mut unbuilt = self.unbuilt.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some((config, weights)) = unbuilt.as_ref() {
+            // The same weights `from_artefact` checked `HostBlocks::new` against.
+            let _ = self.model.set(config.init_with(&self.device, weights)?);
+            *unbuilt = None;
+        }
+        self.model
+            .get()
+            .ok_or_else(|| Error::Compute("the model was neither built nor kept".into()))
     }
 
     /// The architecture.
@@ -363,7 +394,7 @@ impl Engine {
         if encoded.events.is_empty() {
             return Ok(None);
         }
-        let (state, attention) = if self.model.caches_keys() {
+        let (state, attention) = if self.config.positions.caches_keys() {
             self.encode_after_last(encoded)?
         } else {
             self.encode_newest(&encoded.batch)?
@@ -403,7 +434,7 @@ impl Engine {
             (Some(_), None) if batch.len > HOST_ROWS => {
                 let rows = self.item_rows(batch)?;
                 let (state, attention, keys) =
-                    self.model.encode_appended(batch, Some(rows), None)?;
+                    self.model()?.encode_appended(batch, Some(rows), None)?;
                 (state, attention, Keys::Host(keys.to_host()?))
             }
             (Some(host), None) => self.append_on_host(host, batch, None)?,
@@ -429,11 +460,10 @@ impl Engine {
         past: Option<HostKeys>,
     ) -> Result<(burn::prelude::Tensor<2>, burn::prelude::Tensor<2>, Keys)> {
         let a = host.append(batch, &self.gather_items(batch)?, past)?;
-        let device = self.model.device();
         let (d, n) = (a.state.len(), a.attention.len());
         Ok((
-            float_tensor(a.state, [1, d], &device),
-            float_tensor(a.attention, [1, n], &device),
+            float_tensor(a.state, [1, d], &self.device),
+            float_tensor(a.attention, [1, n], &self.device),
             Keys::Host(a.keys),
         ))
     }
@@ -445,7 +475,7 @@ impl Engine {
         past: Option<&KvCache>,
     ) -> Result<(burn::prelude::Tensor<2>, burn::prelude::Tensor<2>, Keys)> {
         let rows = self.item_rows(batch)?;
-        let (state, attention, keys) = self.model.encode_appended(batch, Some(rows), past)?;
+        let (state, attention, keys) = self.model()?.encode_appended(batch, Some(rows), past)?;
         Ok((state, attention, Keys::Device(keys)))
     }
 
@@ -468,7 +498,7 @@ impl Engine {
         Ok(crate::model::weights::float_tensor(
             rows,
             [n, d],
-            &self.model.device(),
+            &self.device,
         ))
     }
 
@@ -480,7 +510,7 @@ impl Engine {
         batch: &SeqBatch,
     ) -> Result<(burn::prelude::Tensor<2>, burn::prelude::Tensor<2>)> {
         let rows = self.item_rows(batch)?;
-        Ok(self.model.encode_newest_with_items(batch, rows))
+        Ok(self.model()?.encode_newest_with_items(batch, rows))
     }
 
     /// [`Self::encode_newest`]'s states with a blocking readback, `[batch * d]` (native and
