@@ -109,30 +109,56 @@ pub struct Header {
     #[serde(default)]
     pub catalog: Option<Vec<ItemMeta>>,
     pub tensors: Vec<TensorEntry>,
-    /// Free-form provenance: trainer version, data, seed, metrics.
+    /// Free-form provenance: trainer version, data, seed, metrics. (Not read in the browser,
+    /// which has no use for it: its JSON is skipped there.)
     #[serde(default)]
+    #[cfg_attr(target_arch = "wasm32", serde(skip_deserializing))]
     pub provenance: serde_json::Value,
     /// In a core (version 3): the shards holding the catalogue's other items.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub shards: Option<shard::ShardIndex>,
 }
 
-/// The config of a header, filling in the fields added since format version 1 began with the
-/// value every earlier file implies: `layout` (before it, every block was pre-norm) and
-/// `positions` (counted from the newest event).
+/// A header's config as stored: every field of [`SeqRecConfig`], those added since format
+/// version 1 began optional, since a file that predates one implies the value every earlier file
+/// had, not a new config's default: `layout` pre-norm (before it, every block was), `positions`
+/// counted from the newest event. Read as it is rather than through `serde_json::Value` and
+/// burn's config deserializer (`Value` was in the browser's bundle for this alone); a test
+/// holds it to every field a config writes.
+#[derive(Deserialize)]
+struct StoredConfig {
+    n_items: usize,
+    d_model: usize,
+    layers: usize,
+    heads: usize,
+    max_len: usize,
+    dropout: f64,
+    query_buckets: usize,
+    max_query_tokens: usize,
+    n_attributes: usize,
+    max_attributes: usize,
+    event_types: bool,
+    layout: Option<crate::model::BlockLayout>,
+    positions: Option<crate::model::Positions>,
+}
+
 fn config_of_any_version<'de, D: serde::Deserializer<'de>>(
     d: D,
 ) -> std::result::Result<SeqRecConfig, D::Error> {
-    let mut value = serde_json::Value::deserialize(d)?;
-    if let Some(fields) = value.as_object_mut() {
-        fields
-            .entry("layout")
-            .or_insert_with(|| serde_json::json!("pre_norm"));
-        fields
-            .entry("positions")
-            .or_insert_with(|| serde_json::json!("from_newest"));
-    }
-    serde_json::from_value(value).map_err(serde::de::Error::custom)
+    let c = StoredConfig::deserialize(d)?;
+    Ok(SeqRecConfig::new(c.n_items)
+        .with_d_model(c.d_model)
+        .with_layers(c.layers)
+        .with_heads(c.heads)
+        .with_max_len(c.max_len)
+        .with_dropout(c.dropout)
+        .with_query_buckets(c.query_buckets)
+        .with_max_query_tokens(c.max_query_tokens)
+        .with_n_attributes(c.n_attributes)
+        .with_max_attributes(c.max_attributes)
+        .with_event_types(c.event_types)
+        .with_layout(c.layout.unwrap_or(crate::model::BlockLayout::PreNorm))
+        .with_positions(c.positions.unwrap_or(crate::model::Positions::FromNewest)))
 }
 
 /// A loaded, verified weights file.
@@ -1270,6 +1296,36 @@ mod tests {
                 "{err}"
             );
         }
+    }
+
+    /// A header's config is read field by field (`StoredConfig`): every field a config writes,
+    /// each with its value. A field added to `SeqRecConfig` fails here until it is read there.
+    #[test]
+    fn stored_configs_read_every_field_a_config_writes() {
+        use crate::model::{BlockLayout, Positions};
+        let config = SeqRecConfig::new(7)
+            .with_d_model(8)
+            .with_layers(3)
+            .with_heads(2)
+            .with_max_len(9)
+            .with_dropout(0.25)
+            .with_query_buckets(5)
+            .with_max_query_tokens(4)
+            .with_n_attributes(6)
+            .with_max_attributes(3)
+            .with_event_types(false)
+            .with_layout(BlockLayout::PreNorm)
+            .with_positions(Positions::FromOldest);
+        let json = serde_json::to_value(&config).unwrap();
+        assert_eq!(
+            json.as_object().unwrap().len(),
+            13,
+            "SeqRecConfig has a field StoredConfig does not read: {json}"
+        );
+        let text = json.to_string();
+        let mut d = serde_json::Deserializer::from_str(&text);
+        let read = config_of_any_version(&mut d).unwrap();
+        assert_eq!(serde_json::to_value(&read).unwrap(), json);
     }
 
     /// Files written before `layout` existed read as pre-norm; an unknown layout is refused.
