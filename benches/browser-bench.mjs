@@ -59,11 +59,37 @@ const MODELS = {
   "1m": { lrec: join(benches, "models/random-1m.lrec"), lrecUrl: "/bench-models/random-1m.lrec", onnx: "random-1m.onnx" },
 };
 
-/** The JSON header of a model.lrec (src/format/): config and item ids. */
+/** The header of a model.lrec (src/format/): config and item ids. Since format version 7 the
+ * per-item lists are a section of the payload (LEB128 columns, then the ids' text:
+ * src/format/lists.rs); they are read into the header as earlier versions held them. */
 function lrecHeader(path) {
   const buf = readFileSync(path);
   const len = Number(buf.readBigUInt64LE(12));
-  return JSON.parse(buf.subarray(20, 20 + len).toString("utf8"));
+  const header = JSON.parse(buf.subarray(20, 20 + len).toString("utf8"));
+  if (header.lists) {
+    const n = header.config.n_items;
+    let at = 28 + len + header.lists.offset;
+    const number = () => {
+      let value = 0, shift = 0, byte;
+      do {
+        byte = buf[at++];
+        value += (byte & 0x7f) * 2 ** shift;
+        shift += 7;
+      } while (byte & 0x80);
+      return value;
+    };
+    const column = (count) => Array.from({ length: count }, number);
+    header.popularity = column(n);
+    const lengths = column(n);
+    if (header.lists.attribute_ids !== undefined) {
+      const counts = column(n);
+      const ids = column(header.lists.attribute_ids);
+      let k = 0;
+      header.attributes = counts.map((c) => ids.slice(k, (k += c)));
+    }
+    header.items = lengths.map((l) => buf.toString("utf8", at, (at += l)));
+  }
+  return header;
 }
 
 /** "lrec (int8)", "lrec (int8, int4 item table)" or "lrec (int8, rq12 item table)": how a model

@@ -411,6 +411,43 @@ def train_throughput(a):
 # ONNX export
 
 
+def read_lists(header, payload):
+    """Format version 7: the per-item lists are a payload section (src/format/lists.rs), LEB128
+    columns (popularity, id lengths, then attribute counts and ids when stored) and the ids'
+    text; read into the header as earlier versions held them."""
+    lists, n = header["lists"], header["config"]["n_items"]
+    data, at = bytes(payload[lists["offset"]:lists["offset"] + lists["bytes"]]), 0
+
+    def column(count):
+        nonlocal at
+        out = []
+        for _ in range(count):
+            value = shift = 0
+            while True:
+                byte = data[at]
+                at += 1
+                value |= (byte & 0x7F) << shift
+                shift += 7
+                if byte < 0x80:
+                    break
+            out.append(value)
+        return out
+
+    header["popularity"] = column(n)
+    lengths = column(n)
+    if "attribute_ids" in lists:
+        counts, ids = column(n), column(lists["attribute_ids"])
+        k, header["attributes"] = 0, []
+        for c in counts:
+            header["attributes"].append(ids[k:k + c])
+            k += c
+    items = []
+    for length in lengths:
+        items.append(data[at:at + length].decode("utf-8"))
+        at += length
+    header["items"] = items
+
+
 def read_lrec(path):
     """The header and dequantised f32 weights of a localrec model file (src/format/)."""
     with open(path, "rb") as f:
@@ -421,6 +458,8 @@ def read_lrec(path):
     header = json.loads(data[20:20 + hlen])
     (plen,) = struct.unpack_from("<Q", data, 20 + hlen)
     payload = memoryview(data)[28 + hlen:28 + hlen + plen]
+    if "lists" in header:
+        read_lists(header, payload)
     weights = {}
 
     def int8_matrix(off, rows, cols):
