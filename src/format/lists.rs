@@ -2,8 +2,8 @@
 //!
 //! Up to version 6 a model's item ids, popularity counts and attribute lists were arrays in its
 //! JSON header: for Beauty (12,101 items, 45,037 attribute ids) 277 kB of its 280 kB header, and
-//! parsing them was the largest part of what `load()` computes in the browser (about 35 ms of
-//! first-run wasm on a cold start, against 3 ms natively). Since version 7 the header gives only
+//! parsing them was the largest part of what `load()` computes in the browser (35-40 ms of a
+//! sampling profile of first-run wasm on a cold start; the whole header takes 3 ms natively). Since version 7 the header gives only
 //! where the section is ([`ListsEntry`]); the section holds, in columns, unsigned LEB128 numbers
 //! (what protobuf and wasm write) and then text:
 //!
@@ -93,7 +93,9 @@ pub(crate) fn open(header: &mut Header, entry: &ListsEntry, data: &[u8]) -> Resu
         // `count` is at most the section's bytes (`min_bytes`): a bounded allocation.
         let mut out = Vec::with_capacity(count);
         for _ in 0..count {
-            let v = read_number(&mut rest)
+            let v = leb128::read::unsigned(&mut rest)
+                .ok()
+                .and_then(|v| u32::try_from(v).ok())
                 .ok_or_else(|| damaged("a number runs past the section or exceeds 32 bits"))?;
             out.push(v);
         }
@@ -106,55 +108,44 @@ pub(crate) fn open(header: &mut Header, entry: &ListsEntry, data: &[u8]) -> Resu
         Some(total) => {
             let counts = numbers(n)?;
             let ids = numbers(total)?;
-            let mut lists = Vec::with_capacity(n);
-            let mut start = 0usize;
-            for count in counts {
-                let end = start.checked_add(count as usize);
-                let list = end
-                    .and_then(|end| ids.get(start..end))
-                    .ok_or_else(|| damaged("the attribute counts add up to more than the ids"))?;
-                lists.push(list.to_vec());
-                start += list.len();
-            }
-            if start != total {
-                return Err(damaged("the attribute counts add up to fewer than the ids"));
-            }
-            lists
+            let lists = pieces(&ids, counts).map_err(|more| {
+                damaged(&format!(
+                    "the attribute counts add up to {more} than the ids"
+                ))
+            })?;
+            lists.into_iter().map(<[u32]>::to_vec).collect()
         }
     };
-    let text = rest;
-    let mut items = Vec::with_capacity(n);
-    let mut start = 0usize;
-    for len in id_lengths {
-        let end = start.checked_add(len as usize);
-        let id = end
-            .and_then(|end| text.get(start..end))
-            .ok_or_else(|| damaged("the ids' lengths add up to more than their text"))?;
-        start += id.len();
-        let id = std::str::from_utf8(id).map_err(|_| damaged("an id is not UTF-8"))?;
-        items.push(id.to_owned());
-    }
-    if start != text.len() {
-        return Err(damaged("the ids' lengths add up to less than their text"));
-    }
+    let ids = pieces(rest, id_lengths).map_err(|more| {
+        damaged(&format!(
+            "the ids' lengths add up to {more} than their text"
+        ))
+    })?;
+    let items = ids
+        .into_iter()
+        .map(|id| std::str::from_utf8(id).map(str::to_owned))
+        .collect::<std::result::Result<Vec<_>, _>>()
+        .map_err(|_| damaged("an id is not UTF-8"))?;
     header.items = items;
     header.popularity = popularity;
     header.attributes = attributes;
     validate_items(header)
 }
 
-/// The unsigned LEB128 number at the start of `rest` (at most 5 bytes, at most 32 bits), `rest`
-/// moved past it; None if it runs past `rest` or is larger. (Not the `leb128` crate's reader,
-/// which the writer uses: it reads through `std::io::Read` a byte at a time, and Beauty's lists
-/// took 9.7 ms to open with it in the browser against 7.1 with this, medians of 15 loads.)
-fn read_number(rest: &mut &[u8]) -> Option<u32> {
-    let mut value = 0u64;
-    for (i, &byte) in rest.iter().take(5).enumerate() {
-        value |= u64::from(byte & 0x7f) << (7 * i);
-        if byte < 0x80 {
-            *rest = &rest[i + 1..];
-            return u32::try_from(value).ok();
-        }
+/// `whole` cut into consecutive pieces of `lengths`, which must cover it exactly; else whether
+/// they add up to "more" or "less" than it.
+fn pieces<T>(whole: &[T], lengths: Vec<u32>) -> std::result::Result<Vec<&[T]>, &'static str> {
+    let mut out = Vec::with_capacity(lengths.len());
+    let mut rest = whole;
+    for len in lengths {
+        // `len` may be any u32: checked against what is left, never added to an offset.
+        let (piece, after) = rest.split_at_checked(len as usize).ok_or("more")?;
+        out.push(piece);
+        rest = after;
     }
-    None
+    if rest.is_empty() {
+        Ok(out)
+    } else {
+        Err("less")
+    }
 }

@@ -500,14 +500,23 @@ pub fn read_for_inference(bytes: &[u8], digests: Option<&Digests>) -> Result<Art
 
 fn read_with(bytes: &[u8], item_table_f32: bool, digests: Option<&Digests>) -> Result<Artefact> {
     let (header, payload, sha256, version) = read_header_with(bytes, digests)?;
-    let decoded = header
+    let decoded = decode_tensors(&header, payload, item_table_f32)?;
+    Ok(assemble(header, decoded, sha256, bytes.len(), version))
+}
+
+/// Every tensor of a checked header decoded from `payload` ([`decode_tensor`]).
+pub(crate) fn decode_tensors(
+    header: &Header,
+    payload: &[u8],
+    item_table_f32: bool,
+) -> Result<Vec<Decoded>> {
+    header
         .tensors
         .iter()
         // `validate_header` checked every size with checked arithmetic and every range against
         // the payload, so these slices cannot go out of bounds.
         .map(|t| decode_tensor(t, &payload[t.offset..t.offset + t.bytes], item_table_f32))
-        .collect::<Result<Vec<_>>>()?;
-    Ok(assemble(header, decoded, sha256, bytes.len(), version))
+        .collect()
 }
 
 /// One stored tensor, decoded: its f32 values for the model, and for the item table the table
@@ -981,7 +990,7 @@ mod tests {
                 "outside the payload",
             ),
             ("attribute_ids", serde_json::json!(usize::MAX), "too short"),
-            ("attribute_ids", serde_json::json!(4), "fewer than the ids"),
+            ("attribute_ids", serde_json::json!(4), "less than the ids"),
             ("attribute_ids", serde_json::json!(2), "more than the ids"),
             (
                 "attribute_ids",
@@ -1009,7 +1018,7 @@ mod tests {
             (12, &[0xff], "not UTF-8"),
             (9, &[9], "attribute id is out of range"),
             (6, &[3], "more than the ids"),
-            (8, &[0], "fewer than the ids"),
+            (8, &[0], "less than the ids"),
             (0, &[0xff; 5], "exceeds 32 bits"),
         ];
         for (offset, bytes, why) in damaged {

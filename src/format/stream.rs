@@ -34,8 +34,6 @@ pub struct StreamReader {
     hashed: usize,
     /// The file's length, once both length fields are in.
     expected: Option<usize>,
-    /// The format version and length fields, once in.
-    framing: Option<(u32, Lengths)>,
     /// Once the header is in.
     parsed: Option<Parsed>,
 }
@@ -61,7 +59,6 @@ impl StreamReader {
             hasher: hash.then(Sha256::new),
             hashed: 0,
             expected: None,
-            framing: None,
             parsed: None,
         }
     }
@@ -83,31 +80,18 @@ impl StreamReader {
             .map_or(0, |p| p.decoded.iter().flatten().count())
     }
 
-    /// Takes the next chunk: [`Self::receive`], then [`Self::decode`]. An error (not a model
-    /// file, a damaged header, more bytes than the file's length fields announce) ends the read:
-    /// drop the reader.
+    /// Takes the next chunk. An error (not a model file, a damaged header, more bytes than the
+    /// file's length fields announce) ends the read: drop the reader.
     pub fn push(&mut self, chunk: &[u8]) -> Result<()> {
-        self.receive(chunk.len(), |into| into.copy_from_slice(chunk))?;
-        self.decode()
-    }
-
-    /// Takes the next chunk's `len` bytes, which `fill` writes into the reader's buffer (the
-    /// browser copies a chunk from JS straight there), and checks the framing so far (magic,
-    /// version, length fields), hashing if asked to; decodes nothing ([`Self::decode`]), so
-    /// that a caller can start work on the complete file ([`Self::is_complete`]) first. An
-    /// error ends the read, as for [`Self::push`].
-    pub fn receive(&mut self, len: usize, fill: impl FnOnce(&mut [u8])) -> Result<()> {
         if let Some(expected) = self.expected
-            && len > expected - self.bytes.len()
+            && chunk.len() > expected - self.bytes.len()
         {
             return Err(longer(expected));
         }
-        if len > MAX_STREAM_BYTES - self.bytes.len() {
+        if chunk.len() > MAX_STREAM_BYTES - self.bytes.len() {
             return Err(too_large());
         }
-        let start = self.bytes.len();
-        self.bytes.resize(start + len, 0);
-        fill(&mut self.bytes[start..]);
+        self.bytes.extend_from_slice(chunk);
         if let Some(hasher) = &mut self.hasher {
             // The last 32 bytes received may be the trailer; every byte before them is body.
             let end = self.bytes.len().saturating_sub(DIGEST_LEN);
@@ -116,57 +100,42 @@ impl StreamReader {
                 self.hashed = end;
             }
         }
-        self.frame()
+        self.advance()
     }
 
-    /// Whether every byte the file's length fields announce is in.
-    pub fn is_complete(&self) -> bool {
-        self.expected == Some(self.bytes.len())
-    }
-
-    /// Reads magic, version and length fields once their bytes are in.
-    fn frame(&mut self) -> Result<()> {
+    fn advance(&mut self) -> Result<()> {
         let bytes = &self.bytes;
-        if self.expected.is_some() {
-            return Ok(());
-        }
-        check_magic(bytes)?;
-        if bytes.len() < 12 {
-            return Ok(());
-        }
-        let version = read_version(bytes)?;
-        if bytes.len() < 20 {
-            return Ok(());
-        }
-        let Some(lengths) = lengths(bytes, MAX_STREAM_BYTES)? else {
-            return Ok(());
-        };
-        if lengths.file_len > MAX_STREAM_BYTES {
-            return Err(too_large());
-        }
-        if bytes.len() > lengths.file_len {
-            return Err(longer(lengths.file_len));
-        }
-        self.expected = Some(lengths.file_len);
-        self.framing = Some((version, lengths));
-        Ok(())
-    }
-
-    /// Decodes what the bytes received so far allow: the header once its bytes are in, each
-    /// tensor and the per-item lists once theirs are. An error ends the read, as for
-    /// [`Self::push`].
-    pub fn decode(&mut self) -> Result<()> {
-        let bytes = &self.bytes;
-        if self.parsed.is_none() {
-            let Some((version, l)) = &self.framing else {
+        if self.expected.is_none() {
+            check_magic(bytes)?;
+            if bytes.len() < 12 {
+                return Ok(());
+            }
+            let version = read_version(bytes)?;
+            if bytes.len() < 20 {
+                return Ok(());
+            }
+            let Some(Lengths {
+                header_end,
+                payload_len,
+                file_len: expected,
+            }) = lengths(bytes, MAX_STREAM_BYTES)?
+            else {
                 return Ok(());
             };
-            let header = parse_header(&bytes[20..l.header_end], l.payload_len, *version)?;
+            let payload_start = header_end + 8;
+            if expected > MAX_STREAM_BYTES {
+                return Err(too_large());
+            }
+            if bytes.len() > expected {
+                return Err(longer(expected));
+            }
+            self.expected = Some(expected);
+            let header = parse_header(&bytes[20..header_end], payload_len, version)?;
             self.parsed = Some(Parsed {
                 decoded: header.tensors.iter().map(|_| None).collect(),
                 lists_read: header.lists.is_none(),
                 header,
-                payload_start: l.header_end + 8,
+                payload_start,
             });
         }
         let Some(p) = &mut self.parsed else {

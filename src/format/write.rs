@@ -269,9 +269,9 @@ pub(super) fn frame_model(
 /// version (`localrec upgrade`): every tensor's bytes as stored (the same weights, bit for bit),
 /// the per-item lists in the payload. Its SHA-256 changes, its answers do not.
 pub fn upgrade(bytes: &[u8]) -> Result<Vec<u8>> {
-    // Every tensor decoded and checked (finite values, scales), as a load would.
-    super::read(bytes)?;
     let (mut header, payload, _, _) = super::read_header(bytes)?;
+    // Every tensor decoded and checked (finite values, scales), as a load would.
+    super::decode_tensors(&header, payload, false)?;
     let mut raw = Vec::with_capacity(header.tensors.len());
     let mut at = 0usize;
     for t in &mut header.tensors {

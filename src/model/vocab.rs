@@ -42,7 +42,7 @@ impl Vocab {
         let Self { ids, index } = &mut vocab;
         for (i, id) in ids.iter().enumerate() {
             // One hash an id (a lookup and then an insert hashed each twice; the loop took
-            // about 3 ms of Beauty's 50 ms `load()` in the browser).
+            // 2-3.5 ms of Beauty's 50-60 ms `load()` in the browser).
             match index.entry(
                 id_hash(id),
                 |&r| ids[r as usize - 1] == *id,

@@ -30,7 +30,7 @@ pub struct Engine {
     /// The model in burn, on `device`. Built at load, except where the host-side blocks
     /// (`host`) run the model: there histories of up to [`HOST_ROWS`] events and appended
     /// events never need it, so it is built from `unbuilt` the first time a longer history
-    /// does. A cold start on the CPU then builds none (building it was 4-6 ms of a 50 ms
+    /// does. A cold start on the CPU then builds none (building it was 4-7 ms of a 50-60 ms
     /// `load()` in the browser, most of it first-run code).
     model: OnceLock<SeqRec>,
     /// The config and weights the model is built from, until it is.
@@ -113,8 +113,7 @@ impl Engine {
         device: &burn::prelude::Device,
         given_catalog: Option<HashMap<String, ItemMeta>>,
     ) -> Result<Self> {
-        let caches_keys = a.header.config.positions.caches_keys();
-        let host = (caches_keys
+        let host = (a.header.config.positions.caches_keys()
             && *device == burn::prelude::Device::flex()
             && HostBlocks::copied_floats(&a.header.config) <= HOST_FLOATS)
             .then(|| HostBlocks::new(&a.header.config, &a.weights))

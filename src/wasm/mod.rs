@@ -36,10 +36,8 @@ extern "C" {
     fn close_model(source: &JsValue);
     #[wasm_bindgen(js_name = canDigest)]
     fn can_digest() -> bool;
-    /// Never rejects (null where the browser cannot hash). Called, not awaited, it has already
-    /// handed its bytes to `crypto.subtle`, which copies them.
     #[wasm_bindgen(js_name = fileDigests)]
-    fn file_digests(bytes: &JsValue) -> js_sys::Promise;
+    async fn file_digests(bytes: &JsValue) -> JsValue;
     #[wasm_bindgen(js_name = modelUrl)]
     fn model_url(source: &JsValue) -> Option<String>;
     #[wasm_bindgen(js_name = prefetchShards)]
@@ -136,23 +134,19 @@ fn retention() -> f64 {
 /// A downloaded file's bytes, copied into wasm memory, with their SHA-256 digests computed by
 /// the browser (`fileDigests`; None where it cannot, and the core hashes them itself).
 async fn bytes_and_digests(bytes: &JsValue) -> (Vec<u8>, Option<format::Digests>) {
-    let digests = digests_of(JsFuture::from(file_digests(bytes)).await.ok());
+    let digests = digests_of(file_digests(bytes).await);
     (js_sys::Uint8Array::new(bytes).to_vec(), digests)
 }
 
 /// Downloads a model and reads it as it arrives ([`StreamReader`]): the header is parsed and the
-/// tensors decoded while the rest is on its way, each chunk copied from JS once, straight into
-/// the reader; the file is verified when complete, its SHA-256 by the browser where it can
-/// (`fileDigests`, asked for as soon as the last byte is in, before the last chunk is decoded:
-/// a browser that hashes off the main thread does it meanwhile; Chromium hashes within the call,
-/// 4-7 ms for Beauty's two digests), else hashed here chunk by chunk.
+/// tensors decoded while the rest is on its way; the file is verified when complete, its SHA-256
+/// by the browser where it can (`fileDigests`), else hashed here chunk by chunk.
 async fn read_model(source: JsValue) -> Result<Artefact> {
     let download = open_model(source)
         .await
         .map_err(|e| Error::InvalidArgument(js_message(&e)))?;
     let native_digests = can_digest();
     let mut reader = StreamReader::new(!native_digests);
-    let mut hashing = None;
     let read = async {
         loop {
             let chunk = read_chunk(&download).await.map_err(|e| {
@@ -161,32 +155,27 @@ async fn read_model(source: JsValue) -> Result<Artefact> {
             if chunk.is_null() {
                 return Ok(());
             }
-            let chunk = js_sys::Uint8Array::new(&chunk);
-            reader.receive(chunk.length() as usize, |into| chunk.copy_to(into))?;
-            if native_digests && hashing.is_none() && reader.is_complete() {
-                // SAFETY: `fileDigests` hands the view to `crypto.subtle.digest`, which copies
-                // its input when called, before this module runs again.
-                let view = unsafe { js_sys::Uint8Array::view(reader.bytes()) };
-                hashing = Some(JsFuture::from(file_digests(&view)));
-            }
-            reader.decode()?;
+            reader.push(&js_sys::Uint8Array::new(&chunk).to_vec())?;
         }
     };
     if let Err(e) = read.await {
         close_model(&download);
         return Err(e);
     }
-    let digests = match hashing {
-        Some(hashing) => digests_of(hashing.await.ok()),
-        // A file shorter than its length fields say: `finish` refuses it.
-        None => None,
+    let digests = if native_digests {
+        // SAFETY: `fileDigests` hands the view to `crypto.subtle.digest`, which copies its input
+        // when called, before this module runs again (nothing can grow its memory meanwhile).
+        let view = unsafe { js_sys::Uint8Array::view(reader.bytes()) };
+        digests_of(file_digests(&view).await)
+    } else {
+        None
     };
     reader.finish(digests.as_ref())
 }
 
 /// `fileDigests`'s answer (`[body, file]`, 32 bytes each, or null) as [`format::Digests`].
-fn digests_of(value: Option<JsValue>) -> Option<format::Digests> {
-    let pair = value?.dyn_into::<js_sys::Array>().ok()?;
+fn digests_of(value: JsValue) -> Option<format::Digests> {
+    let pair = value.dyn_into::<js_sys::Array>().ok()?;
     let digest = |i: u32| -> Option<[u8; 32]> {
         let bytes = pair.get(i).dyn_into::<js_sys::Uint8Array>().ok()?;
         bytes.to_vec().try_into().ok()
