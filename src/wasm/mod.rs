@@ -135,7 +135,16 @@ fn retention() -> f64 {
 /// the browser (`fileDigests`; None where it cannot, and the core hashes them itself).
 async fn bytes_and_digests(bytes: &JsValue) -> (Vec<u8>, Option<format::Digests>) {
     let digests = digests_of(file_digests(bytes).await);
-    (js_sys::Uint8Array::new(bytes).to_vec(), digests)
+    (u8_array(bytes).to_vec(), digests)
+}
+
+/// `value` as a `Uint8Array`: itself when it is one (`new Uint8Array(array)` would copy it first:
+/// 80-90 ms of a million-item model's cold start in a profile), else a view of it.
+fn u8_array(value: &JsValue) -> js_sys::Uint8Array {
+    match value.dyn_ref::<js_sys::Uint8Array>() {
+        Some(array) => array.clone(),
+        None => js_sys::Uint8Array::new(value),
+    }
 }
 
 /// Downloads a model and reads it as it arrives ([`StreamReader`]): the header is parsed and the
@@ -155,7 +164,14 @@ async fn read_model(source: JsValue) -> Result<Artefact> {
             if chunk.is_null() {
                 return Ok(());
             }
-            reader.push(&js_sys::Uint8Array::new(&chunk).to_vec())?;
+            let chunk = u8_array(&chunk);
+            // SAFETY: `copy_to_uninit` writes all of `dst` (it panics unless the lengths match,
+            // and they do: `dst` is `chunk.length()` long).
+            unsafe {
+                reader.push_with(chunk.length() as usize, |dst| {
+                    chunk.copy_to_uninit(dst);
+                })?
+            };
         }
     };
     if let Err(e) = read.await {
