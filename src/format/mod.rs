@@ -453,21 +453,12 @@ impl Header {
 impl Artefact {
     /// Attribute ids by embedding row (row 0, padding, has none).
     pub fn item_attrs(&self) -> Vec<Vec<u32>> {
-        if self.header.attributes.is_empty() {
-            return Vec::new();
-        }
-        std::iter::once(Vec::new())
-            .chain(self.header.attributes.iter().cloned())
-            .collect()
+        by_row(self.header.attributes.clone())
     }
 
     /// [`Self::item_attrs`], moved out of the header instead of copied.
     pub fn take_item_attrs(&mut self) -> Vec<Vec<u32>> {
-        let mut attrs = std::mem::take(&mut self.header.attributes);
-        if !attrs.is_empty() {
-            attrs.insert(0, Vec::new());
-        }
-        attrs
+        by_row(std::mem::take(&mut self.header.attributes))
     }
 
     /// Popularity by embedding row (row 0 is 0).
@@ -502,6 +493,15 @@ fn read_with(bytes: &[u8], item_table_f32: bool, digests: Option<&Digests>) -> R
     let (header, payload, sha256, version) = read_header_with(bytes, digests)?;
     let decoded = decode_tensors(&header, payload, item_table_f32)?;
     Ok(assemble(header, decoded, sha256, bytes.len(), version))
+}
+
+/// A header's attribute lists by embedding row: an empty list for row 0 (padding) in front,
+/// none at all when the model has none.
+fn by_row(mut attributes: Vec<Vec<u32>>) -> Vec<Vec<u32>> {
+    if !attributes.is_empty() {
+        attributes.insert(0, Vec::new());
+    }
+    attributes
 }
 
 /// Every tensor of a checked header decoded from `payload` ([`decode_tensor`]).
@@ -947,10 +947,10 @@ mod tests {
             (&items, &vec![5, 3, 1], &attributes)
         );
         assert_eq!((&old.weights, &old.item_table), (&a.weights, &a.item_table));
-        assert_eq!(upgrade(&legacy).unwrap(), file);
+        assert_eq!(upgrade(&legacy).unwrap(), (file.clone(), 1));
         assert_eq!(
             upgrade(&file).unwrap(),
-            file,
+            (file.clone(), 7),
             "a version-7 file is unchanged"
         );
         let err = read(&as_version(file, 6)).unwrap_err();

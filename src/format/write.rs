@@ -267,9 +267,10 @@ pub(super) fn frame_model(
 
 /// A model file of any version this build reads, checked whole and rewritten as the newest
 /// version (`localrec upgrade`): every tensor's bytes as stored (the same weights, bit for bit),
-/// the per-item lists in the payload. Its SHA-256 changes, its answers do not.
-pub fn upgrade(bytes: &[u8]) -> Result<Vec<u8>> {
-    let (mut header, payload, _, _) = super::read_header(bytes)?;
+/// the per-item lists in the payload. Its SHA-256 changes, its answers do not. Returns the new
+/// file and the version the old one was.
+pub fn upgrade(bytes: &[u8]) -> Result<(Vec<u8>, u32)> {
+    let (mut header, payload, _, from) = super::read_header(bytes)?;
     // Every tensor decoded and checked (finite values, scales), as a load would.
     super::decode_tensors(&header, payload, false)?;
     let mut raw = Vec::with_capacity(header.tensors.len());
@@ -280,9 +281,10 @@ pub fn upgrade(bytes: &[u8]) -> Result<Vec<u8>> {
         at += t.bytes;
     }
     header.lists = None;
-    frame_model(header, at, 0, |out| {
+    let file = frame_model(header, at, 0, |out| {
         raw.iter().for_each(|r| out.extend_from_slice(r))
-    })
+    })?;
+    Ok((file, from))
 }
 
 /// Frames header JSON and payload as a file of the newest format version: magic, version, both

@@ -143,11 +143,17 @@ mod tests {
         let w = Vocab::from_ids(v.ids().to_vec()).unwrap();
         assert_eq!(w.get("b"), Some(ItemIndex(2)));
         assert!(Vocab::from_ids(vec!["x".into(), "x".into()]).is_err());
-        // Many ids (the table grows as it fills): each at its row, a late duplicate refused.
+        // Many ids, given at once and interned one by one (the table then grows and rehashes as
+        // it fills): each at its row, a late duplicate refused.
         let ids: Vec<String> = (0..5000).map(|i| format!("sku-{i}")).collect();
         let v = Vocab::from_ids(ids.clone()).unwrap();
+        let mut grown = Vocab::default();
+        for (i, id) in ids.iter().enumerate() {
+            assert_eq!(grown.intern(id), ItemIndex(i as u32 + 1));
+        }
         for (i, id) in ids.iter().enumerate() {
             assert_eq!(v.get(id), Some(ItemIndex(i as u32 + 1)));
+            assert_eq!(grown.get(id), Some(ItemIndex(i as u32 + 1)));
         }
         let mut repeated = ids;
         repeated.push("sku-1234".into());

@@ -33,8 +33,7 @@ pub fn run(file: &Path) -> Result<()> {
 
 pub fn upgrade(file: &Path, output: &Path) -> Result<()> {
     let bytes = std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))?;
-    let (_, _, _, from) = format::read_header(&bytes)?;
-    let upgraded = format::upgrade(&bytes)?;
+    let (upgraded, from) = format::upgrade(&bytes)?;
     std::fs::write(output, &upgraded)
         .with_context(|| format!("cannot write {}", output.display()))?;
     eprintln!(
